@@ -1,0 +1,91 @@
+namespace ResultGrid;
+
+/// <summary>
+/// An encoded value: the bytes, the content type that says how to decode them, and the content
+/// encoding (for example a compression) applied after encoding. Readers decode whatever the
+/// writer chose, so a store can hold results of mixed codecs.
+/// </summary>
+/// <remarks>Immutable: the array is never changed after the payload is created or sent.</remarks>
+[GenerateSerializer, Immutable, Alias("ResultGrid.ResultPayload")]
+public sealed record ResultPayload
+{
+    [Id(0)] public required byte[] Data { get; init; }
+
+    /// <summary>A MIME type such as <c>application/json</c>.</summary>
+    [Id(1)] public required string ContentType { get; init; }
+
+    /// <summary>How <see cref="Data"/> is encoded on top of the content type: <c>utf-8</c>, <c>binary</c>, or a compression.</summary>
+    [Id(2)] public string? ContentEncoding { get; init; }
+}
+
+/// <summary>
+/// One task's result as the store holds it. Field for field this is Celery's task meta: state,
+/// result, traceback, date done, children, group and parent, and the extended fields (name,
+/// args, kwargs, worker, retries, queue) when extended results are on.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("ResultGrid.TaskResult")]
+public sealed record TaskResult
+{
+    [Id(0)] public required string TaskId { get; init; }
+
+    /// <summary>One of <see cref="TaskStates"/> or a custom state such as PROGRESS.</summary>
+    [Id(1)] public required string State { get; init; }
+
+    /// <summary>
+    /// The value for SUCCESS, the meta for a custom state, the exception document for FAILURE,
+    /// RETRY and REVOKED; null when there is none.
+    /// </summary>
+    [Id(2)] public ResultPayload? Payload { get; init; }
+
+    [Id(3)] public string? Traceback { get; init; }
+
+    /// <summary>When the task became READY; null until then.</summary>
+    [Id(4)] public DateTimeOffset? DateDone { get; init; }
+
+    /// <summary>Ids of tasks this task started.</summary>
+    [Id(5)] public string[]? Children { get; init; }
+
+    [Id(6)] public string? GroupId { get; init; }
+    [Id(7)] public string? ParentId { get; init; }
+
+    // Extended results (Celery's result_extended).
+    [Id(8)] public string? Name { get; init; }
+    [Id(9)] public ResultPayload? Args { get; init; }
+    [Id(10)] public ResultPayload? Kwargs { get; init; }
+    [Id(11)] public string? Worker { get; init; }
+    [Id(12)] public int? Retries { get; init; }
+    [Id(13)] public string? Queue { get; init; }
+
+    /// <summary>When the store drops the result; null means never.</summary>
+    [Id(14)] public DateTimeOffset? ExpiresAt { get; init; }
+
+    public bool IsReady => TaskStates.IsReady(State);
+
+    /// <summary>What an id with nothing stored reads as: PENDING, like Celery.</summary>
+    public static TaskResult Pending(string taskId) => new() { TaskId = taskId, State = TaskStates.Pending };
+
+    /// <summary>What an <c>rpc://</c> result reads as after its single retrieval.</summary>
+    public static TaskResult Consumed(string taskId) => new() { TaskId = taskId, State = TaskStates.Consumed };
+
+    public bool IsExpired(DateTimeOffset now) => ExpiresAt is { } at && at <= now;
+
+    /// <summary>
+    /// The same record without the extended fields, for a backend with extended results off.
+    /// The retry count stays: it costs nothing and a RETRY without it says little.
+    /// </summary>
+    public TaskResult WithoutExtended() =>
+        this with { Name = null, Args = null, Kwargs = null, Worker = null, Queue = null };
+}
+
+/// <summary>What a write did.</summary>
+public enum WriteOutcome
+{
+    /// <summary>The store has the new state.</summary>
+    Stored = 0,
+
+    /// <summary>
+    /// The store already held SUCCESS, which is never replaced; the write changed nothing. This
+    /// is not an error: a worker that retries a delivered message gets it.
+    /// </summary>
+    KeptSuccess = 1,
+}

@@ -1,0 +1,44 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using Orleans.Configuration;
+using ResultGrid.Serialization;
+
+namespace ResultGrid.Client;
+
+public static class ClientServiceCollectionExtensions
+{
+    /// <summary>
+    /// Registers the ResultGrid SDK (<see cref="IResultGridClient"/>, <see cref="IResultReader"/>,
+    /// <see cref="IResultWriter"/>, <see cref="ITaskSubmitter"/>). Works in an Orleans client
+    /// process and inside a silo alike: it needs only the <see cref="IGrainFactory"/> both provide.
+    /// </summary>
+    public static IServiceCollection AddResultGridClient(this IServiceCollection services, Action<ResultGridClientOptions>? configure = null)
+    {
+        services.AddResultGridSerialization();
+        var options = services.AddOptions<ResultGridClientOptions>().BindConfiguration(ResultGridClientOptions.SectionName).ValidateOnStart();
+        if (configure is not null)
+        {
+            options.Configure(configure);
+        }
+
+        // In a client process, waits are sliced below the client's response timeout. A silo
+        // overrides this with its own messaging options (registered after this one).
+        options.PostConfigure<IOptions<ClientMessagingOptions>>((o, messaging) => o.ResponseTimeout ??= messaging.Value.ResponseTimeout);
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ResultGridClientOptions>, ResultGridClientOptionsValidator>());
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<ResultGridClient>();
+        services.TryAddSingleton<IResultGridClient>(sp => sp.GetRequiredService<ResultGridClient>());
+        services.TryAddSingleton<IResultReader>(sp => sp.GetRequiredService<ResultGridClient>());
+        services.TryAddSingleton<IResultWriter>(sp => sp.GetRequiredService<ResultGridClient>());
+        services.TryAddSingleton<ITaskSubmitter>(sp => sp.GetRequiredService<ResultGridClient>());
+        return services;
+    }
+
+    /// <summary>Adds the SDK to an Orleans client.</summary>
+    public static IClientBuilder AddResultGridClient(this IClientBuilder builder, Action<ResultGridClientOptions>? configure = null)
+    {
+        builder.Services.AddResultGridClient(configure);
+        return builder;
+    }
+}

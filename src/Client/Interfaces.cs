@@ -1,0 +1,55 @@
+namespace ResultGrid.Client;
+
+/// <summary>Reads and awaits results.</summary>
+public interface IResultReader
+{
+    /// <summary>The result as it is now; PENDING for an id with nothing stored.</summary>
+    Task<TaskResultInfo> GetAsync(string taskId, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Waits until the task is READY, woken by the write (never polling), for as long as
+    /// <paramref name="timeout"/> (null: no limit). With <paramref name="propagate"/> a FAILURE
+    /// throws <see cref="TaskFailedException"/> and a REVOKED throws
+    /// <see cref="TaskRevokedException"/>; without, they are returned as the outcome's failure.
+    /// </summary>
+    /// <exception cref="ResultTimeoutException">Not READY within <paramref name="timeout"/>.</exception>
+    /// <exception cref="ResultConsumedException">An rpc:// result that was already retrieved.</exception>
+    Task<TaskOutcome<T>> WaitAsync<T>(string taskId, TimeSpan? timeout = null, bool propagate = true, CancellationToken cancellationToken = default);
+
+    /// <summary>True when a result (any state) is stored for the id.</summary>
+    Task<bool> ExistsAsync(string taskId, CancellationToken cancellationToken = default);
+
+    /// <summary>Deletes the stored result (Celery's forget). True when there was one.</summary>
+    Task<bool> ForgetAsync(string taskId, CancellationToken cancellationToken = default);
+}
+
+/// <summary>Writes state changes, as a worker does.</summary>
+public interface IResultWriter
+{
+    Task<WriteOutcome> MarkStartedAsync(string taskId, ResultWriteOptions? options = null, CancellationToken cancellationToken = default);
+
+    /// <summary>Records a retry: the exception that caused it and the retry count so far.</summary>
+    Task<WriteOutcome> MarkRetryAsync(string taskId, Exception reason, int retries, ResultWriteOptions? options = null, CancellationToken cancellationToken = default);
+
+    Task<WriteOutcome> MarkSucceededAsync<T>(string taskId, T value, ResultWriteOptions? options = null, CancellationToken cancellationToken = default);
+
+    /// <summary>Stores the exception as Celery does (exc_type, exc_message, exc_module) with its stack trace as the traceback.</summary>
+    Task<WriteOutcome> MarkFailedAsync(string taskId, Exception exception, ResultWriteOptions? options = null, CancellationToken cancellationToken = default);
+
+    Task<WriteOutcome> MarkRevokedAsync(string taskId, string? reason = null, ResultWriteOptions? options = null, CancellationToken cancellationToken = default);
+
+    /// <summary>A custom state such as PROGRESS with its meta (Celery's update_state).</summary>
+    Task<WriteOutcome> UpdateStateAsync<TMeta>(string taskId, string state, TMeta meta, ResultWriteOptions? options = null, CancellationToken cancellationToken = default);
+}
+
+/// <summary>Submits registered tasks to the worker silos.</summary>
+public interface ITaskSubmitter
+{
+    /// <summary>Runs the task named <paramref name="name"/> with <paramref name="args"/> and returns a handle to await.</summary>
+    Task<TaskHandle> SubmitAsync(string name, object? args = null, SubmitOptions? options = null, CancellationToken cancellationToken = default);
+}
+
+/// <summary>The whole SDK: reader, writer and submitter.</summary>
+public interface IResultGridClient : IResultReader, IResultWriter, ITaskSubmitter
+{
+}

@@ -1,0 +1,165 @@
+using ResultGrid.Serialization;
+
+namespace ResultGrid.Client;
+
+/// <summary>What goes with a write besides the state: the extended fields, links and expiry.</summary>
+public sealed record ResultWriteOptions
+{
+    /// <summary>The task's name (extended results).</summary>
+    public string? Name { get; init; }
+
+    /// <summary>Positional arguments (extended results); encoded with the result codec, or stored as is when already a <see cref="ResultPayload"/>.</summary>
+    public object? Args { get; init; }
+
+    /// <summary>Keyword arguments (extended results).</summary>
+    public object? Kwargs { get; init; }
+
+    public string? Worker { get; init; }
+    public string? Queue { get; init; }
+    public int? Retries { get; init; }
+    public string? GroupId { get; init; }
+    public string? ParentId { get; init; }
+    public IReadOnlyList<string>? Children { get; init; }
+
+    /// <summary>Time to live of this result; null for the configured default, <see cref="Timeout.InfiniteTimeSpan"/> for never.</summary>
+    public TimeSpan? Expires { get; init; }
+
+    /// <summary>Codec for the value, by alias or content type; null for the configured one.</summary>
+    public string? Serializer { get; init; }
+}
+
+/// <summary>Options for a submission.</summary>
+public sealed record SubmitOptions
+{
+    /// <summary>The task id; null for a new UUID.</summary>
+    public string? TaskId { get; init; }
+
+    public string? GroupId { get; init; }
+    public string? ParentId { get; init; }
+    public string? Queue { get; init; }
+
+    /// <summary>Time to live of the result; null for the task's or global default.</summary>
+    public TimeSpan? Expires { get; init; }
+}
+
+/// <summary>A task result as read, with its value decoded on demand.</summary>
+public sealed class TaskResultInfo
+{
+    private readonly ResultSerializer _serializer;
+
+    internal TaskResultInfo(TaskResult record, ResultSerializer serializer)
+    {
+        Record = record;
+        _serializer = serializer;
+    }
+
+    /// <summary>The record exactly as stored.</summary>
+    public TaskResult Record { get; }
+
+    public string TaskId => Record.TaskId;
+    public string State => Record.State;
+    public string? Traceback => Record.Traceback;
+    public DateTimeOffset? DateDone => Record.DateDone;
+    public IReadOnlyList<string> Children => Record.Children ?? [];
+    public string? GroupId => Record.GroupId;
+    public string? ParentId => Record.ParentId;
+    public string? Name => Record.Name;
+    public string? Worker => Record.Worker;
+    public int? Retries => Record.Retries;
+    public string? Queue => Record.Queue;
+    public DateTimeOffset? ExpiresAt => Record.ExpiresAt;
+    public ResultPayload? Payload => Record.Payload;
+
+    public bool IsPending => State == TaskStates.Pending;
+    public bool IsReady => Record.IsReady;
+    public bool IsSuccessful => State == TaskStates.Success;
+    public bool IsFailed => State == TaskStates.Failure;
+    public bool IsRevoked => State == TaskStates.Revoked;
+
+    /// <summary>An rpc:// result already handed out once.</summary>
+    public bool IsConsumed => State == TaskStates.Consumed;
+
+    /// <summary>The SUCCESS value.</summary>
+    /// <exception cref="InvalidOperationException">The task has not succeeded.</exception>
+    public T? GetValue<T>()
+    {
+        if (!IsSuccessful)
+        {
+            throw new InvalidOperationException($"Task '{TaskId}' is {State}, not SUCCESS: it has no value yet. Check IsSuccessful, or read Failure for a failed task.");
+        }
+
+        return Record.Payload is null ? default : _serializer.Deserialize<T>(TaskId, Record.Payload);
+    }
+
+    /// <summary>The meta of a custom state such as PROGRESS; default when there is none.</summary>
+    public T? GetMeta<T>() =>
+        Record.Payload is null || TaskStates.IsExceptionState(State) || IsSuccessful ? default : _serializer.Deserialize<T>(TaskId, Record.Payload);
+
+    /// <summary>The exception of a FAILURE, RETRY or REVOKED result; null otherwise.</summary>
+    public TaskFailure? Failure => TaskStates.IsExceptionState(State) ? _serializer.ReadFailure(Record) : null;
+
+    public override string ToString() => $"{TaskId}: {State}";
+}
+
+/// <summary>A READY result as a waiter receives it.</summary>
+public sealed class TaskOutcome<T>
+{
+    internal TaskOutcome(TaskResultInfo info, T? value, TaskFailure? failure)
+    {
+        Info = info;
+        Value = value;
+        Failure = failure;
+    }
+
+    public TaskResultInfo Info { get; }
+    public string TaskId => Info.TaskId;
+    public string State => Info.State;
+    public bool IsSuccessful => Info.IsSuccessful;
+
+    /// <summary>The value when SUCCESS; default otherwise.</summary>
+    public T? Value { get; }
+
+    /// <summary>The failure when FAILURE or REVOKED (only seen with propagate off).</summary>
+    public TaskFailure? Failure { get; }
+
+    public string? Traceback => Info.Traceback;
+    public DateTimeOffset? DateDone => Info.DateDone;
+}
+
+/// <summary>A submitted task: await its result through the reader.</summary>
+public sealed class TaskHandle
+{
+    private readonly IResultReader _reader;
+
+    internal TaskHandle(IResultReader reader, SubmitReceipt receipt)
+    {
+        _reader = reader;
+        TaskId = receipt.TaskId;
+        ResultIgnored = receipt.ResultIgnored;
+        StoresErrors = receipt.StoresErrors;
+    }
+
+    public string TaskId { get; }
+
+    /// <summary>True when the task's result is not stored (ignore-result).</summary>
+    public bool ResultIgnored { get; }
+
+    /// <summary>True when an ignored task still stores its failure.</summary>
+    public bool StoresErrors { get; }
+
+    public Task<TaskResultInfo> GetAsync(CancellationToken cancellationToken = default) => _reader.GetAsync(TaskId, cancellationToken);
+
+    /// <exception cref="ResultIgnoredException">The task ignores its result, so there is nothing to wait for.</exception>
+    public Task<TaskOutcome<T>> WaitAsync<T>(TimeSpan? timeout = null, bool propagate = true, CancellationToken cancellationToken = default)
+    {
+        if (ResultIgnored && !StoresErrors)
+        {
+            throw new ResultIgnoredException(
+                $"Task '{TaskId}' ignores its result (ignore-result is on for it), so its result is never stored and waiting would never end.");
+        }
+
+        return _reader.WaitAsync<T>(TaskId, timeout, propagate, cancellationToken);
+    }
+
+    public override string ToString() => TaskId;
+}

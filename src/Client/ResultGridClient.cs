@@ -1,0 +1,198 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Options;
+using ResultGrid.Serialization;
+
+namespace ResultGrid.Client;
+
+/// <summary>
+/// The SDK over the result grains. Values are encoded here, on the caller's side, so grains
+/// move bytes and never need the caller's types; reads are decoded here with the
+/// accept-content whitelist.
+/// </summary>
+public sealed class ResultGridClient : IResultGridClient
+{
+    private readonly IGrainFactory _grains;
+    private readonly ResultSerializer _serializer;
+    private readonly ResultGridClientOptions _options;
+    private readonly TimeProvider _time;
+
+    public ResultGridClient(IGrainFactory grains, ResultSerializer serializer, IOptions<ResultGridClientOptions> options, TimeProvider? time = null)
+    {
+        _grains = grains;
+        _serializer = serializer;
+        _options = options.Value;
+        _time = time ?? TimeProvider.System;
+    }
+
+    /// <summary>The serializer this client encodes and decodes with.</summary>
+    public ResultSerializer Serializer => _serializer;
+
+    private ITaskResultGrain Grain(string taskId)
+    {
+        TaskIds.Validate(taskId);
+        return _grains.GetGrain<ITaskResultGrain>(taskId);
+    }
+
+    // ---- reader ----
+
+    public async Task<TaskResultInfo> GetAsync(string taskId, CancellationToken cancellationToken = default)
+    {
+        var record = await Grain(taskId).GetAsync().WaitAsync(cancellationToken).ConfigureAwait(false);
+        return new TaskResultInfo(record, _serializer);
+    }
+
+    public async Task<TaskOutcome<T>> WaitAsync<T>(string taskId, TimeSpan? timeout = null, bool propagate = true, CancellationToken cancellationToken = default)
+    {
+        if (timeout is { } t && t < TimeSpan.Zero && t != Timeout.InfiniteTimeSpan)
+        {
+            throw new ArgumentOutOfRangeException(nameof(timeout), timeout, "The timeout must be zero or more, null or Timeout.InfiniteTimeSpan for no limit.");
+        }
+
+        var grain = Grain(taskId);
+        var limit = timeout == Timeout.InfiniteTimeSpan ? null : timeout;
+        var started = _time.GetTimestamp();
+        var slice = _options.EffectiveWaitSlice;
+        TaskResult record;
+        while (true)
+        {
+            var remaining = limit is { } l ? l - _time.GetElapsedTime(started) : slice;
+            var wait = remaining < slice ? remaining : slice;
+            if (wait < TimeSpan.Zero)
+            {
+                wait = TimeSpan.Zero;
+            }
+
+            // Each call returns within the slice, well inside Orleans' response timeout; the
+            // token cancels the call in the grain too.
+            record = await grain.WaitAsync(wait, cancellationToken).ConfigureAwait(false);
+            if (record.IsReady || record.State == TaskStates.Consumed)
+            {
+                break;
+            }
+
+            if (limit is { } lim && _time.GetElapsedTime(started) >= lim)
+            {
+                throw new ResultTimeoutException(taskId, lim, record.State);
+            }
+        }
+
+        return ToOutcome<T>(record, propagate);
+    }
+
+    private TaskOutcome<T> ToOutcome<T>(TaskResult record, bool propagate)
+    {
+        if (record.State == TaskStates.Consumed)
+        {
+            throw ResultConsumedException.For(record.TaskId);
+        }
+
+        var info = new TaskResultInfo(record, _serializer);
+        if (record.State == TaskStates.Success)
+        {
+            return new TaskOutcome<T>(info, info.GetValue<T>(), null);
+        }
+
+        Debug.Assert(record.IsReady, "only READY records reach an outcome");
+        var failure = _serializer.ReadFailure(record);
+        if (propagate)
+        {
+            throw record.State == TaskStates.Revoked
+                ? new TaskRevokedException(record.TaskId, failure)
+                : new TaskFailedException(record.TaskId, failure);
+        }
+
+        return new TaskOutcome<T>(info, default, failure);
+    }
+
+    public Task<bool> ExistsAsync(string taskId, CancellationToken cancellationToken = default) =>
+        Grain(taskId).ExistsAsync().WaitAsync(cancellationToken);
+
+    public Task<bool> ForgetAsync(string taskId, CancellationToken cancellationToken = default) =>
+        Grain(taskId).ForgetAsync().WaitAsync(cancellationToken);
+
+    // ---- writer ----
+
+    public Task<WriteOutcome> MarkStartedAsync(string taskId, ResultWriteOptions? options = null, CancellationToken cancellationToken = default) =>
+        WriteAsync(taskId, TaskStates.Started, null, null, options, cancellationToken);
+
+    public Task<WriteOutcome> MarkRetryAsync(string taskId, Exception reason, int retries, ResultWriteOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(reason);
+        ArgumentOutOfRangeException.ThrowIfNegative(retries);
+        return WriteAsync(taskId, TaskStates.Retry, ResultSerializer.SerializeFailure(reason), reason.ToString(), (options ?? new()) with { Retries = retries }, cancellationToken);
+    }
+
+    public Task<WriteOutcome> MarkSucceededAsync<T>(string taskId, T value, ResultWriteOptions? options = null, CancellationToken cancellationToken = default) =>
+        WriteAsync(taskId, TaskStates.Success, _serializer.Serialize(value, options?.Serializer), null, options, cancellationToken);
+
+    public Task<WriteOutcome> MarkFailedAsync(string taskId, Exception exception, ResultWriteOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(exception);
+        return WriteAsync(taskId, TaskStates.Failure, ResultSerializer.SerializeFailure(exception), exception.ToString(), options, cancellationToken);
+    }
+
+    public Task<WriteOutcome> MarkRevokedAsync(string taskId, string? reason = null, ResultWriteOptions? options = null, CancellationToken cancellationToken = default) =>
+        // Celery stores a revoke as TaskRevokedError from celery.exceptions; a Celery reader raises it.
+        WriteAsync(taskId, TaskStates.Revoked, ResultSerializer.SerializeFailure("TaskRevokedError", "celery.exceptions", [reason ?? "revoked"]), null, options, cancellationToken);
+
+    public Task<WriteOutcome> UpdateStateAsync<TMeta>(string taskId, string state, TMeta meta, ResultWriteOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        TaskStates.ValidateCustom(state);
+        return WriteAsync(taskId, state, _serializer.Serialize(meta, options?.Serializer), null, options, cancellationToken);
+    }
+
+    private Task<WriteOutcome> WriteAsync(string taskId, string state, ResultPayload? payload, string? traceback, ResultWriteOptions? options, CancellationToken cancellationToken)
+    {
+        var grain = Grain(taskId);
+        if (options?.Expires is { } e && e <= TimeSpan.Zero && e != Timeout.InfiniteTimeSpan)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), e, "Expires must be positive, or Timeout.InfiniteTimeSpan for never.");
+        }
+
+        var record = new TaskResult
+        {
+            TaskId = taskId,
+            State = state,
+            Payload = payload,
+            Traceback = traceback,
+            Children = options?.Children?.ToArray(),
+            GroupId = options?.GroupId,
+            ParentId = options?.ParentId,
+            Name = options?.Name,
+            Args = EncodeArgument(options?.Args),
+            Kwargs = EncodeArgument(options?.Kwargs),
+            Worker = options?.Worker,
+            Retries = options?.Retries,
+            Queue = options?.Queue,
+        };
+        return grain.WriteAsync(record, options?.Expires).WaitAsync(cancellationToken);
+    }
+
+    private ResultPayload? EncodeArgument(object? value) => value switch
+    {
+        null => null,
+        ResultPayload payload => payload,
+        _ => _serializer.Serialize(value),
+    };
+
+    // ---- submitter ----
+
+    public async Task<TaskHandle> SubmitAsync(string name, object? args = null, SubmitOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        var taskId = options?.TaskId ?? TaskIds.NewId();
+        TaskIds.Validate(taskId);
+        var submission = new TaskSubmission
+        {
+            TaskId = taskId,
+            Name = name,
+            Args = EncodeArgument(args),
+            GroupId = options?.GroupId,
+            ParentId = options?.ParentId,
+            Queue = options?.Queue,
+            Expires = options?.Expires,
+        };
+        var receipt = await _grains.GetGrain<ITaskRunnerGrain>(0).SubmitAsync(submission).WaitAsync(cancellationToken).ConfigureAwait(false);
+        return new TaskHandle(this, receipt);
+    }
+}

@@ -1,0 +1,88 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using Orleans.Configuration;
+using Orleans.Runtime;
+using ResultGrid.Client;
+using ResultGrid.Grains.Tasks;
+using ResultGrid.Storage;
+
+namespace ResultGrid.Grains.Hosting;
+
+/// <summary>Hosting extensions in the Orleans style: every overload funnels into <see cref="AddResultGrid(IServiceCollection, Action{ResultGridOptions}?)"/>.</summary>
+public static class ResultGridSiloExtensions
+{
+    /// <summary>
+    /// Makes this silo a ResultGrid silo: result grains, the task runner, the backend chosen by
+    /// <see cref="ResultGridOptions.Backend"/> (bound from the <c>ResultGrid</c> section and
+    /// validated at start-up), metrics, and the client SDK for code co-hosted in the silo.
+    /// </summary>
+    public static ISiloBuilder AddResultGrid(this ISiloBuilder builder, Action<ResultGridOptions>? configure = null)
+    {
+        builder.Services.AddResultGrid(configure);
+        return builder;
+    }
+
+    /// <inheritdoc cref="AddResultGrid(ISiloBuilder, Action{ResultGridOptions}?)"/>
+    public static IServiceCollection AddResultGrid(this IServiceCollection services, Action<ResultGridOptions>? configure = null)
+    {
+        var options = services.AddOptions<ResultGridOptions>().BindConfiguration(ResultGridOptions.SectionName).ValidateOnStart();
+        if (configure is not null)
+        {
+            options.Configure(configure);
+        }
+
+        if (services.Any(d => d.ServiceType == typeof(ResultStores)))
+        {
+            return services;
+        }
+
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ResultGridOptions>, ResultGridOptionsValidator>());
+        services.AddMemoryResultStore();
+        services.TryAddSingleton<ResultStoreProviderRegistry>();
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddMetrics();
+        services.TryAddSingleton<ResultGridMetrics>();
+        services.AddSingleton<ResultStores>();
+        services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<ResultStores>());
+        services.TryAddSingleton<TaskRegistry>();
+        services.TryAddSingleton<TaskExecutor>();
+
+        services.AddResultGridClient();
+        // Inside a silo the silo's response timeout bounds a wait call, not a client's.
+        services.AddOptions<ResultGridClientOptions>()
+            .PostConfigure<IOptions<SiloMessagingOptions>>((o, messaging) => o.ResponseTimeout = messaging.Value.ResponseTimeout);
+        return services;
+    }
+
+    /// <summary>
+    /// Registers a task handler under <paramref name="name"/> on this silo. Every worker silo that
+    /// accepts submissions registers the same tasks.
+    /// </summary>
+    public static ISiloBuilder AddResultGridTask<TArgs, TResult>(this ISiloBuilder builder, string name, Func<TArgs, TaskContext, Task<TResult>> handler, Action<TaskOptions>? configure = null)
+    {
+        builder.Services.AddResultGridTask(name, handler, configure);
+        return builder;
+    }
+
+    /// <inheritdoc cref="AddResultGridTask{TArgs, TResult}(ISiloBuilder, string, Func{TArgs, TaskContext, Task{TResult}}, Action{TaskOptions}?)"/>
+    public static IServiceCollection AddResultGridTask<TArgs, TResult>(this IServiceCollection services, string name, Func<TArgs, TaskContext, Task<TResult>> handler, Action<TaskOptions>? configure = null)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        ArgumentNullException.ThrowIfNull(handler);
+        var options = new TaskOptions();
+        configure?.Invoke(options);
+        if (options.MaxRetries < 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(configure), options.MaxRetries, $"Task '{name}': MaxRetries must be 0 or more.");
+        }
+
+        if (options.RetryDelay < TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(nameof(configure), options.RetryDelay, $"Task '{name}': RetryDelay must be 0 or more.");
+        }
+
+        services.AddSingleton(TaskDefinition.Create(name, handler, options));
+        return services;
+    }
+}

@@ -1,0 +1,51 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+
+namespace ResultGrid.Grains;
+
+/// <summary>
+/// The <c>ResultGrid</c> meter: results stored and read by backend and state, store errors,
+/// active waiters and store latency. OpenTelemetry picks it up with <c>AddMeter("ResultGrid")</c>.
+/// </summary>
+public sealed class ResultGridMetrics
+{
+    public const string MeterName = "ResultGrid";
+
+    private readonly Counter<long> _stored;
+    private readonly Counter<long> _read;
+    private readonly Counter<long> _errors;
+    private readonly UpDownCounter<long> _waiters;
+    private readonly Histogram<double> _storeDuration;
+
+    public ResultGridMetrics(IMeterFactory meterFactory)
+    {
+        var meter = meterFactory.Create(MeterName);
+        _stored = meter.CreateCounter<long>("resultgrid.results.stored", "{result}", "Results stored, by backend and state.");
+        _read = meter.CreateCounter<long>("resultgrid.results.read", "{result}", "Results read, by backend and state.");
+        _errors = meter.CreateCounter<long>("resultgrid.store.errors", "{error}", "Store calls that failed, by backend and operation.");
+        _waiters = meter.CreateUpDownCounter<long>("resultgrid.waiters.active", "{waiter}", "Waiters held in result grains.");
+        _storeDuration = meter.CreateHistogram<double>("resultgrid.store.duration", "ms", "Store call latency, by backend and operation.");
+    }
+
+    // Custom states are tagged as one value: tag cardinality must not grow with user input.
+    private static string StateTag(string state) => TaskStates.IsBuiltIn(state) ? state : "custom";
+
+    public void Stored(string backend, string state) =>
+        _stored.Add(1, new KeyValuePair<string, object?>("backend", backend), new KeyValuePair<string, object?>("state", StateTag(state)));
+
+    public void Read(string backend, string state) =>
+        _read.Add(1, new KeyValuePair<string, object?>("backend", backend), new KeyValuePair<string, object?>("state", StateTag(state)));
+
+    public void StoreError(string backend, string operation) =>
+        _errors.Add(1, new KeyValuePair<string, object?>("backend", backend), new KeyValuePair<string, object?>("operation", operation));
+
+    public void WaiterAdded() => _waiters.Add(1);
+
+    public void WaiterRemoved() => _waiters.Add(-1);
+
+    public void StoreDuration(string backend, string operation, long startTimestamp) =>
+        _storeDuration.Record(
+            Stopwatch.GetElapsedTime(startTimestamp).TotalMilliseconds,
+            new KeyValuePair<string, object?>("backend", backend),
+            new KeyValuePair<string, object?>("operation", operation));
+}

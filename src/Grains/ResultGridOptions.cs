@@ -1,0 +1,72 @@
+using Microsoft.Extensions.Options;
+using ResultGrid.Storage;
+
+namespace ResultGrid.Grains;
+
+/// <summary>Silo-side result settings, bound from the <c>ResultGrid</c> configuration section.</summary>
+public sealed class ResultGridOptions
+{
+    public const string SectionName = "ResultGrid";
+
+    /// <summary>
+    /// The backend URL; its scheme picks the store: <c>memory://</c> (results in the cluster's
+    /// memory), <c>rpc://</c> (transient, handed out once), and the schemes added by the Redis and
+    /// SQL providers. Put credentials in the environment (<c>RESULTGRID__BACKEND</c>), never in a
+    /// committed file. Default <c>memory://</c>.
+    /// </summary>
+    public string Backend { get; set; } = "memory://";
+
+    /// <summary>
+    /// How long a result is kept (Celery's <c>result_expires</c>). Default 1 day. Null or zero
+    /// keeps results until forgotten. A writer may give a result its own time to live.
+    /// </summary>
+    public TimeSpan? ResultExpires { get; set; } = TimeSpan.FromDays(1);
+
+    /// <summary>Store name, args, kwargs, worker and queue with each result (Celery's <c>result_extended</c>). Default off.</summary>
+    public bool ExtendedResults { get; set; }
+
+    /// <summary>The task runner records STARTED when a task begins (Celery's <c>task_track_started</c>). Default off.</summary>
+    public bool TrackStarted { get; set; }
+
+    /// <summary>The task runner stores no results (Celery's <c>task_ignore_result</c>); a task can override it. Default off.</summary>
+    public bool IgnoreResult { get; set; }
+
+    /// <summary>With ignore-result, failures are stored all the same (Celery's <c>task_store_errors_even_if_ignored</c>). Default off.</summary>
+    public bool StoreErrorsEvenIfIgnored { get; set; }
+
+    /// <summary>
+    /// The largest encoded value, args or kwargs accepted, in bytes; larger ones are refused with
+    /// an error naming the size, never truncated. Default 16 MiB: well inside Redis' 512 MB
+    /// string, PostgreSQL's 1 GB bytea and Orleans' message size limit.
+    /// </summary>
+    public long MaxResultBytes { get; set; } = 16 * 1024 * 1024;
+
+    /// <summary>The configured expiry as a time to live, or null for never.</summary>
+    internal TimeSpan? DefaultTimeToLive => ResultExpires is { } e && e > TimeSpan.Zero ? e : null;
+}
+
+internal sealed class ResultGridOptionsValidator(ResultStoreProviderRegistry registry) : IValidateOptions<ResultGridOptions>
+{
+    public const long MaxResultBytesLimit = 512L * 1024 * 1024;
+
+    public ValidateOptionsResult Validate(string? name, ResultGridOptions options)
+    {
+        var failures = new List<string>();
+        if (registry.Validate(options.Backend) is { } problem)
+        {
+            failures.Add($"ResultGrid:Backend: {problem}");
+        }
+
+        if (options.ResultExpires is { } e && e < TimeSpan.Zero)
+        {
+            failures.Add($"ResultGrid:ResultExpires is {e}; give a positive time span such as 1.00:00:00, or 0 / null for never.");
+        }
+
+        if (options.MaxResultBytes < 1024 || options.MaxResultBytes > MaxResultBytesLimit)
+        {
+            failures.Add($"ResultGrid:MaxResultBytes is {options.MaxResultBytes}; it must be from 1024 to {MaxResultBytesLimit} bytes.");
+        }
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+}

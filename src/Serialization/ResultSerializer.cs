@@ -1,0 +1,185 @@
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.Options;
+
+namespace ResultGrid.Serialization;
+
+/// <summary>
+/// Encodes values into payloads and decodes payloads back, enforcing the accept-content
+/// whitelist on read. The one place a payload's bytes are interpreted, for clients and grains.
+/// </summary>
+public sealed class ResultSerializer
+{
+    private static readonly HashSet<string> TextEncodings = new(StringComparer.OrdinalIgnoreCase) { "utf-8", "utf8", "binary" };
+
+    private readonly CodecRegistry _registry;
+    private readonly IResultCodec _writeCodec;
+    private readonly HashSet<string> _accepted = new(StringComparer.OrdinalIgnoreCase);
+    private readonly string _acceptedText;
+
+    public ResultSerializer(IOptions<ResultSerializationOptions> options)
+        : this(options.Value)
+    {
+    }
+
+    public ResultSerializer(ResultSerializationOptions options)
+    {
+        var validation = new ResultSerializationOptionsValidator().Validate(null, options);
+        if (validation.Failed)
+        {
+            throw new OptionsValidationException(nameof(ResultSerializationOptions), typeof(ResultSerializationOptions), validation.Failures);
+        }
+
+        _registry = new CodecRegistry(options);
+        _writeCodec = _registry.Find(options.Serializer)!;
+        foreach (var name in options.EffectiveAcceptContent)
+        {
+            _accepted.Add(_registry.Find(name)!.ContentType);
+        }
+
+        _acceptedText = string.Join(", ", _accepted.Order(StringComparer.Ordinal));
+    }
+
+    /// <summary>The content type new results are written with.</summary>
+    public string ContentType => _writeCodec.ContentType;
+
+    /// <summary>Encodes a value with the configured codec, or with the codec named by <paramref name="serializer"/>.</summary>
+    public ResultPayload Serialize<T>(T value, string? serializer = null)
+    {
+        var codec = serializer is null ? _writeCodec : _registry.Find(serializer)
+            ?? throw new ArgumentException($"Unknown serializer '{serializer}'; known: {_registry.Describe()}.", nameof(serializer));
+        return new ResultPayload { Data = codec.Encode(value), ContentType = codec.ContentType, ContentEncoding = codec.ContentEncoding };
+    }
+
+    /// <summary>
+    /// Decodes a stored payload as <typeparamref name="T"/>. A content type outside the whitelist,
+    /// an unknown encoding or undecodable bytes raise an error about this result only.
+    /// </summary>
+    public T? Deserialize<T>(string taskId, ResultPayload payload)
+    {
+        var codec = CodecFor(taskId, payload);
+        try
+        {
+            return codec.Decode<T>(payload.Data);
+        }
+        catch (Exception ex) when (ex is JsonException or InvalidCastException or NotSupportedException or FormatException or ArgumentException or DecoderFallbackException)
+        {
+            throw new ResultDecodeException(
+                $"The result of task '{taskId}' ({payload.ContentType}, {payload.Data.Length} bytes) could not be decoded as {typeof(T).Name}: {ex.Message}",
+                ex);
+        }
+    }
+
+    private IResultCodec CodecFor(string taskId, ResultPayload payload)
+    {
+        if (!_accepted.Contains(payload.ContentType))
+        {
+            throw new ContentTypeNotAcceptedException(taskId, payload.ContentType, _acceptedText);
+        }
+
+        if (payload.ContentEncoding is { } encoding && !TextEncodings.Contains(encoding))
+        {
+            throw new ResultDecodeException(
+                $"The result of task '{taskId}' has content encoding '{encoding}', which this reader cannot undo; known encodings: utf-8, binary.");
+        }
+
+        return _registry.Find(payload.ContentType)
+            ?? throw new ContentTypeNotAcceptedException(taskId, payload.ContentType, _acceptedText);
+    }
+
+    /// <summary>
+    /// The failure document Celery writes with JSON: exc_type, exc_message (a list), exc_module.
+    /// Always JSON, whatever the value codec, so that every reader (Celery included) can read why.
+    /// </summary>
+    public static ResultPayload SerializeFailure(Exception exception)
+    {
+        ArgumentNullException.ThrowIfNull(exception);
+        var type = exception.GetType();
+        return SerializeFailure(type.Name, type.Namespace, [exception.Message]);
+    }
+
+    /// <summary>A failure document from its parts; <paramref name="arguments"/> become <c>exc_message</c>.</summary>
+    public static ResultPayload SerializeFailure(string exceptionType, string? exceptionModule, IEnumerable<string> arguments)
+    {
+        var doc = new JsonObject
+        {
+            ["exc_type"] = exceptionType,
+            ["exc_message"] = new JsonArray(arguments.Select(a => (JsonNode?)JsonValue.Create(a)).ToArray()),
+            ["exc_module"] = exceptionModule,
+        };
+        return new ResultPayload
+        {
+            Data = JsonSerializer.SerializeToUtf8Bytes(doc),
+            ContentType = JsonResultCodec.MediaType,
+            ContentEncoding = "utf-8",
+        };
+    }
+
+    /// <summary>
+    /// Reads the failure of a FAILURE, RETRY or REVOKED result. The remote type stays a name: no
+    /// type is loaded. A document that is not Celery's shape still yields a failure carrying its
+    /// text, so a reader always learns something.
+    /// </summary>
+    public TaskFailure ReadFailure(TaskResult result)
+    {
+        if (result.Payload is null)
+        {
+            return new TaskFailure { ExceptionType = "UnknownError", Message = $"Task ended in {result.State} with no exception stored.", Traceback = result.Traceback };
+        }
+
+        var codec = CodecFor(result.TaskId, result.Payload);
+        if (codec is not JsonResultCodec)
+        {
+            return new TaskFailure
+            {
+                ExceptionType = "UnknownError",
+                Message = $"Task ended in {result.State}; its exception is stored as {result.Payload.ContentType}, which is not Celery's JSON exception document.",
+                Traceback = result.Traceback,
+            };
+        }
+
+        try
+        {
+            using var doc = JsonDocument.Parse(result.Payload.Data);
+            var root = doc.RootElement;
+            if (root.ValueKind != JsonValueKind.Object)
+            {
+                return new TaskFailure { ExceptionType = "UnknownError", Message = root.GetRawText(), Traceback = result.Traceback };
+            }
+
+            var type = root.TryGetProperty("exc_type", out var t) && t.ValueKind == JsonValueKind.String ? t.GetString()! : "UnknownError";
+            var module = root.TryGetProperty("exc_module", out var m) && m.ValueKind == JsonValueKind.String ? m.GetString() : null;
+            string message;
+            string? argumentsJson = null;
+            if (root.TryGetProperty("exc_message", out var msg))
+            {
+                argumentsJson = msg.GetRawText();
+                message = msg.ValueKind switch
+                {
+                    JsonValueKind.String => msg.GetString()!,
+                    JsonValueKind.Array when msg.GetArrayLength() == 1 && msg[0].ValueKind == JsonValueKind.String => msg[0].GetString()!,
+                    JsonValueKind.Array when msg.GetArrayLength() == 0 => string.Empty,
+                    _ => argumentsJson,
+                };
+            }
+            else
+            {
+                message = root.GetRawText();
+            }
+
+            return new TaskFailure
+            {
+                ExceptionType = type,
+                ExceptionModule = module,
+                Message = message,
+                ArgumentsJson = argumentsJson,
+                Traceback = result.Traceback,
+            };
+        }
+        catch (JsonException ex)
+        {
+            throw new ResultDecodeException($"The exception stored for task '{result.TaskId}' is not valid JSON: {ex.Message}", ex);
+        }
+    }
+}

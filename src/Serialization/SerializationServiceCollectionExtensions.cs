@@ -1,0 +1,23 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+
+namespace ResultGrid.Serialization;
+
+public static class SerializationServiceCollectionExtensions
+{
+    /// <summary>Registers the <see cref="ResultSerializer"/> and validates its options at start-up.</summary>
+    public static IServiceCollection AddResultGridSerialization(this IServiceCollection services, Action<ResultSerializationOptions>? configure = null)
+    {
+        var builder = services.AddOptions<ResultSerializationOptions>().BindConfiguration(ResultSerializationOptions.SectionName);
+        if (configure is not null)
+        {
+            builder.Configure(configure);
+        }
+
+        builder.ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ResultSerializationOptions>, ResultSerializationOptionsValidator>());
+        services.TryAddSingleton<ResultSerializer>();
+        return services;
+    }
+}

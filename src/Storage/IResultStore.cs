@@ -1,0 +1,72 @@
+namespace ResultGrid.Storage;
+
+/// <summary>
+/// Where results live. One implementation per backend, chosen by backend URL. Every provider
+/// passes the same conformance suite. Implementations are thread-safe singletons.
+/// </summary>
+public interface IResultStore
+{
+    /// <summary>The backend's scheme as used in metrics and logs, e.g. <c>memory</c> or <c>redis</c>.</summary>
+    string Backend { get; }
+
+    /// <summary>
+    /// True for transient single-retrieval stores (<c>rpc://</c>): the first retrieval of a READY
+    /// result goes through <see cref="ConsumeAsync"/>, and later reads see <see cref="TaskStates.Consumed"/>.
+    /// </summary>
+    bool SingleRetrieval { get; }
+
+    /// <summary>
+    /// Connects and prepares (creates tables, checks the server). Called once in the silo
+    /// lifecycle before grains run, never from a constructor.
+    /// </summary>
+    ValueTask InitializeAsync(CancellationToken cancellationToken) => ValueTask.CompletedTask;
+
+    /// <summary>
+    /// Stores <paramref name="result"/> in one conditional write: a stored SUCCESS is never
+    /// replaced. The rule lives here, in the write itself, never in a read before it. Returns only
+    /// once the backend has acknowledged the write.
+    /// </summary>
+    ValueTask<StoreWriteResult> WriteAsync(TaskResult result, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// The stored result; null when there is none or it has expired (an expired result is never
+    /// returned, even before cleanup removes it). A result already consumed reads as a
+    /// <see cref="TaskStates.Consumed"/> record.
+    /// </summary>
+    ValueTask<TaskResult?> ReadAsync(string taskId, CancellationToken cancellationToken = default);
+
+    /// <summary>True when an unexpired, unconsumed result is stored.</summary>
+    ValueTask<bool> ExistsAsync(string taskId, CancellationToken cancellationToken = default);
+
+    /// <summary>Deletes the result. True when there was one.</summary>
+    ValueTask<bool> ForgetAsync(string taskId, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Single retrieval: atomically returns the READY result and marks it consumed, so that no
+    /// two callers ever both receive it. Null when there is nothing READY to hand out (not
+    /// stored, not ready, or already consumed).
+    /// </summary>
+    ValueTask<TaskResult?> ConsumeAsync(string taskId, CancellationToken cancellationToken = default) =>
+        throw new NotSupportedException($"The {Backend} backend does not hand results out once; only rpc:// does.");
+}
+
+/// <summary>What a conditional write did.</summary>
+[GenerateSerializer, Immutable, Alias("ResultGrid.Storage.StoreWriteResult")]
+public readonly record struct StoreWriteResult
+{
+    public StoreWriteResult(WriteOutcome outcome, TaskResult? current = null)
+    {
+        Outcome = outcome;
+        Current = current;
+    }
+
+    /// <summary>Stored, or kept an existing SUCCESS.</summary>
+    [Id(0)] public WriteOutcome Outcome { get; init; }
+
+    /// <summary>When the write was refused, the stored SUCCESS if the store returned it cheaply; otherwise null.</summary>
+    [Id(1)] public TaskResult? Current { get; init; }
+
+    public static StoreWriteResult Stored => new(WriteOutcome.Stored);
+
+    public bool Applied => Outcome == WriteOutcome.Stored;
+}

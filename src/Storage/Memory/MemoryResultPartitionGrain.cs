@@ -1,0 +1,125 @@
+using Orleans.Concurrency;
+
+namespace ResultGrid.Storage.Memory;
+
+/// <summary>One shard of a memory store. Not for direct use: go through the result grains.</summary>
+[Alias("ResultGrid.Storage.IMemoryResultPartitionGrain")]
+public interface IMemoryResultPartitionGrain : IGrainWithStringKey
+{
+    [Alias("Write")] Task<StoreWriteResult> WriteAsync(TaskResult result);
+    [Alias("Read"), ReadOnly] Task<TaskResult?> ReadAsync(string taskId);
+    [Alias("Exists"), ReadOnly] Task<bool> ExistsAsync(string taskId);
+    [Alias("Forget")] Task<bool> ForgetAsync(string taskId);
+    [Alias("Consume")] Task<TaskResult?> ConsumeAsync(string taskId);
+    [Alias("Count"), ReadOnly] Task<int> CountAsync();
+}
+
+/// <summary>
+/// Holds its share of results in a dictionary. Every method is synchronous, so each runs whole
+/// on the grain's scheduler: the never-replace-SUCCESS check and the update are one step, with
+/// no read by the caller first. Kept alive (a collected partition would lose its results), and
+/// swept by a grain timer so expired results free their memory without a reminder per result.
+/// </summary>
+[KeepAlive]
+internal sealed class MemoryResultPartitionGrain : Grain, IMemoryResultPartitionGrain
+{
+    // Sweeping is cheap (a scan of one shard), and reads already hide expired entries, so the
+    // interval only bounds how long expired memory stays allocated.
+    private static readonly TimeSpan SweepInterval = TimeSpan.FromSeconds(10);
+
+    private readonly Dictionary<string, Entry> _entries = new(StringComparer.Ordinal);
+    private readonly TimeProvider _time;
+
+    public MemoryResultPartitionGrain(TimeProvider time)
+    {
+        _time = time;
+    }
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        this.RegisterGrainTimer(Sweep, new GrainTimerCreationOptions { DueTime = SweepInterval, Period = SweepInterval, Interleave = false });
+        return Task.CompletedTask;
+    }
+
+    public Task<StoreWriteResult> WriteAsync(TaskResult result)
+    {
+        var now = _time.GetUtcNow();
+        if (_entries.TryGetValue(result.TaskId, out var existing) && !existing.Record.IsExpired(now) && existing.Record.State == TaskStates.Success)
+        {
+            return Task.FromResult(new StoreWriteResult(WriteOutcome.KeptSuccess, existing.Consumed ? null : existing.Record));
+        }
+
+        _entries[result.TaskId] = new Entry(result, Consumed: false);
+        return Task.FromResult(StoreWriteResult.Stored);
+    }
+
+    public Task<TaskResult?> ReadAsync(string taskId)
+    {
+        var entry = Live(taskId);
+        return Task.FromResult(entry is null ? null : entry.Value.Consumed ? TaskResult.Consumed(taskId) : entry.Value.Record);
+    }
+
+    public Task<bool> ExistsAsync(string taskId) => Task.FromResult(Live(taskId) is { Consumed: false });
+
+    public Task<bool> ForgetAsync(string taskId)
+    {
+        var existed = Live(taskId) is { Consumed: false };
+        _entries.Remove(taskId);
+        return Task.FromResult(existed);
+    }
+
+    public Task<TaskResult?> ConsumeAsync(string taskId)
+    {
+        if (Live(taskId) is not { Consumed: false } entry || !entry.Record.IsReady)
+        {
+            return Task.FromResult<TaskResult?>(null);
+        }
+
+        // Keep the entry (and its expiry) as a marker, so a later read says CONSUMED, not PENDING.
+        _entries[taskId] = entry with { Consumed = true };
+        return Task.FromResult<TaskResult?>(entry.Record);
+    }
+
+    public Task<int> CountAsync() => Task.FromResult(_entries.Count);
+
+    private Entry? Live(string taskId)
+    {
+        if (!_entries.TryGetValue(taskId, out var entry))
+        {
+            return null;
+        }
+
+        if (entry.Record.IsExpired(_time.GetUtcNow()))
+        {
+            _entries.Remove(taskId);
+            return null;
+        }
+
+        return entry;
+    }
+
+    private Task Sweep(CancellationToken cancellationToken)
+    {
+        var now = _time.GetUtcNow();
+        List<string>? expired = null;
+        foreach (var (id, entry) in _entries)
+        {
+            if (entry.Record.IsExpired(now))
+            {
+                (expired ??= []).Add(id);
+            }
+        }
+
+        if (expired is not null)
+        {
+            foreach (var id in expired)
+            {
+                _entries.Remove(id);
+            }
+        }
+
+        return Task.CompletedTask;
+    }
+
+    private readonly record struct Entry(TaskResult Record, bool Consumed);
+}

@@ -1,0 +1,69 @@
+namespace ResultGrid.Storage.Memory;
+
+/// <summary>
+/// Results in the cluster's memory, spread over a fixed number of partition grains by a stable
+/// hash of the task id. A partition lives as long as its silo, so results outlive the result
+/// grains that wrote them (which deactivate right after a write) and are reachable from every
+/// silo. A silo that stops takes its partitions with it: use Redis or SQL to survive that.
+/// </summary>
+internal sealed class MemoryResultStore : IResultStore
+{
+    private readonly IGrainFactory _grains;
+    private readonly string _name;
+    private readonly IMemoryResultPartitionGrain[] _partitions;
+
+    public MemoryResultStore(IGrainFactory grains, string name, bool singleRetrieval, int partitions)
+    {
+        _grains = grains;
+        _name = name;
+        SingleRetrieval = singleRetrieval;
+        Backend = singleRetrieval ? "rpc" : "memory";
+        _partitions = new IMemoryResultPartitionGrain[partitions];
+        for (var i = 0; i < partitions; i++)
+        {
+            // rpc and memory stores with the same name must not share partitions.
+            _partitions[i] = _grains.GetGrain<IMemoryResultPartitionGrain>($"{Backend}/{_name}/{i}");
+        }
+    }
+
+    public string Backend { get; }
+
+    public bool SingleRetrieval { get; }
+
+    public ValueTask<StoreWriteResult> WriteAsync(TaskResult result, CancellationToken cancellationToken = default) =>
+        new(PartitionOf(result.TaskId).WriteAsync(result));
+
+    public ValueTask<TaskResult?> ReadAsync(string taskId, CancellationToken cancellationToken = default) =>
+        new(PartitionOf(taskId).ReadAsync(taskId));
+
+    public ValueTask<bool> ExistsAsync(string taskId, CancellationToken cancellationToken = default) =>
+        new(PartitionOf(taskId).ExistsAsync(taskId));
+
+    public ValueTask<bool> ForgetAsync(string taskId, CancellationToken cancellationToken = default) =>
+        new(PartitionOf(taskId).ForgetAsync(taskId));
+
+    public ValueTask<TaskResult?> ConsumeAsync(string taskId, CancellationToken cancellationToken = default) =>
+        SingleRetrieval
+            ? new(PartitionOf(taskId).ConsumeAsync(taskId))
+            : throw new NotSupportedException("memory:// results can be read many times; only rpc:// hands a result out once.");
+
+    private IMemoryResultPartitionGrain PartitionOf(string taskId) => _partitions[StableHash.Of(taskId) % (uint)_partitions.Length];
+}
+
+/// <summary>
+/// A hash that every silo computes the same way (string.GetHashCode is randomised per process).
+/// FNV-1a over UTF-16 code units: cheap, and spreads UUIDs evenly.
+/// </summary>
+internal static class StableHash
+{
+    public static uint Of(string text)
+    {
+        var hash = 2166136261u;
+        foreach (var c in text)
+        {
+            hash = (hash ^ c) * 16777619u;
+        }
+
+        return hash;
+    }
+}
