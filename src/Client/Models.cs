@@ -154,8 +154,8 @@ public sealed class TaskHandle
     {
         if (ResultIgnored && !StoresErrors)
         {
-            throw new ResultIgnoredException(
-                $"Task '{TaskId}' ignores its result (ignore-result is on for it), so its result is never stored and waiting would never end.");
+            return Task.FromException<TaskOutcome<T>>(new ResultIgnoredException(
+                $"Task '{TaskId}' ignores its result (ignore-result is on for it), so its result is never stored and waiting would never end."));
         }
 
         return _reader.WaitAsync<T>(TaskId, timeout, propagate, cancellationToken);

@@ -56,9 +56,10 @@ public sealed class RawBytesCodec : IResultCodec
 
     public T? Decode<T>(ReadOnlyMemory<byte> data)
     {
-        object result = typeof(T) == typeof(byte[]) ? data.ToArray()
-            : typeof(T) == typeof(ReadOnlyMemory<byte>) ? data
-            : typeof(T) == typeof(object) ? data.ToArray()
+        // Each branch boxed on its own: a plain ternary would convert byte[] to ReadOnlyMemory<byte>.
+        var result = typeof(T) == typeof(byte[]) ? (object)data.ToArray()
+            : typeof(T) == typeof(ReadOnlyMemory<byte>) ? (object)data
+            : typeof(T) == typeof(object) ? (object)data.ToArray()
             : throw new InvalidCastException($"A {MediaType} result decodes to byte[] or ReadOnlyMemory<byte>, not {typeof(T).Name}.");
         return (T)result;
     }

@@ -1,0 +1,61 @@
+using System.Net;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using ResultGrid.Grains;
+using ResultGrid.Grains.Hosting;
+using ResultGrid.Silo;
+
+// Configuration: appsettings.json, then environment variables (RESULTGRID__BACKEND,
+// RESULTGRID__SILO__GATEWAYPORT, ...), then the command line (--ResultGrid:Backend=...).
+// The content root is the app's folder, so appsettings.json is found whatever the working
+// directory (dotnet run --project keeps the caller's).
+var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = args, ContentRootPath = AppContext.BaseDirectory });
+builder.Services.AddOptions<SiloHostOptions>().BindConfiguration(SiloHostOptions.SectionName).ValidateOnStart();
+builder.Services.AddSingleton<IValidateOptions<SiloHostOptions>, SiloHostOptionsValidator>();
+
+// Validated here too, before Orleans binds ports with them, so a bad value reads as a
+// configuration error rather than a socket error.
+var silo = builder.Configuration.GetSection(SiloHostOptions.SectionName).Get<SiloHostOptions>() ?? new SiloHostOptions();
+var siloProblems = new SiloHostOptionsValidator().Validate(null, silo);
+if (siloProblems.Failed)
+{
+    await Console.Error.WriteLineAsync("ResultGrid silo configuration is invalid:\n  " + string.Join("\n  ", siloProblems.Failures));
+    return 2;
+}
+
+builder.UseOrleans(orleans =>
+{
+    orleans.UseLocalhostClustering(
+        siloPort: silo.SiloPort,
+        gatewayPort: silo.GatewayPort,
+        primarySiloEndpoint: silo.PrimarySiloPort is { } primary ? new IPEndPoint(IPAddress.Loopback, primary) : null,
+        serviceId: silo.ServiceId,
+        clusterId: silo.ClusterId);
+    orleans.AddResultGrid();
+});
+
+using var host = builder.Build();
+var logger = host.Services.GetRequiredService<ILoggerFactory>().CreateLogger("ResultGrid.Silo");
+try
+{
+    await host.StartAsync();
+}
+catch (OptionsValidationException ex)
+{
+    await Console.Error.WriteLineAsync("ResultGrid configuration is invalid:\n  " + string.Join("\n  ", ex.Failures));
+    return 2;
+}
+
+var stores = host.Services.GetRequiredService<ResultStores>();
+SiloLog.Listening(logger, silo.SiloPort, silo.GatewayPort, silo.ClusterId, stores.RedactedUrl);
+await host.WaitForShutdownAsync();
+return 0;
+
+internal static partial class SiloLog
+{
+    [LoggerMessage(1, LogLevel.Information, "ResultGrid silo listening: silo 127.0.0.1:{SiloPort}, gateway 127.0.0.1:{GatewayPort}, cluster {ClusterId}, backend {Backend}")]
+    public static partial void Listening(ILogger logger, int siloPort, int gatewayPort, string clusterId, string backend);
+}

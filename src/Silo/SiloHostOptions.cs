@@ -1,0 +1,66 @@
+using Microsoft.Extensions.Options;
+
+namespace ResultGrid.Silo;
+
+/// <summary>How the silo joins its cluster, bound from <c>ResultGrid:Silo</c>.</summary>
+public sealed class SiloHostOptions
+{
+    public const string SectionName = "ResultGrid:Silo";
+
+    public string ClusterId { get; set; } = "resultgrid-dev";
+    public string ServiceId { get; set; } = "resultgrid";
+
+    /// <summary>
+    /// Membership: <c>localhost</c> (a single-machine development cluster whose primary silo
+    /// listens on <see cref="PrimarySiloPort"/>). Redis and ADO.NET clustering come with their
+    /// backends.
+    /// </summary>
+    public string Clustering { get; set; } = "localhost";
+
+    public int SiloPort { get; set; } = 11111;
+    public int GatewayPort { get; set; } = 30000;
+
+    /// <summary>The primary silo's port for localhost clustering; null when this silo is the primary.</summary>
+    public int? PrimarySiloPort { get; set; }
+}
+
+internal sealed class SiloHostOptionsValidator : IValidateOptions<SiloHostOptions>
+{
+    private static readonly string[] Clusterings = ["localhost"];
+
+    public ValidateOptionsResult Validate(string? name, SiloHostOptions options)
+    {
+        var failures = new List<string>();
+        if (!Clusterings.Contains(options.Clustering, StringComparer.OrdinalIgnoreCase))
+        {
+            failures.Add($"ResultGrid:Silo:Clustering is '{options.Clustering}'; supported: {string.Join(", ", Clusterings)}.");
+        }
+
+        CheckPort(failures, "SiloPort", options.SiloPort);
+        CheckPort(failures, "GatewayPort", options.GatewayPort);
+        if (options.PrimarySiloPort is { } primary)
+        {
+            CheckPort(failures, "PrimarySiloPort", primary);
+        }
+
+        if (options.SiloPort == options.GatewayPort)
+        {
+            failures.Add($"ResultGrid:Silo:SiloPort and GatewayPort are both {options.SiloPort}; they must differ.");
+        }
+
+        if (string.IsNullOrWhiteSpace(options.ClusterId) || string.IsNullOrWhiteSpace(options.ServiceId))
+        {
+            failures.Add("ResultGrid:Silo:ClusterId and ServiceId must not be empty.");
+        }
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    private static void CheckPort(List<string> failures, string name, int port)
+    {
+        if (port is < 1 or > 65535)
+        {
+            failures.Add($"ResultGrid:Silo:{name} is {port}; a port is from 1 to 65535.");
+        }
+    }
+}

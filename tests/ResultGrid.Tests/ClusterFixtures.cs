@@ -1,0 +1,79 @@
+using Microsoft.Extensions.DependencyInjection;
+using Orleans.Configuration;
+using Orleans.TestingHost;
+using ResultGrid.Client;
+using ResultGrid.Grains;
+using ResultGrid.Grains.Hosting;
+using ResultGrid.Storage;
+
+[assembly: AssemblyFixture(typeof(ResultGrid.Tests.MemoryCluster))]
+[assembly: AssemblyFixture(typeof(ResultGrid.Tests.RpcCluster))]
+
+namespace ResultGrid.Tests;
+
+/// <summary>
+/// A two-silo in-process cluster with the given backend, test tasks registered on both silos,
+/// and a short response timeout so tests can prove that waits outlive it.
+/// </summary>
+public abstract class ResultCluster : IAsyncLifetime
+{
+    /// <summary>Orleans' grain-call timeout in these clusters: a wait longer than this must still work.</summary>
+    public static readonly TimeSpan ResponseTimeout = TimeSpan.FromSeconds(3);
+
+    private readonly string _backend;
+    private readonly Action<ResultGridOptions>? _configure;
+
+    protected ResultCluster(string backend, Action<ResultGridOptions>? configure = null)
+    {
+        _backend = backend;
+        _configure = configure;
+    }
+
+    public InProcessTestCluster Cluster { get; private set; } = null!;
+
+    /// <summary>The SDK in an external client process connected through a silo gateway.</summary>
+    public IResultGridClient External => Cluster.Client.ServiceProvider.GetRequiredService<IResultGridClient>();
+
+    /// <summary>The SDK co-hosted inside silo <paramref name="index"/>.</summary>
+    public IResultGridClient OnSilo(int index) => Cluster.Silos[index].ServiceProvider.GetRequiredService<IResultGridClient>();
+
+    /// <summary>The store as silo <paramref name="index"/> sees it.</summary>
+    public IResultStore Store(int index = 0) => Cluster.Silos[index].ServiceProvider.GetRequiredService<ResultStores>().Default;
+
+    public IGrainFactory Grains => Cluster.Client;
+
+    public async ValueTask InitializeAsync()
+    {
+        var builder = new InProcessTestClusterBuilder(2);
+        builder.ConfigureSilo((_, silo) =>
+        {
+            silo.AddResultGrid(o =>
+            {
+                o.Backend = _backend;
+                o.ExtendedResults = true;
+                _configure?.Invoke(o);
+            });
+            TestTasks.Register(silo.Services);
+            silo.Services.Configure<SiloMessagingOptions>(o => o.ResponseTimeout = ResponseTimeout);
+        });
+        builder.ConfigureClient(client =>
+        {
+            client.AddResultGridClient();
+            client.Services.Configure<ClientMessagingOptions>(o => o.ResponseTimeout = ResponseTimeout);
+        });
+        Cluster = builder.Build();
+        await Cluster.DeployAsync();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await Cluster.StopAllSilosAsync();
+        await Cluster.DisposeAsync();
+        GC.SuppressFinalize(this);
+    }
+}
+
+public sealed class MemoryCluster() : ResultCluster("memory://");
+
+/// <summary>rpc://, with ignore-result on globally so the runner tests can see the global switch.</summary>
+public sealed class RpcCluster() : ResultCluster("rpc://?partitions=8", o => o.IgnoreResult = true);

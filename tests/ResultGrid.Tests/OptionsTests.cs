@@ -1,0 +1,108 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+using ResultGrid.Grains;
+using ResultGrid.Grains.Hosting;
+using ResultGrid.Serialization;
+using ResultGrid.Storage;
+using ResultGrid.Storage.Memory;
+
+namespace ResultGrid.Tests;
+
+public sealed class OptionsTests
+{
+    private static ResultGridOptionsValidator Validator() =>
+        new(new ResultStoreProviderRegistry([new MemoryResultStoreProvider()]));
+
+    [Theory]
+    [InlineData("memory://")]
+    [InlineData("rpc://")]
+    [InlineData("MEMORY://?partitions=4")]
+    public void Valid_backend_urls_pass(string url) =>
+        Assert.True(Validator().Validate(null, new ResultGridOptions { Backend = url }).Succeeded);
+
+    [Theory]
+    [InlineData("", "empty")]
+    [InlineData("localhost:6379", "no scheme")]
+    [InlineData("foo://bar", "supported: memory://, rpc://")]
+    [InlineData("memory://somehost", "take no host")]
+    [InlineData("memory://?partitions=0", "from 1 to 1024")]
+    [InlineData("rpc://?persistent=true", "unknown parameter 'persistent'")]
+    public void Invalid_backend_urls_fail_naming_what_is_wrong(string url, string expected)
+    {
+        var result = Validator().Validate(null, new ResultGridOptions { Backend = url });
+        Assert.True(result.Failed);
+        Assert.Contains(expected, result.FailureMessage, StringComparison.Ordinal);
+        Assert.Contains("ResultGrid:Backend", result.FailureMessage, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Negative_expiry_and_silly_size_limits_fail()
+    {
+        var result = Validator().Validate(null, new ResultGridOptions { ResultExpires = TimeSpan.FromSeconds(-1), MaxResultBytes = 10 });
+        Assert.Contains("ResultExpires", result.FailureMessage, StringComparison.Ordinal);
+        Assert.Contains("MaxResultBytes", result.FailureMessage, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Zero_or_null_expiry_means_never()
+    {
+        Assert.Null(new ResultGridOptions { ResultExpires = TimeSpan.Zero }.DefaultTimeToLive);
+        Assert.Null(new ResultGridOptions { ResultExpires = null }.DefaultTimeToLive);
+        Assert.Equal(TimeSpan.FromDays(1), new ResultGridOptions().DefaultTimeToLive);
+    }
+
+    [Fact]
+    public void A_password_in_a_backend_url_never_reaches_the_redacted_form()
+    {
+        var url = BackendUrl.Parse("redis://user:s3cret-pass@cache.internal:6380/0?ssl_cert_reqs=required");
+        Assert.DoesNotContain("s3cret", url.Redacted, StringComparison.Ordinal);
+        Assert.DoesNotContain("s3cret", url.ToString(), StringComparison.Ordinal);
+        Assert.Equal("redis://user:***@cache.internal:6380/0?ssl_cert_reqs=required", url.Redacted);
+        Assert.Equal("required", url.Query["SSL_CERT_REQS"]);
+        Assert.Equal("db+postgresql", BackendUrl.Parse("db+postgresql://h/db").Scheme);
+
+        var bad = Assert.Throws<FormatException>(() => BackendUrl.Parse("hunter2@host"));
+        Assert.DoesNotContain("hunter2", bad.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Serialization_options_name_unknown_codecs()
+    {
+        var ex = Assert.Throws<OptionsValidationException>(() =>
+            new ResultSerializer(new ResultSerializationOptions { Serializer = "pickle", AcceptContent = ["json", "yaml"] }));
+        Assert.Contains("'pickle' is not a known codec", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("'yaml'", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("json (application/json)", ex.Message, StringComparison.Ordinal);
+
+        var empty = Assert.Throws<OptionsValidationException>(() => new ResultSerializer(new ResultSerializationOptions { AcceptContent = [] }));
+        Assert.Contains("AcceptContent is empty", empty.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_silo_with_a_bad_backend_fails_start_up_with_the_reason()
+    {
+        var builder = Host.CreateApplicationBuilder();
+        builder.UseOrleans(silo =>
+        {
+            silo.UseLocalhostClustering(siloPort: FreePort.Get(), gatewayPort: FreePort.Get());
+            silo.AddResultGrid(o => o.Backend = "mongodb://db/results");
+        });
+        using var host = builder.Build();
+
+        var ex = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync(TestContext.Current.CancellationToken));
+        Assert.Contains("mongodb://", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("supported: memory://, rpc://", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Registering_one_task_name_twice_is_an_error()
+    {
+        var services = new ServiceCollection();
+        services.AddResultGridTask<int, int>("dup", (x, _) => Task.FromResult(x));
+        services.AddResultGridTask<int, int>("dup", (x, _) => Task.FromResult(x));
+        using var provider = services.AddSingleton<Grains.Tasks.TaskRegistry>().BuildServiceProvider();
+        var ex = Assert.Throws<InvalidOperationException>(() => provider.GetRequiredService<Grains.Tasks.TaskRegistry>());
+        Assert.Contains("'dup' is registered twice", ex.Message, StringComparison.Ordinal);
+    }
+}

@@ -1,0 +1,131 @@
+using System.Diagnostics;
+using System.Text;
+
+namespace ResultGrid.Tests;
+
+/// <summary>
+/// The real programs as separate processes: the silo host exactly as `dotnet run --project
+/// src/Silo` starts it, and the sample client against it.
+/// </summary>
+public sealed class ProcessTests
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    private static string Built(string project, string assembly)
+    {
+        // tests/ResultGrid.Tests/bin/<Configuration>/net10.0/ → the same configuration of the other project.
+        var here = new DirectoryInfo(AppContext.BaseDirectory);
+        var framework = here.Name;
+        var configuration = here.Parent!.Name;
+        var root = here.Parent!.Parent!.Parent!.Parent!.Parent!.FullName;
+        var path = Path.Combine(root, project, "bin", configuration, framework, assembly + ".dll");
+        Assert.True(File.Exists(path), $"{path} was not built");
+        return path;
+    }
+
+    private sealed class Running : IAsyncDisposable
+    {
+        private readonly StringBuilder _out = new();
+        private readonly StringBuilder _err = new();
+
+        public Running(string dll, IDictionary<string, string> env)
+        {
+            var info = new ProcessStartInfo("dotnet", [dll]) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+            foreach (var (k, v) in env)
+            {
+                info.Environment[k] = v;
+            }
+
+            Process = Process.Start(info)!;
+            Process.OutputDataReceived += (_, e) => { lock (_out) { _out.AppendLine(e.Data); } };
+            Process.ErrorDataReceived += (_, e) => { lock (_err) { _err.AppendLine(e.Data); } };
+            Process.BeginOutputReadLine();
+            Process.BeginErrorReadLine();
+        }
+
+        public Process Process { get; }
+
+        public string Output { get { lock (_out) { return _out.ToString(); } } }
+
+        public string Error { get { lock (_err) { return _err.ToString(); } } }
+
+        public async Task WaitForOutput(string text, TimeSpan timeout)
+        {
+            var clock = Stopwatch.StartNew();
+            while (!Output.Contains(text, StringComparison.Ordinal))
+            {
+                Assert.False(Process.HasExited, $"process exited with {(Process.HasExited ? Process.ExitCode : 0)} before printing '{text}':\n{Output}\n{Error}");
+                Assert.True(clock.Elapsed < timeout, $"no '{text}' within {timeout}:\n{Output}\n{Error}");
+                await Task.Delay(100, Ct);
+            }
+        }
+
+        public async Task<int> Exit(TimeSpan timeout)
+        {
+            using var cts = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+            cts.CancelAfter(timeout);
+            await Process.WaitForExitAsync(cts.Token);
+            return Process.ExitCode;
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            if (!Process.HasExited)
+            {
+                Process.Kill(entireProcessTree: true);
+                await Process.WaitForExitAsync();
+            }
+
+            Process.Dispose();
+        }
+    }
+
+    private static Dictionary<string, string> SiloEnv() => new()
+    {
+        ["RESULTGRID__SILO__SILOPORT"] = FreePort.Get().ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ["RESULTGRID__SILO__GATEWAYPORT"] = FreePort.Get().ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ["RESULTGRID__SILO__CLUSTERID"] = $"e2e-{Guid.NewGuid():N}",
+    };
+
+    [Fact]
+    public async Task The_silo_host_serves_the_quickstart_sample()
+    {
+        var env = SiloEnv();
+        await using var silo = new Running(Built("src/Silo", "ResultGrid.Silo"), env);
+        await silo.WaitForOutput("ResultGrid silo listening", TimeSpan.FromSeconds(60));
+        Assert.Contains($"gateway 127.0.0.1:{env["RESULTGRID__SILO__GATEWAYPORT"]}", silo.Output, StringComparison.Ordinal);
+        Assert.Contains("backend memory://", silo.Output, StringComparison.Ordinal);
+
+        await using var sample = new Running(Built("samples/Quickstart", "ResultGrid.Samples.Quickstart"), env);
+        var exit = await sample.Exit(TimeSpan.FromSeconds(60));
+
+        Assert.True(exit == 0, $"sample exited {exit}:\n{sample.Output}\n{sample.Error}");
+        Assert.Contains("PROGRESS Progress { Current = 3, Total = 3 }", sample.Output, StringComparison.Ordinal);
+        Assert.Contains("SUCCESS Report { Quarter = Q3, Total = 1234.5, Regions = [north, south] }", sample.Output, StringComparison.Ordinal);
+        Assert.Contains("FAILURE InvalidOperationException: the report source is offline", sample.Output, StringComparison.Ordinal);
+        Assert.Contains("after forget PENDING", sample.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_silo_host_refuses_a_bad_backend_url_with_exit_code_2_and_the_reason()
+    {
+        var env = SiloEnv();
+        env["RESULTGRID__BACKEND"] = "redis//missing-colon";
+        await using var silo = new Running(Built("src/Silo", "ResultGrid.Silo"), env);
+
+        Assert.Equal(2, await silo.Exit(TimeSpan.FromSeconds(60)));
+        Assert.Contains("ResultGrid:Backend", silo.Error, StringComparison.Ordinal);
+        Assert.Contains("has no scheme", silo.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_silo_host_refuses_clashing_ports()
+    {
+        var env = SiloEnv();
+        env["RESULTGRID__SILO__GATEWAYPORT"] = env["RESULTGRID__SILO__SILOPORT"];
+        await using var silo = new Running(Built("src/Silo", "ResultGrid.Silo"), env);
+
+        Assert.Equal(2, await silo.Exit(TimeSpan.FromSeconds(60)));
+        Assert.Contains("they must differ", silo.Error, StringComparison.Ordinal);
+    }
+}

@@ -1,0 +1,102 @@
+using ResultGrid.Client;
+
+namespace ResultGrid.Tests;
+
+/// <summary>rpc://: transient single retrieval through the grains.</summary>
+public sealed class RpcBackendTests(RpcCluster cluster)
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    private static string NewId() => $"rpc-{Guid.NewGuid():N}";
+
+    [Fact]
+    public async Task The_first_retrieval_returns_the_result_and_a_later_read_says_consumed()
+    {
+        var id = NewId();
+        await cluster.OnSilo(0).MarkSucceededAsync(id, "once", cancellationToken: Ct);
+
+        Assert.Equal("once", (await cluster.External.WaitAsync<string>(id, TimeSpan.FromSeconds(5), cancellationToken: Ct)).Value);
+
+        var again = await cluster.External.GetAsync(id, Ct);
+        Assert.True(again.IsConsumed);
+        Assert.Equal(TaskStates.Consumed, again.State);
+        Assert.False(again.IsPending);
+        var ex = await Assert.ThrowsAsync<ResultConsumedException>(() => cluster.OnSilo(1).WaitAsync<string>(id, TimeSpan.FromSeconds(5), cancellationToken: Ct));
+        Assert.Contains(id, ex.Message, StringComparison.Ordinal);
+        Assert.False(await cluster.External.ExistsAsync(id, Ct));
+    }
+
+    [Fact]
+    public async Task Get_of_a_ready_result_is_a_retrieval_too()
+    {
+        var id = NewId();
+        await cluster.External.MarkSucceededAsync(id, 7, cancellationToken: Ct);
+
+        Assert.Equal(7, (await cluster.External.GetAsync(id, Ct)).GetValue<int>());
+        Assert.True((await cluster.External.GetAsync(id, Ct)).IsConsumed);
+    }
+
+    [Fact]
+    public async Task States_before_ready_can_be_read_without_consuming()
+    {
+        var id = NewId();
+        await cluster.External.UpdateStateAsync(id, "PROGRESS", new ProgressMeta(1, 3), cancellationToken: Ct);
+        Assert.Equal("PROGRESS", (await cluster.External.GetAsync(id, Ct)).State);
+        Assert.Equal("PROGRESS", (await cluster.External.GetAsync(id, Ct)).State);
+
+        await cluster.External.MarkSucceededAsync(id, 3, cancellationToken: Ct);
+        Assert.Equal(3, (await cluster.External.WaitAsync<int>(id, TimeSpan.FromSeconds(5), cancellationToken: Ct)).Value);
+    }
+
+    [Fact]
+    public async Task Of_two_waiters_exactly_one_receives_the_result()
+    {
+        var id = NewId();
+        var first = cluster.External.WaitAsync<int>(id, TimeSpan.FromSeconds(20), cancellationToken: Ct);
+        var second = cluster.OnSilo(1).WaitAsync<int>(id, TimeSpan.FromSeconds(20), cancellationToken: Ct);
+        await Task.Delay(300, Ct);
+
+        await cluster.OnSilo(0).MarkSucceededAsync(id, 99, cancellationToken: Ct);
+
+        var results = await Task.WhenAll(Outcome(first), Outcome(second));
+        Assert.Single(results, r => r == "99");
+        Assert.Single(results, r => r == "consumed");
+    }
+
+    private static async Task<string> Outcome(Task<TaskOutcome<int>> wait)
+    {
+        try
+        {
+            return (await wait).Value.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+        catch (ResultConsumedException)
+        {
+            return "consumed";
+        }
+    }
+
+    [Fact]
+    public async Task A_failure_is_handed_out_once_too()
+    {
+        var id = NewId();
+        await cluster.External.MarkFailedAsync(id, new InvalidOperationException("x"), cancellationToken: Ct);
+        await Assert.ThrowsAsync<TaskFailedException>(() => cluster.External.WaitAsync<int>(id, TimeSpan.FromSeconds(5), cancellationToken: Ct));
+        await Assert.ThrowsAsync<ResultConsumedException>(() => cluster.External.WaitAsync<int>(id, TimeSpan.FromSeconds(5), cancellationToken: Ct));
+    }
+
+    [Fact]
+    public async Task Ignore_result_set_globally_stores_nothing_and_a_task_can_override_it()
+    {
+        var ignored = await cluster.External.SubmitAsync("test.add", new AddArgs(1, 2), cancellationToken: Ct);
+        Assert.True(ignored.ResultIgnored);
+        await Assert.ThrowsAsync<ResultIgnoredException>(() => ignored.WaitAsync<int>(TimeSpan.FromSeconds(1), cancellationToken: Ct));
+
+        var stored = await cluster.External.SubmitAsync("test.stored", new AddArgs(1, 2), cancellationToken: Ct);
+        Assert.False(stored.ResultIgnored);
+        Assert.Equal(3, (await stored.WaitAsync<int>(TimeSpan.FromSeconds(10), cancellationToken: Ct)).Value);
+
+        // test.add has run by now (submitted first, on the same runner); nothing was stored for it.
+        await Task.Delay(300, Ct);
+        Assert.True((await cluster.External.GetAsync(ignored.TaskId, Ct)).IsPending);
+    }
+}

@@ -1,0 +1,49 @@
+using ResultGrid.Storage;
+
+namespace ResultGrid.Tests;
+
+/// <summary>memory:// runs the whole store contract.</summary>
+public sealed class MemoryStoreConformanceTests(MemoryCluster cluster) : ResultStoreConformanceTests
+{
+    protected override IResultStore Store => cluster.Store(1);
+}
+
+/// <summary>rpc:// runs the whole store contract, plus single retrieval.</summary>
+public sealed class RpcStoreConformanceTests(RpcCluster cluster) : ResultStoreConformanceTests
+{
+    protected override IResultStore Store => cluster.Store(0);
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task Consume_hands_a_ready_result_out_exactly_once()
+    {
+        var id = NewId("rpc");
+        await Store.WriteAsync(Record(id, TaskStates.Success, "42"), Ct);
+
+        var takes = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => Store.ConsumeAsync(id, Ct).AsTask()));
+
+        Assert.Single(takes, t => t is not null);
+        Assert.Equal(TaskStates.Success, takes.Single(t => t is not null)!.State);
+        Assert.Equal(TaskStates.Consumed, (await Store.ReadAsync(id, Ct))!.State);
+        Assert.False(await Store.ExistsAsync(id, Ct));
+    }
+
+    [Fact]
+    public async Task Consume_leaves_a_result_that_is_not_ready()
+    {
+        var id = NewId("rpc");
+        await Store.WriteAsync(Record(id, "PROGRESS", "{}"), Ct);
+
+        Assert.Null(await Store.ConsumeAsync(id, Ct));
+        Assert.Equal("PROGRESS", (await Store.ReadAsync(id, Ct))!.State);
+        Assert.Null(await Store.ConsumeAsync(NewId("rpc"), Ct));
+    }
+
+    [Fact]
+    public void The_store_declares_single_retrieval()
+    {
+        Assert.True(Store.SingleRetrieval);
+        Assert.Equal("rpc", Store.Backend);
+    }
+}
