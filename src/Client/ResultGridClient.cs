@@ -12,6 +12,7 @@ namespace ResultGrid.Client;
 public sealed class ResultGridClient : IResultGridClient
 {
     private readonly IGrainFactory _grains;
+    private readonly Lazy<ResultGrainReferences> _references;
     private readonly ResultSerializer _serializer;
     private readonly ResultGridClientOptions _options;
     private readonly TimeProvider _time;
@@ -19,6 +20,8 @@ public sealed class ResultGridClient : IResultGridClient
     public ResultGridClient(IGrainFactory grains, ResultSerializer serializer, IOptions<ResultGridClientOptions> options, TimeProvider? time = null)
     {
         _grains = grains;
+        // Lazy: inside a silo the grain type map is complete only once the silo has started.
+        _references = new Lazy<ResultGrainReferences>(() => new ResultGrainReferences(grains));
         _serializer = serializer;
         _options = options.Value;
         _time = time ?? TimeProvider.System;
@@ -30,7 +33,7 @@ public sealed class ResultGridClient : IResultGridClient
     private ITaskResultGrain Grain(string taskId)
     {
         TaskIds.Validate(taskId);
-        return _grains.GetGrain<ITaskResultGrain>(taskId);
+        return _references.Value.Get(taskId);
     }
 
     // ---- reader ----

@@ -12,6 +12,9 @@ namespace ResultGrid.Grains;
 /// a million stored results do not mean a million activations.
 /// </summary>
 [CollectionAgeLimit(Minutes = 2)]
+// Activated where the first caller is, usually the worker that writes the result: no network
+// hop for the write, and no placement statistics to consult for a grain this short-lived.
+[Orleans.Placement.PreferLocalPlacement]
 internal sealed partial class TaskResultGrain : Grain, ITaskResultGrain
 {
     private readonly IResultStore _store;

@@ -4,6 +4,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Orleans.Configuration;
 using ResultGrid.Grains;
 using ResultGrid.Grains.Hosting;
 using ResultGrid.Silo;
@@ -34,6 +35,15 @@ builder.UseOrleans(orleans =>
         primarySiloEndpoint: silo.PrimarySiloPort is { } primary ? new IPEndPoint(IPAddress.Loopback, primary) : null,
         serviceId: silo.ServiceId,
         clusterId: silo.ClusterId);
+    if (silo.ListenOnAnyAddress)
+    {
+        orleans.Configure<EndpointOptions>(o =>
+        {
+            o.SiloListeningEndpoint = new IPEndPoint(IPAddress.Any, silo.SiloPort);
+            o.GatewayListeningEndpoint = new IPEndPoint(IPAddress.Any, silo.GatewayPort);
+        });
+    }
+
     orleans.AddResultGrid();
 });
 

@@ -20,6 +20,12 @@ public sealed class SiloHostOptions
     public int SiloPort { get; set; } = 11111;
     public int GatewayPort { get; set; } = 30000;
 
+    /// <summary>
+    /// Listen on every interface instead of loopback only (the silo still advertises
+    /// 127.0.0.1). For a container whose ports are published to its host. Default false.
+    /// </summary>
+    public bool ListenOnAnyAddress { get; set; }
+
     /// <summary>The primary silo's port for localhost clustering; null when this silo is the primary.</summary>
     public int? PrimarySiloPort { get; set; }
 }

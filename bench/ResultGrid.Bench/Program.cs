@@ -1,0 +1,130 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using ResultGrid;
+using ResultGrid.Bench;
+using ResultGrid.Client;
+using ResultGrid.Grains.Hosting;
+
+// scripts/bench.sh [--quick] [--backend SCHEME]. One silo in this process, the SDK co-hosted in
+// it, so the figures are the grains' and the store's, not a network's.
+var quick = args.Contains("--quick");
+var backendIndex = Array.IndexOf(args, "--backend");
+var scheme = backendIndex >= 0 && backendIndex + 1 < args.Length ? args[backendIndex + 1].Replace("://", "", StringComparison.Ordinal) : "memory";
+if (scheme is not ("memory" or "rpc"))
+{
+    await Console.Error.WriteLineAsync($"--backend {scheme}: this build benchmarks memory and rpc; the Redis and SQL providers add their schemes.");
+    return 2;
+}
+
+var builder = Host.CreateApplicationBuilder();
+builder.Logging.SetMinimumLevel(LogLevel.Warning);
+builder.UseOrleans(silo =>
+{
+    silo.UseLocalhostClustering(siloPort: FreePort(), gatewayPort: FreePort(), clusterId: "bench", serviceId: "bench");
+    silo.AddResultGrid(o => o.Backend = scheme + "://");
+});
+using var host = builder.Build();
+await host.StartAsync();
+var client = host.Services.GetRequiredService<IResultGridClient>();
+
+var rounds = quick ? 3 : 5;
+var perRound = quick ? 20_000 : 100_000;
+var samples = quick ? 300 : 2_000;
+
+// Store rate: MarkSucceeded through the result grains, many in flight, as workers would.
+await StoreRate.RunAsync(client, 5_000, InFlight()); // warm-up: JIT, partitions activated
+var rates = new List<double>();
+for (var r = 0; r < rounds; r++)
+{
+    rates.Add(await StoreRate.RunAsync(client, perRound, InFlight()));
+}
+
+Emit($"{scheme}.store_rate_grains", scheme, Median(rates), "results/s");
+
+// Write-to-waiter latency: a waiter is parked in the grain, then the write is timed until the
+// waiter's await completes.
+var latencies = await WakeLatency.RunAsync(client, samples);
+Emit($"{scheme}.wake_latency_p50", scheme, Percentile(latencies, 0.50), "ms");
+Emit($"{scheme}.wake_latency_p99", scheme, Percentile(latencies, 0.99), "ms");
+
+await host.StopAsync();
+return 0;
+
+static void Emit(string name, string backend, double value, string unit, string? peer = null, double? peerValue = null) =>
+    Console.WriteLine(JsonSerializer.Serialize(new { name, backend, value = Math.Round(value, 3), unit, peer, peer_value = peerValue }));
+
+static double Median(List<double> values) => Percentile(values, 0.5);
+
+static double Percentile(List<double> values, double p)
+{
+    var sorted = values.Order().ToArray();
+    var index = (int)Math.Ceiling(p * sorted.Length) - 1;
+    return sorted[Math.Clamp(index, 0, sorted.Length - 1)];
+}
+
+static int InFlight() => int.TryParse(Environment.GetEnvironmentVariable("BENCH_INFLIGHT"), out var n) ? n : 256;
+
+static int FreePort()
+{
+    using var listener = new TcpListener(IPAddress.Loopback, 0);
+    listener.Start();
+    return ((IPEndPoint)listener.LocalEndpoint).Port;
+}
+
+namespace ResultGrid.Bench
+{
+    internal static class StoreRate
+    {
+        private static readonly Payload Value = new("done", 42, [1, 2, 3]);
+
+        public static async Task<double> RunAsync(IResultGridClient client, int count, int inFlight)
+        {
+            var prefix = Guid.NewGuid().ToString("N");
+            var next = -1;
+            var clock = Stopwatch.StartNew();
+            var workers = Enumerable.Range(0, inFlight).Select(async _ =>
+            {
+                int i;
+                while ((i = Interlocked.Increment(ref next)) < count)
+                {
+                    await client.MarkSucceededAsync($"{prefix}-{i}", Value);
+                }
+            });
+            await Task.WhenAll(workers);
+            return count / clock.Elapsed.TotalSeconds;
+        }
+    }
+
+    internal static class WakeLatency
+    {
+        public static async Task<List<double>> RunAsync(IResultGridClient client, int samples)
+        {
+            var result = new List<double>(samples);
+            for (var i = 0; i < samples + 50; i++)
+            {
+                var id = TaskIds.NewId();
+                var woke = client.WaitAsync<int>(id, TimeSpan.FromSeconds(10))
+                    .ContinueWith(_ => Stopwatch.GetTimestamp(), TaskContinuationOptions.ExecuteSynchronously);
+
+                // Give the wait call time to reach the grain and park; the write is timed from here.
+                await Task.Delay(2);
+                var start = Stopwatch.GetTimestamp();
+                await client.MarkSucceededAsync(id, i);
+                var wokeAt = await woke;
+                if (i >= 50)
+                {
+                    result.Add(Stopwatch.GetElapsedTime(start, wokeAt).TotalMilliseconds);
+                }
+            }
+
+            return result;
+        }
+    }
+
+    internal sealed record Payload(string Status, int Code, int[] Items);
+}
