@@ -3,30 +3,23 @@ using Orleans.Concurrency;
 namespace ResultGrid;
 
 /// <summary>
-/// The rendezvous for one task's result, keyed by task id. Writers and every waiter reach the
-/// same activation, so a write wakes waiters without pub/sub or polling.
+/// The rendezvous for one task's result, keyed by task id: readers and every waiter reach the
+/// same activation, and a write to a result that has waiters is handed to it, so a waiter is
+/// woken without pub/sub or polling. Only an id that someone reads or waits on has an
+/// activation; writes to the others never create one.
 /// </summary>
 [Alias("ResultGrid.ITaskResultGrain")]
 public interface ITaskResultGrain : IGrainWithStringKey
 {
-    /// <summary>
-    /// Stores a state change with one conditional store write (a stored SUCCESS is never
-    /// replaced) and wakes waiters. Returns only after the store has acknowledged it.
-    /// </summary>
-    /// <param name="result">The new state; <see cref="TaskResult.DateDone"/> and <see cref="TaskResult.ExpiresAt"/> are set by the grain.</param>
-    /// <param name="expires">Time to live from now; null for the configured default, <see cref="Timeout.InfiniteTimeSpan"/> for never.</param>
-    [Alias("Write")]
-    Task<WriteOutcome> WriteAsync(TaskResult result, TimeSpan? expires);
-
     /// <summary>The current result; PENDING when nothing is stored.</summary>
     [AlwaysInterleave, Alias("Get")]
     Task<TaskResult> GetAsync();
 
     /// <summary>
     /// Waits at most <paramref name="maxWait"/> for the result to become READY and returns the
-    /// result as it then is (READY or not). Interleaves, so the waiter never blocks the write that
-    /// wakes it. Keep <paramref name="maxWait"/> below the messaging response timeout; clients
-    /// loop for longer waits.
+    /// result as it then is (READY or not). Interleaves, so waiters never block each other or the
+    /// notification that wakes them. Keep <paramref name="maxWait"/> below the messaging response
+    /// timeout; clients loop for longer waits.
     /// </summary>
     [AlwaysInterleave, Alias("Wait")]
     Task<TaskResult> WaitAsync(TimeSpan maxWait, CancellationToken cancellationToken = default);
@@ -38,6 +31,28 @@ public interface ITaskResultGrain : IGrainWithStringKey
     /// <summary>Deletes the stored result. True when there was one.</summary>
     [Alias("Forget")]
     Task<bool> ForgetAsync();
+
+    /// <summary>
+    /// Called by writers after the store has a READY result for this id and waiters were
+    /// registered for it: wakes them with <paramref name="stored"/>. Not for applications.
+    /// </summary>
+    [AlwaysInterleave, Alias("Notify")]
+    Task NotifyAsync(TaskResult stored);
+}
+
+/// <summary>
+/// Where results are written: one conditional store write per state change (a stored SUCCESS is
+/// never replaced), with no read before it, acknowledged only after the store has it. A
+/// stateless worker, so a write never waits for an activation of its own; waiters of the task
+/// are woken through its <see cref="ITaskResultGrain"/>.
+/// </summary>
+[Alias("ResultGrid.IResultWriterGrain")]
+public interface IResultWriterGrain : IGrainWithIntegerKey
+{
+    /// <param name="result">The new state; <see cref="TaskResult.DateDone"/> and <see cref="TaskResult.ExpiresAt"/> are set by the writer.</param>
+    /// <param name="expires">Time to live from now; null for the configured default, <see cref="Timeout.InfiniteTimeSpan"/> for never.</param>
+    [Alias("Write")]
+    Task<WriteOutcome> WriteAsync(TaskResult result, TimeSpan? expires);
 }
 
 /// <summary>A request to run a registered task.</summary>

@@ -11,17 +11,19 @@ namespace ResultGrid.Client;
 /// </summary>
 public sealed class ResultGridClient : IResultGridClient
 {
-    private readonly IGrainFactory _grains;
     private readonly Lazy<ResultGrainReferences> _references;
+    private readonly Lazy<IResultWriterGrain> _writer;
+    private readonly Lazy<ITaskRunnerGrain> _runner;
     private readonly ResultSerializer _serializer;
     private readonly ResultGridClientOptions _options;
     private readonly TimeProvider _time;
 
     public ResultGridClient(IGrainFactory grains, ResultSerializer serializer, IOptions<ResultGridClientOptions> options, TimeProvider? time = null)
     {
-        _grains = grains;
         // Lazy: inside a silo the grain type map is complete only once the silo has started.
         _references = new Lazy<ResultGrainReferences>(() => new ResultGrainReferences(grains));
+        _writer = new Lazy<IResultWriterGrain>(() => grains.GetGrain<IResultWriterGrain>(0));
+        _runner = new Lazy<ITaskRunnerGrain>(() => grains.GetGrain<ITaskRunnerGrain>(0));
         _serializer = serializer;
         _options = options.Value;
         _time = time ?? TimeProvider.System;
@@ -146,7 +148,7 @@ public sealed class ResultGridClient : IResultGridClient
 
     private Task<WriteOutcome> WriteAsync(string taskId, string state, ResultPayload? payload, string? traceback, ResultWriteOptions? options, CancellationToken cancellationToken)
     {
-        var grain = Grain(taskId);
+        TaskIds.Validate(taskId);
         if (options?.Expires is { } e && e <= TimeSpan.Zero && e != Timeout.InfiniteTimeSpan)
         {
             throw new ArgumentOutOfRangeException(nameof(options), e, "Expires must be positive, or Timeout.InfiniteTimeSpan for never.");
@@ -168,7 +170,7 @@ public sealed class ResultGridClient : IResultGridClient
             Retries = options?.Retries,
             Queue = options?.Queue,
         };
-        return grain.WriteAsync(record, options?.Expires).WaitAsync(cancellationToken);
+        return _writer.Value.WriteAsync(record, options?.Expires).WaitAsync(cancellationToken);
     }
 
     private ResultPayload? EncodeArgument(object? value) => value switch
@@ -195,7 +197,7 @@ public sealed class ResultGridClient : IResultGridClient
             Queue = options?.Queue,
             Expires = options?.Expires,
         };
-        var receipt = await _grains.GetGrain<ITaskRunnerGrain>(0).SubmitAsync(submission).WaitAsync(cancellationToken).ConfigureAwait(false);
+        var receipt = await _runner.Value.SubmitAsync(submission).WaitAsync(cancellationToken).ConfigureAwait(false);
         return new TaskHandle(this, receipt);
     }
 }

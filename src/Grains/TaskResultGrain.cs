@@ -1,70 +1,52 @@
-using System.Diagnostics;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Options;
 using ResultGrid.Storage;
 
 namespace ResultGrid.Grains;
 
 /// <summary>
-/// One task's result. Writes go straight to the store in one conditional write (no read
-/// first, no IPersistentState, which would read on every activation). Waiters are held here and
-/// woken by the write. An activation with no waiter deactivates as soon as its call ends, so
-/// a million stored results do not mean a million activations.
+/// One task's result, as readers and waiters see it. Waiters are held here and woken by the
+/// writer's notification; there is no polling. Every read goes to the store (the source of
+/// truth, which a Celery worker on a shared backend may also write), and an activation with no
+/// waiter deactivates as soon as its call ends, so reads and writes of a million results do not
+/// leave a million activations.
 /// </summary>
 [CollectionAgeLimit(Minutes = 2)]
-// Activated where the first caller is, usually the worker that writes the result: no network
-// hop for the write, and no placement statistics to consult for a grain this short-lived.
+// Activated where the first caller is, usually the process that waits: no network hop for the
+// wait, and no placement statistics to consult for a grain this short-lived.
 [Orleans.Placement.PreferLocalPlacement]
-internal sealed partial class TaskResultGrain : Grain, ITaskResultGrain
+internal sealed class TaskResultGrain : Grain, ITaskResultGrain
 {
+    // How long a waiter registration outlives its wait call: covers the client's next call of a
+    // longer wait, so the index does not flicker between slices.
+    private static readonly TimeSpan RegistrationSlack = TimeSpan.FromSeconds(5);
+
     private readonly IResultStore _store;
-    private readonly ResultGridOptions _options;
+    private readonly WaiterIndex _index;
     private readonly ResultGridMetrics _metrics;
     private readonly TimeProvider _time;
     private readonly ILogger<TaskResultGrain> _logger;
     private readonly List<TaskCompletionSource<TaskResult>> _waiters = [];
+    private readonly Guid _registration = Guid.NewGuid();
+    private DateTimeOffset _registeredUntil;
 
-    // Only a READY result is cached: it is what waiters need, and a non-READY one may still be
-    // changed by a writer outside the cluster (a Celery worker on a shared Redis).
-    private TaskResult? _ready;
+    // Wait calls between their start and parking (registering, reading the store).
+    private int _waitsStarting;
 
-    public TaskResultGrain(ResultStores stores, IOptions<ResultGridOptions> options, ResultGridMetrics metrics, TimeProvider time, ILogger<TaskResultGrain> logger)
+    // The READY result a writer handed over. A notification can arrive while a wait call is
+    // still reading the store (the calls interleave); the wait checks this before parking, or
+    // it would sleep through its own wake-up until the next slice.
+    private TaskResult? _notified;
+
+    public TaskResultGrain(ResultStores stores, WaiterIndex index, ResultGridMetrics metrics, TimeProvider time, ILogger<TaskResultGrain> logger)
     {
         _store = stores.Default;
-        _options = options.Value;
+        _index = index;
         _metrics = metrics;
         _time = time;
         _logger = logger;
     }
 
     private string TaskId => this.GetPrimaryKeyString();
-
-    public async Task<WriteOutcome> WriteAsync(TaskResult result, TimeSpan? expires)
-    {
-        var record = Prepare(result, expires);
-        var outcome = await Store("write", () => _store.WriteAsync(record));
-        if (outcome.Applied)
-        {
-            _metrics.Stored(_store.Backend, record.State);
-            _ready = record.IsReady ? record : null;
-        }
-        else
-        {
-            LogKeptSuccess(_logger, TaskId, record.State);
-            _ready = outcome.Current;
-        }
-
-        if (_ready is not null && _waiters.Count > 0)
-        {
-            await WakeWaitersAsync(_ready);
-        }
-        else if (_waiters.Count == 0)
-        {
-            DeactivateOnIdle();
-        }
-
-        return outcome.Outcome;
-    }
 
     public async Task<TaskResult> GetAsync()
     {
@@ -81,7 +63,32 @@ internal sealed partial class TaskResultGrain : Grain, ITaskResultGrain
 
     public async Task<TaskResult> WaitAsync(TimeSpan maxWait, CancellationToken cancellationToken = default)
     {
-        var current = await LoadAsync();
+        TaskResult current;
+        _waitsStarting++;
+        try
+        {
+            if (maxWait > TimeSpan.Zero)
+            {
+                // Register before reading: a write that lands after the read finds the registration.
+                var until = _time.GetUtcNow() + maxWait + RegistrationSlack;
+                if (until > _registeredUntil)
+                {
+                    await _index.RegisterAsync(TaskId, _registration, until);
+                    _registeredUntil = until;
+                }
+            }
+
+            current = await LoadAsync();
+            if (!current.IsReady && _notified is { } notified && !notified.IsExpired(_time.GetUtcNow()))
+            {
+                current = notified;
+            }
+        }
+        finally
+        {
+            _waitsStarting--;
+        }
+
         if (current.IsReady)
         {
             if (_store.SingleRetrieval)
@@ -118,101 +125,30 @@ internal sealed partial class TaskResultGrain : Grain, ITaskResultGrain
         {
             _waiters.Remove(waiter);
             _metrics.WaiterRemoved();
-            if (_waiters.Count == 0 && (_ready is not null || _store.SingleRetrieval && waiter.Task.IsCompletedSuccessfully))
+            if (_waiters.Count == 0 && _waitsStarting == 0 && waiter.Task.IsCompletedSuccessfully)
             {
+                // Delivered: nobody is left to wake here.
                 DeactivateOnIdle();
             }
         }
     }
 
-    public async Task<bool> ExistsAsync()
+    public async Task NotifyAsync(TaskResult stored)
     {
-        var exists = _ready is not null && !_ready.IsExpired(_time.GetUtcNow()) && !_store.SingleRetrieval
-            || await Store("exists", () => _store.ExistsAsync(TaskId));
-        DeactivateIfUnwatched();
-        return exists;
-    }
-
-    public async Task<bool> ForgetAsync()
-    {
-        var existed = await Store("forget", () => _store.ForgetAsync(TaskId));
-        _ready = null;
-        DeactivateIfUnwatched();
-        return existed;
-    }
-
-    private TaskResult Prepare(TaskResult result, TimeSpan? expires)
-    {
-        ArgumentNullException.ThrowIfNull(result);
-        if (!string.Equals(result.TaskId, TaskId, StringComparison.Ordinal))
+        ArgumentNullException.ThrowIfNull(stored);
+        if (!stored.IsReady || stored.TaskId != TaskId)
         {
-            throw new ArgumentException($"The result names task '{result.TaskId}' but was sent to the grain of task '{TaskId}'.", nameof(result));
+            DeactivateIfUnwatched();
+            return;
         }
 
-        TaskIds.Validate(TaskId);
-        if (result.State is TaskStates.Pending or TaskStates.Consumed)
+        _notified = stored;
+        if (_waiters.Count == 0)
         {
-            throw new ArgumentException($"State {result.State} cannot be written: PENDING is what an unknown id reads as and CONSUMED is set by the rpc:// backend.", nameof(result));
+            DeactivateIfUnwatched();
+            return;
         }
 
-        if (!TaskStates.IsBuiltIn(result.State))
-        {
-            TaskStates.ValidateCustom(result.State);
-        }
-
-        if (expires is { } e && e <= TimeSpan.Zero && e != Timeout.InfiniteTimeSpan)
-        {
-            throw new ArgumentOutOfRangeException(nameof(expires), e, "A result's time to live must be positive, or Timeout.InfiniteTimeSpan for never.");
-        }
-
-        CheckSize(result.Payload);
-        CheckSize(result.Args);
-        CheckSize(result.Kwargs);
-        foreach (var id in result.Children ?? [])
-        {
-            TaskIds.Validate(id, "children");
-        }
-
-        var now = _time.GetUtcNow();
-        var ttl = expires == Timeout.InfiniteTimeSpan ? null : expires ?? _options.DefaultTimeToLive;
-        var record = result with
-        {
-            DateDone = result.IsReady ? now : null,
-            ExpiresAt = ttl is { } t ? now + t : null,
-        };
-        return _options.ExtendedResults ? record : record.WithoutExtended();
-    }
-
-    private void CheckSize(ResultPayload? payload)
-    {
-        if (payload is not null && payload.Data.LongLength > _options.MaxResultBytes)
-        {
-            throw new ResultTooLargeException(TaskId, payload.Data.LongLength, _options.MaxResultBytes);
-        }
-    }
-
-    private async Task<TaskResult> LoadAsync()
-    {
-        if (_ready is not null && !_ready.IsExpired(_time.GetUtcNow()))
-        {
-            return _ready;
-        }
-
-        var stored = await Store("read", () => _store.ReadAsync(TaskId));
-        _ready = stored is { IsReady: true } ? stored : null;
-        return stored ?? TaskResult.Pending(TaskId);
-    }
-
-    /// <summary>rpc://: take the result out of the store, atomically, so only one reader ever gets it.</summary>
-    private async Task<TaskResult> ConsumeAsync()
-    {
-        var taken = await Store("consume", () => _store.ConsumeAsync(TaskId));
-        _ready = null;
-        return taken ?? TaskResult.Consumed(TaskId);
-    }
-
-    private async Task WakeWaitersAsync(TaskResult ready)
-    {
         var waiters = _waiters.ToArray();
         if (_store.SingleRetrieval)
         {
@@ -229,40 +165,53 @@ internal sealed partial class TaskResultGrain : Grain, ITaskResultGrain
 
         foreach (var waiter in waiters)
         {
-            waiter.TrySetResult(ready);
+            waiter.TrySetResult(stored);
         }
+    }
+
+    public async Task<bool> ExistsAsync()
+    {
+        var exists = await StoreCall.Run(_store, _metrics, _logger, "exists", TaskId, () => _store.ExistsAsync(TaskId));
+        DeactivateIfUnwatched();
+        return exists;
+    }
+
+    public async Task<bool> ForgetAsync()
+    {
+        _notified = null;
+        var existed = await StoreCall.Run(_store, _metrics, _logger, "forget", TaskId, () => _store.ForgetAsync(TaskId));
+        DeactivateIfUnwatched();
+        return existed;
+    }
+
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        if (_registeredUntil > _time.GetUtcNow())
+        {
+            // Only this activation's own registration goes: a newer activation's stays.
+            await _index.UnregisterAsync(TaskId, _registration);
+        }
+    }
+
+    private async Task<TaskResult> LoadAsync()
+    {
+        var stored = await StoreCall.Run(_store, _metrics, _logger, "read", TaskId, () => _store.ReadAsync(TaskId));
+        return stored ?? TaskResult.Pending(TaskId);
+    }
+
+    /// <summary>rpc://: take the result out of the store, atomically, so only one reader ever gets it.</summary>
+    private async Task<TaskResult> ConsumeAsync()
+    {
+        _notified = null;
+        var taken = await StoreCall.Run(_store, _metrics, _logger, "consume", TaskId, () => _store.ConsumeAsync(TaskId));
+        return taken ?? TaskResult.Consumed(TaskId);
     }
 
     private void DeactivateIfUnwatched()
     {
-        if (_waiters.Count == 0)
+        if (_waiters.Count == 0 && _waitsStarting == 0)
         {
             DeactivateOnIdle();
         }
     }
-
-    private async Task<T> Store<T>(string operation, Func<ValueTask<T>> call)
-    {
-        var started = Stopwatch.GetTimestamp();
-        try
-        {
-            return await call();
-        }
-        catch (Exception ex) when (ex is not ArgumentException)
-        {
-            _metrics.StoreError(_store.Backend, operation);
-            LogStoreFailed(_logger, ex, operation, TaskId, _store.Backend);
-            throw;
-        }
-        finally
-        {
-            _metrics.StoreDuration(_store.Backend, operation, started);
-        }
-    }
-
-    [LoggerMessage(10, LogLevel.Debug, "Task {TaskId}: a {State} write left the stored SUCCESS in place")]
-    private static partial void LogKeptSuccess(ILogger logger, string taskId, string state);
-
-    [LoggerMessage(11, LogLevel.Warning, "Task {TaskId}: store {Operation} on backend {Backend} failed; nothing was acknowledged")]
-    private static partial void LogStoreFailed(ILogger logger, Exception exception, string operation, string taskId, string backend);
 }

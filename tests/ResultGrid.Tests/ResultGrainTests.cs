@@ -35,6 +35,27 @@ public sealed class ResultGrainTests(MemoryCluster cluster)
     }
 
     [Fact]
+    public async Task Waits_racing_their_writes_are_all_woken_without_waiting_for_the_next_slice()
+    {
+        // The writer writes, then asks the waiter index; a waiter registers, then reads. Either
+        // order must wake the waiter at once. A missed wake-up would only be noticed at the next
+        // wait slice (2 s here), so every wait must end well before that.
+        var ids = Enumerable.Range(0, 300).Select(_ => NewId()).ToArray();
+        var clock = Stopwatch.StartNew();
+        await Parallel.ForEachAsync(ids, new ParallelOptions { MaxDegreeOfParallelism = 32, CancellationToken = Ct }, async (id, ct) =>
+        {
+            var wait = cluster.External.WaitAsync<string>(id, TimeSpan.FromSeconds(30), cancellationToken: ct);
+            var write = cluster.OnSilo(id.GetHashCode() & 1).MarkSucceededAsync(id, id, cancellationToken: ct);
+            var started = Stopwatch.GetTimestamp();
+            await write;
+            Assert.Equal(id, (await wait).Value);
+            var took = Stopwatch.GetElapsedTime(started);
+            Assert.True(took < TimeSpan.FromSeconds(1.5), $"{id} woke {took} after its write");
+        });
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(20));
+    }
+
+    [Fact]
     public async Task A_wait_longer_than_the_grain_call_timeout_still_receives_the_result()
     {
         var id = NewId();
@@ -130,7 +151,7 @@ public sealed class ResultGrainTests(MemoryCluster cluster)
     public async Task A_celery_failure_document_reads_with_its_python_type_and_arguments()
     {
         var id = NewId();
-        await cluster.Grains.GetGrain<ITaskResultGrain>(id).WriteAsync(new TaskResult
+        await cluster.Grains.GetGrain<IResultWriterGrain>(0).WriteAsync(new TaskResult
         {
             TaskId = id,
             State = TaskStates.Failure,
@@ -326,13 +347,14 @@ public sealed class ResultGrainTests(MemoryCluster cluster)
     }
 
     [Fact]
-    public async Task The_grain_refuses_pending_and_a_result_for_another_id()
+    public async Task The_writer_refuses_pending_consumed_and_a_malformed_id()
     {
         var id = NewId();
-        var grain = cluster.Grains.GetGrain<ITaskResultGrain>(id);
-        await Assert.ThrowsAsync<ArgumentException>(() => grain.WriteAsync(new TaskResult { TaskId = id, State = TaskStates.Pending }, null));
-        var other = await Assert.ThrowsAsync<ArgumentException>(() => grain.WriteAsync(new TaskResult { TaskId = "other", State = TaskStates.Success }, null));
-        Assert.Contains("other", other.Message, StringComparison.Ordinal);
+        var writer = cluster.Grains.GetGrain<IResultWriterGrain>(0);
+        await Assert.ThrowsAsync<ArgumentException>(() => writer.WriteAsync(new TaskResult { TaskId = id, State = TaskStates.Pending }, null));
+        await Assert.ThrowsAsync<ArgumentException>(() => writer.WriteAsync(new TaskResult { TaskId = id, State = TaskStates.Consumed }, null));
+        var bad = await Assert.ThrowsAsync<ArgumentException>(() => writer.WriteAsync(new TaskResult { TaskId = "bad\nid", State = TaskStates.Success }, null));
+        Assert.Contains("control character", bad.Message, StringComparison.Ordinal);
         Assert.True((await cluster.External.GetAsync(id, Ct)).IsPending);
     }
 
@@ -367,7 +389,7 @@ public sealed class ResultGrainTests(MemoryCluster cluster)
     public async Task A_corrupt_payload_gives_a_decode_error_for_that_result_only()
     {
         var id = NewId();
-        await cluster.Grains.GetGrain<ITaskResultGrain>(id).WriteAsync(new TaskResult
+        await cluster.Grains.GetGrain<IResultWriterGrain>(0).WriteAsync(new TaskResult
         {
             TaskId = id,
             State = TaskStates.Success,

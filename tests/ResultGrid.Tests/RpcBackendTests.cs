@@ -76,6 +76,21 @@ public sealed class RpcBackendTests(RpcCluster cluster)
     }
 
     [Fact]
+    public async Task Waits_racing_their_writes_each_receive_their_result_once_and_at_once()
+    {
+        var ids = Enumerable.Range(0, 200).Select(_ => NewId()).ToArray();
+        await Parallel.ForEachAsync(ids, new ParallelOptions { MaxDegreeOfParallelism = 32, CancellationToken = Ct }, async (id, ct) =>
+        {
+            var wait = cluster.External.WaitAsync<string>(id, TimeSpan.FromSeconds(30), cancellationToken: ct);
+            await cluster.OnSilo(id.GetHashCode() & 1).MarkSucceededAsync(id, id, cancellationToken: ct);
+            var started = System.Diagnostics.Stopwatch.GetTimestamp();
+            Assert.Equal(id, (await wait).Value);
+            Assert.True(System.Diagnostics.Stopwatch.GetElapsedTime(started) < TimeSpan.FromSeconds(1.5));
+            Assert.True((await cluster.External.GetAsync(id, ct)).IsConsumed);
+        });
+    }
+
+    [Fact]
     public async Task A_failure_is_handed_out_once_too()
     {
         var id = NewId();

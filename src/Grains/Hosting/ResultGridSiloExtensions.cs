@@ -45,6 +45,8 @@ public static class ResultGridSiloExtensions
         services.TryAddSingleton<ResultGridMetrics>();
         services.AddSingleton<ResultStores>();
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<ResultStores>());
+        services.TryAddSingleton<WaiterIndex>();
+        services.TryAddSingleton<ResultWriteService>();
         services.TryAddSingleton<TaskRegistry>();
         services.TryAddSingleton<TaskExecutor>();
 

@@ -49,21 +49,3 @@ internal sealed class MemoryResultStore : IResultStore
 
     private IMemoryResultPartitionGrain PartitionOf(string taskId) => _partitions[StableHash.Of(taskId) % (uint)_partitions.Length];
 }
-
-/// <summary>
-/// A hash that every silo computes the same way (string.GetHashCode is randomised per process).
-/// FNV-1a over UTF-16 code units: cheap, and spreads UUIDs evenly.
-/// </summary>
-internal static class StableHash
-{
-    public static uint Of(string text)
-    {
-        var hash = 2166136261u;
-        foreach (var c in text)
-        {
-            hash = (hash ^ c) * 16777619u;
-        }
-
-        return hash;
-    }
-}

@@ -1,0 +1,140 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using ResultGrid.Storage;
+
+namespace ResultGrid.Grains;
+
+/// <summary>
+/// The write path, in one place: validate, stamp date done and expiry, one conditional store
+/// write (no read first), then, for a READY result, wake its waiters if it has any.
+/// </summary>
+public sealed partial class ResultWriteService
+{
+    private readonly IResultStore _store;
+    private readonly WaiterIndex _waiters;
+    private readonly IGrainFactory _grains;
+    private readonly ResultGridOptions _options;
+    private readonly ResultGridMetrics _metrics;
+    private readonly TimeProvider _time;
+    private readonly ILogger<ResultWriteService> _logger;
+
+    public ResultWriteService(ResultStores stores, WaiterIndex waiters, IGrainFactory grains, IOptions<ResultGridOptions> options, ResultGridMetrics metrics, TimeProvider time, ILogger<ResultWriteService> logger)
+    {
+        _store = stores.Default;
+        _waiters = waiters;
+        _grains = grains;
+        _options = options.Value;
+        _metrics = metrics;
+        _time = time;
+        _logger = logger;
+    }
+
+    public async Task<WriteOutcome> WriteAsync(TaskResult result, TimeSpan? expires)
+    {
+        var record = Prepare(result, expires);
+        var outcome = await StoreCall.Run(_store, _metrics, _logger, "write", record.TaskId, () => _store.WriteAsync(record));
+        TaskResult? ready;
+        if (outcome.Applied)
+        {
+            _metrics.Stored(_store.Backend, record.State);
+            ready = record.IsReady ? record : null;
+        }
+        else
+        {
+            LogKeptSuccess(_logger, record.TaskId, record.State);
+            // A waiter that registered while SUCCESS was already stored has read it; one that
+            // registered since would have been woken by that earlier write. Wake anyway when the
+            // store returned the SUCCESS: it costs nothing and closes any gap.
+            ready = outcome.Current;
+        }
+
+        if (ready is not null && await _waiters.HasWaitersAsync(record.TaskId))
+        {
+            await _grains.GetGrain<ITaskResultGrain>(record.TaskId).NotifyAsync(ready);
+        }
+
+        return outcome.Outcome;
+    }
+
+    private TaskResult Prepare(TaskResult result, TimeSpan? expires)
+    {
+        ArgumentNullException.ThrowIfNull(result);
+        TaskIds.Validate(result.TaskId, nameof(result));
+        if (result.State is TaskStates.Pending or TaskStates.Consumed)
+        {
+            throw new ArgumentException($"State {result.State} cannot be written: PENDING is what an unknown id reads as and CONSUMED is set by the rpc:// backend.", nameof(result));
+        }
+
+        if (!TaskStates.IsBuiltIn(result.State))
+        {
+            TaskStates.ValidateCustom(result.State);
+        }
+
+        if (expires is { } e && e <= TimeSpan.Zero && e != Timeout.InfiniteTimeSpan)
+        {
+            throw new ArgumentOutOfRangeException(nameof(expires), e, "A result's time to live must be positive, or Timeout.InfiniteTimeSpan for never.");
+        }
+
+        CheckSize(result.TaskId, result.Payload);
+        CheckSize(result.TaskId, result.Args);
+        CheckSize(result.TaskId, result.Kwargs);
+        foreach (var id in result.Children ?? [])
+        {
+            TaskIds.Validate(id, "children");
+        }
+
+        var now = _time.GetUtcNow();
+        var ttl = expires == Timeout.InfiniteTimeSpan ? null : expires ?? _options.DefaultTimeToLive;
+        var record = result with
+        {
+            DateDone = result.IsReady ? now : null,
+            ExpiresAt = ttl is { } t ? now + t : null,
+        };
+        return _options.ExtendedResults ? record : record.WithoutExtended();
+    }
+
+    private void CheckSize(string taskId, ResultPayload? payload)
+    {
+        if (payload is not null && payload.Data.LongLength > _options.MaxResultBytes)
+        {
+            throw new ResultTooLargeException(taskId, payload.Data.LongLength, _options.MaxResultBytes);
+        }
+    }
+
+    [LoggerMessage(10, LogLevel.Debug, "Task {TaskId}: a {State} write left the stored SUCCESS in place")]
+    private static partial void LogKeptSuccess(ILogger logger, string taskId, string state);
+}
+
+/// <summary>Every store call of the grains: timed, counted, and logged when it fails.</summary>
+internal static partial class StoreCall
+{
+    public static async Task<T> Run<T>(IResultStore store, ResultGridMetrics metrics, ILogger logger, string operation, string taskId, Func<ValueTask<T>> call)
+    {
+        var started = Stopwatch.GetTimestamp();
+        try
+        {
+            return await call();
+        }
+        catch (Exception ex) when (ex is not ArgumentException)
+        {
+            metrics.StoreError(store.Backend, operation);
+            LogStoreFailed(logger, ex, operation, taskId, store.Backend);
+            throw;
+        }
+        finally
+        {
+            metrics.StoreDuration(store.Backend, operation, started);
+        }
+    }
+
+    [LoggerMessage(11, LogLevel.Warning, "Task {TaskId}: store {Operation} on backend {Backend} failed; nothing was acknowledged")]
+    private static partial void LogStoreFailed(ILogger logger, Exception exception, string operation, string taskId, string backend);
+}
+
+/// <summary>Accepts writes on the silo that receives them; as many activations as load needs.</summary>
+[Orleans.Concurrency.StatelessWorker, Orleans.Concurrency.Reentrant]
+internal sealed class ResultWriterGrain(ResultWriteService writes) : Grain, IResultWriterGrain
+{
+    public Task<WriteOutcome> WriteAsync(TaskResult result, TimeSpan? expires) => writes.WriteAsync(result, expires);
+}
