@@ -24,6 +24,13 @@ public interface ITaskResultGrain : IGrainWithStringKey
     [AlwaysInterleave, Alias("Wait")]
     Task<TaskResult> WaitAsync(TimeSpan maxWait, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// The current state only; PENDING when nothing is stored. Never a retrieval: on
+    /// <c>rpc://</c> it leaves the result for the one reader that takes it.
+    /// </summary>
+    [AlwaysInterleave, Alias("GetState")]
+    Task<string> GetStateAsync();
+
     /// <summary>True when the store holds a result (any state) for this id.</summary>
     [AlwaysInterleave, Alias("Exists")]
     Task<bool> ExistsAsync();

@@ -16,6 +16,9 @@ public interface IResultReader
     /// <exception cref="ResultConsumedException">An rpc:// result that was already retrieved.</exception>
     Task<TaskOutcome<T>> WaitAsync<T>(string taskId, TimeSpan? timeout = null, bool propagate = true, CancellationToken cancellationToken = default);
 
+    /// <summary>The state alone (PENDING for an unknown id). Not a retrieval: an rpc:// result stays for its reader.</summary>
+    Task<string> GetStateAsync(string taskId, CancellationToken cancellationToken = default);
+
     /// <summary>True when a result (any state) is stored for the id.</summary>
     Task<bool> ExistsAsync(string taskId, CancellationToken cancellationToken = default);
 
@@ -52,4 +55,20 @@ public interface ITaskSubmitter
 /// <summary>The whole SDK: reader, writer and submitter.</summary>
 public interface IResultGridClient : IResultReader, IResultWriter, ITaskSubmitter
 {
+}
+
+/// <summary>Celery's ready(), successful() and failed(), answered from the state alone.</summary>
+public static class ResultReaderExtensions
+{
+    /// <summary>True when the task is READY: SUCCESS, FAILURE or REVOKED.</summary>
+    public static async Task<bool> IsReadyAsync(this IResultReader reader, string taskId, CancellationToken cancellationToken = default) =>
+        TaskStates.IsReady(await reader.GetStateAsync(taskId, cancellationToken).ConfigureAwait(false));
+
+    /// <summary>True when the task succeeded.</summary>
+    public static async Task<bool> IsSuccessfulAsync(this IResultReader reader, string taskId, CancellationToken cancellationToken = default) =>
+        await reader.GetStateAsync(taskId, cancellationToken).ConfigureAwait(false) == TaskStates.Success;
+
+    /// <summary>True when the task failed (FAILURE; a revoked task is not failed, as in Celery).</summary>
+    public static async Task<bool> IsFailedAsync(this IResultReader reader, string taskId, CancellationToken cancellationToken = default) =>
+        await reader.GetStateAsync(taskId, cancellationToken).ConfigureAwait(false) == TaskStates.Failure;
 }

@@ -109,6 +109,9 @@ public sealed class ResultGridClient : IResultGridClient
         return new TaskOutcome<T>(info, default, failure);
     }
 
+    public Task<string> GetStateAsync(string taskId, CancellationToken cancellationToken = default) =>
+        Grain(taskId).GetStateAsync().WaitAsync(cancellationToken);
+
     public Task<bool> ExistsAsync(string taskId, CancellationToken cancellationToken = default) =>
         Grain(taskId).ExistsAsync().WaitAsync(cancellationToken);
 

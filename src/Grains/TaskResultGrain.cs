@@ -61,6 +61,13 @@ internal sealed class TaskResultGrain : Grain, ITaskResultGrain
         return result;
     }
 
+    public async Task<string> GetStateAsync()
+    {
+        var state = (await LoadAsync()).State;
+        DeactivateIfUnwatched();
+        return state;
+    }
+
     public async Task<TaskResult> WaitAsync(TimeSpan maxWait, CancellationToken cancellationToken = default)
     {
         TaskResult current;

@@ -203,6 +203,13 @@ public sealed class ResultGrainTests(MemoryCluster cluster)
         await cluster.External.MarkSucceededAsync(ok, "x", cancellationToken: Ct);
         await cluster.External.MarkFailedAsync(bad, new ArgumentException("no"), cancellationToken: Ct);
 
+        Assert.True(await cluster.External.IsReadyAsync(ok, Ct));
+        Assert.True(await cluster.External.IsSuccessfulAsync(ok, Ct));
+        Assert.False(await cluster.External.IsFailedAsync(ok, Ct));
+        Assert.True(await cluster.External.IsFailedAsync(bad, Ct));
+        Assert.False(await cluster.External.IsSuccessfulAsync(bad, Ct));
+        Assert.False(await cluster.External.IsReadyAsync(NewId(), Ct));
+
         var okInfo = await cluster.External.GetAsync(ok, Ct);
         var badInfo = await cluster.External.GetAsync(bad, Ct);
         Assert.True(okInfo.IsReady && okInfo.IsSuccessful && !okInfo.IsFailed);

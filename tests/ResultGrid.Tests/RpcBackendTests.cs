@@ -32,6 +32,11 @@ public sealed class RpcBackendTests(RpcCluster cluster)
         var id = NewId();
         await cluster.External.MarkSucceededAsync(id, 7, cancellationToken: Ct);
 
+        // Asking whether it is ready is not a retrieval.
+        Assert.True(await cluster.External.IsReadyAsync(id, Ct));
+        Assert.True(await cluster.External.IsSuccessfulAsync(id, Ct));
+        Assert.Equal(TaskStates.Success, await cluster.External.GetStateAsync(id, Ct));
+
         Assert.Equal(7, (await cluster.External.GetAsync(id, Ct)).GetValue<int>());
         Assert.True((await cluster.External.GetAsync(id, Ct)).IsConsumed);
     }
