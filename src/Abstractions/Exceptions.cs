@@ -27,8 +27,9 @@ public sealed class ResultTooLargeException : Exception
     public ResultTooLargeException(string message) : base(message) { }
     public ResultTooLargeException(string message, Exception inner) : base(message, inner) { }
 
-    public ResultTooLargeException(string taskId, long size, long limit)
-        : base($"The result of task '{taskId}' is {size} bytes, over the limit of {limit} bytes " +
+    /// <summary>Refuses the <paramref name="what"/> (result, args, kwargs or traceback) of a task.</summary>
+    public ResultTooLargeException(string taskId, string what, long size, long limit)
+        : base($"The {what} of task '{taskId}' is {size} bytes, over the limit of {limit} bytes " +
                "(ResultGrid:MaxResultBytes). Nothing was stored; results are never truncated.")
     {
         Size = size;

@@ -67,6 +67,45 @@ public static class TaskIds
         }
     }
 
+    /// <summary>
+    /// Checks a short text field of a result (name, worker, queue): at most 255 characters and
+    /// no control characters, so every backend can store it (Celery's columns are varchar(155)
+    /// and ResultGrid's are wider).
+    /// </summary>
+    public static void ValidateField(string? value, string field)
+    {
+        if (value is null)
+        {
+            return;
+        }
+
+        if (value.Length > MaxLength)
+        {
+            throw new ArgumentException($"The {field} has {value.Length} characters; at most {MaxLength} are allowed.", field);
+        }
+
+        for (var i = 0; i < value.Length; i++)
+        {
+            if (char.IsControl(value[i]))
+            {
+                throw new ArgumentException($"The {field} '{Describe(value)}' contains a control character (U+{(int)value[i]:X4}) at position {i}; it must be printable text.", field);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Checks a result's time to live: null (the configured default), positive, or
+    /// <see cref="Timeout.InfiniteTimeSpan"/> (never expires).
+    /// </summary>
+    public static void ValidateExpires(TimeSpan? expires, string paramName)
+    {
+        if (expires is { } e && e <= TimeSpan.Zero && e != Timeout.InfiniteTimeSpan)
+        {
+            throw new ArgumentOutOfRangeException(paramName, e,
+                $"A result's time to live is {e}; it must be positive, null for the configured default, or Timeout.InfiniteTimeSpan for never.");
+        }
+    }
+
     private static string Describe(string? id) =>
         id is null ? "(null)" : id.Length > 40 ? $"'{id[..40]}…'" : $"'{id}'";
 }

@@ -88,4 +88,10 @@ public enum WriteOutcome
     /// is not an error: a worker that retries a delivered message gets it.
     /// </summary>
     KeptSuccess = 1,
+
+    /// <summary>
+    /// rpc:// only: the result was already handed out once, so the write changed nothing (a
+    /// redelivered worker message must not hand a result out twice).
+    /// </summary>
+    AlreadyConsumed = 2,
 }

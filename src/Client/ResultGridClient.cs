@@ -152,10 +152,7 @@ public sealed class ResultGridClient : IResultGridClient
     private Task<WriteOutcome> WriteAsync(string taskId, string state, ResultPayload? payload, string? traceback, ResultWriteOptions? options, CancellationToken cancellationToken)
     {
         TaskIds.Validate(taskId);
-        if (options?.Expires is { } e && e <= TimeSpan.Zero && e != Timeout.InfiniteTimeSpan)
-        {
-            throw new ArgumentOutOfRangeException(nameof(options), e, "Expires must be positive, or Timeout.InfiniteTimeSpan for never.");
-        }
+        TaskIds.ValidateExpires(options?.Expires, nameof(options));
 
         var record = new TaskResult
         {
@@ -190,6 +187,7 @@ public sealed class ResultGridClient : IResultGridClient
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
         var taskId = options?.TaskId ?? TaskIds.NewId();
         TaskIds.Validate(taskId);
+        TaskIds.ValidateExpires(options?.Expires, nameof(options));
         var submission = new TaskSubmission
         {
             TaskId = taskId,

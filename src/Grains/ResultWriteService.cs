@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Text;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using ResultGrid.Storage;
@@ -42,7 +43,7 @@ public sealed partial class ResultWriteService
         }
         else
         {
-            LogKeptSuccess(_logger, record.TaskId, record.State);
+            LogNotApplied(_logger, record.TaskId, record.State, outcome.Outcome);
             // A waiter that registered while SUCCESS was already stored has read it; one that
             // registered since would have been woken by that earlier write. Wake anyway when the
             // store returned the SUCCESS: it costs nothing and closes any gap.
@@ -71,39 +72,61 @@ public sealed partial class ResultWriteService
             TaskStates.ValidateCustom(result.State);
         }
 
-        if (expires is { } e && e <= TimeSpan.Zero && e != Timeout.InfiniteTimeSpan)
+        TaskIds.ValidateExpires(expires, nameof(expires));
+
+        // Extended fields are dropped before anything is checked: a field that is not stored
+        // must not be able to refuse the result.
+        var stored = _options.ExtendedResults ? result : result.WithoutExtended();
+        CheckSize(stored.TaskId, "result", stored.Payload);
+        CheckSize(stored.TaskId, "args", stored.Args);
+        CheckSize(stored.TaskId, "kwargs", stored.Kwargs);
+        if (stored.Traceback is { } traceback && Encoding.UTF8.GetByteCount(traceback) > _options.MaxResultBytes)
         {
-            throw new ArgumentOutOfRangeException(nameof(expires), e, "A result's time to live must be positive, or Timeout.InfiniteTimeSpan for never.");
+            throw new ResultTooLargeException(stored.TaskId, "traceback", Encoding.UTF8.GetByteCount(traceback), _options.MaxResultBytes);
         }
 
-        CheckSize(result.TaskId, result.Payload);
-        CheckSize(result.TaskId, result.Args);
-        CheckSize(result.TaskId, result.Kwargs);
-        foreach (var id in result.Children ?? [])
+        foreach (var id in stored.Children ?? [])
         {
             TaskIds.Validate(id, "children");
         }
 
+        if (stored.GroupId is not null)
+        {
+            TaskIds.Validate(stored.GroupId, "groupId");
+        }
+
+        if (stored.ParentId is not null)
+        {
+            TaskIds.Validate(stored.ParentId, "parentId");
+        }
+
+        TaskIds.ValidateField(stored.Name, "name");
+        TaskIds.ValidateField(stored.Worker, "worker");
+        TaskIds.ValidateField(stored.Queue, "queue");
+        if (stored.Retries is < 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(result), stored.Retries, "The retry count must be 0 or more.");
+        }
+
         var now = _time.GetUtcNow();
         var ttl = expires == Timeout.InfiniteTimeSpan ? null : expires ?? _options.DefaultTimeToLive;
-        var record = result with
+        return stored with
         {
-            DateDone = result.IsReady ? now : null,
+            DateDone = stored.IsReady ? now : null,
             ExpiresAt = ttl is { } t ? now + t : null,
         };
-        return _options.ExtendedResults ? record : record.WithoutExtended();
     }
 
-    private void CheckSize(string taskId, ResultPayload? payload)
+    private void CheckSize(string taskId, string what, ResultPayload? payload)
     {
         if (payload is not null && payload.Data.LongLength > _options.MaxResultBytes)
         {
-            throw new ResultTooLargeException(taskId, payload.Data.LongLength, _options.MaxResultBytes);
+            throw new ResultTooLargeException(taskId, what, payload.Data.LongLength, _options.MaxResultBytes);
         }
     }
 
-    [LoggerMessage(10, LogLevel.Debug, "Task {TaskId}: a {State} write left the stored SUCCESS in place")]
-    private static partial void LogKeptSuccess(ILogger logger, string taskId, string state);
+    [LoggerMessage(10, LogLevel.Debug, "Task {TaskId}: a {State} write changed nothing ({Outcome})")]
+    private static partial void LogNotApplied(ILogger logger, string taskId, string state, WriteOutcome outcome);
 }
 
 /// <summary>Every store call of the grains: timed, counted, and logged when it fails.</summary>

@@ -117,63 +117,52 @@ internal sealed class TaskResultGrain : Grain, ITaskResultGrain
         var waiter = new TaskCompletionSource<TaskResult>(TaskCreationOptions.RunContinuationsAsynchronously);
         _waiters.Add(waiter);
         _metrics.WaiterAdded();
+        TaskResult ready;
         try
         {
-            var ready = await waiter.Task.WaitAsync(maxWait, _time, cancellationToken);
-            _metrics.Read(_store.Backend, ready.State);
-            return ready;
+            ready = await waiter.Task.WaitAsync(maxWait, _time, cancellationToken);
         }
         catch (TimeoutException)
         {
-            // Not ready within this slice; the client calls again. What it saw last is enough.
+            // Not ready within this slice; the client calls again (and re-registers). What it
+            // saw last is enough.
             return current;
         }
         finally
         {
             _waiters.Remove(waiter);
             _metrics.WaiterRemoved();
-            if (_waiters.Count == 0 && _waitsStarting == 0 && waiter.Task.IsCompletedSuccessfully)
-            {
-                // Delivered: nobody is left to wake here.
-                DeactivateOnIdle();
-            }
+            DeactivateIfUnwatched();
         }
+
+        if (_store.SingleRetrieval)
+        {
+            // Only a waiter that is still here takes the result: the store's atomic consume picks
+            // one among concurrent waiters, and one whose slice ended never takes it away.
+            ready = await ConsumeAsync();
+        }
+
+        _metrics.Read(_store.Backend, ready.State);
+        return ready;
     }
 
-    public async Task NotifyAsync(TaskResult stored)
+    public Task NotifyAsync(TaskResult stored)
     {
         ArgumentNullException.ThrowIfNull(stored);
         if (!stored.IsReady || stored.TaskId != TaskId)
         {
             DeactivateIfUnwatched();
-            return;
+            return Task.CompletedTask;
         }
 
         _notified = stored;
-        if (_waiters.Count == 0)
-        {
-            DeactivateIfUnwatched();
-            return;
-        }
-
-        var waiters = _waiters.ToArray();
-        if (_store.SingleRetrieval)
-        {
-            // One retrieval: the longest-waiting waiter gets the result, the others learn it is gone.
-            var taken = await ConsumeAsync();
-            waiters[0].TrySetResult(taken);
-            foreach (var other in waiters.AsSpan(1))
-            {
-                other.TrySetResult(TaskResult.Consumed(TaskId));
-            }
-
-            return;
-        }
-
-        foreach (var waiter in waiters)
+        foreach (var waiter in _waiters.ToArray())
         {
             waiter.TrySetResult(stored);
         }
+
+        DeactivateIfUnwatched();
+        return Task.CompletedTask;
     }
 
     public async Task<bool> ExistsAsync()

@@ -45,7 +45,8 @@ public sealed class RawBytesCodec : IResultCodec
 
     public byte[] Encode<T>(T value) => value switch
     {
-        byte[] bytes => bytes,
+        // Copied: a stored payload is immutable, and the caller may reuse its buffer.
+        byte[] bytes => bytes.AsSpan().ToArray(),
         ReadOnlyMemory<byte> memory => memory.ToArray(),
         Memory<byte> memory => memory.ToArray(),
         null => throw new ArgumentNullException(nameof(value), "The raw bytes codec cannot store null; store an empty array instead."),

@@ -32,21 +32,47 @@ public sealed class BackendUrl
     /// <summary>Query parameters (<c>?ssl_cert_reqs=required</c>), keys case-insensitive.</summary>
     public IReadOnlyDictionary<string, string> Query { get; }
 
-    /// <summary>The URL with any password replaced by <c>***</c>: safe for logs and errors.</summary>
+    private static readonly HashSet<string> SecretKeys = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "password", "pwd", "passwd", "pass", "secret", "token", "apikey", "api_key", "access_key", "sslpassword", "sasl_password",
+    };
+
+    /// <summary>
+    /// The URL with any password replaced by <c>***</c>, in the user info and in query
+    /// parameters such as <c>?password=</c>: safe for logs and errors.
+    /// </summary>
     public string Redacted
     {
         get
         {
-            var at = Rest.IndexOf('@', StringComparison.Ordinal);
-            if (at < 0)
+            var query = Rest.IndexOf('?', StringComparison.Ordinal);
+            var beforeQuery = query < 0 ? Rest : Rest[..query];
+            var slash = beforeQuery.IndexOf('/', StringComparison.Ordinal);
+            var authority = slash < 0 ? beforeQuery : beforeQuery[..slash];
+            var path = beforeQuery[authority.Length..];
+
+            // The user info ends at the last '@' of the authority: a password may contain '@'.
+            var at = authority.LastIndexOf('@');
+            if (at >= 0)
             {
-                return Original;
+                var userInfo = authority[..at];
+                var colon = userInfo.IndexOf(':', StringComparison.Ordinal);
+                var user = colon < 0 ? string.Empty : userInfo[..colon];
+                authority = (colon < 0 ? "***" : user + ":***") + authority[at..];
             }
 
-            var userInfo = Rest[..at];
-            var colon = userInfo.IndexOf(':', StringComparison.Ordinal);
-            var user = colon < 0 ? userInfo : userInfo[..colon];
-            return $"{Scheme}://{(colon < 0 && user.Length > 0 ? "***" : user + ":***")}{Rest[at..]}";
+            var text = $"{Scheme}://{authority}{path}";
+            if (query >= 0)
+            {
+                var pairs = Rest[(query + 1)..].Split('&').Select(pair =>
+                {
+                    var eq = pair.IndexOf('=', StringComparison.Ordinal);
+                    return eq > 0 && SecretKeys.Contains(Uri.UnescapeDataString(pair[..eq])) ? pair[..eq] + "=***" : pair;
+                });
+                text += "?" + string.Join('&', pairs);
+            }
+
+            return text;
         }
     }
 

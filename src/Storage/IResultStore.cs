@@ -23,8 +23,9 @@ public interface IResultStore
 
     /// <summary>
     /// Stores <paramref name="result"/> in one conditional write: a stored SUCCESS is never
-    /// replaced. The rule lives here, in the write itself, never in a read before it. Returns only
-    /// once the backend has acknowledged the write.
+    /// replaced, and on a single-retrieval store neither is a result already consumed. The rule
+    /// lives here, in the write itself, never in a read before it. Returns only once the backend
+    /// has acknowledged the write.
     /// </summary>
     ValueTask<StoreWriteResult> WriteAsync(TaskResult result, CancellationToken cancellationToken = default);
 
@@ -60,7 +61,7 @@ public readonly record struct StoreWriteResult
         Current = current;
     }
 
-    /// <summary>Stored, or kept an existing SUCCESS.</summary>
+    /// <summary>Stored, kept an existing SUCCESS, or (rpc://) the result was already consumed.</summary>
     [Id(0)] public WriteOutcome Outcome { get; init; }
 
     /// <summary>When the write was refused, the stored SUCCESS if the store returned it cheaply; otherwise null.</summary>

@@ -123,6 +123,27 @@ public sealed class ActivationAndMetricsTests(MemoryCluster cluster) : IDisposab
     }
 
     [Fact]
+    public async Task Waits_that_time_out_or_are_cancelled_leave_no_activations_behind()
+    {
+        var ids = Enumerable.Range(0, 100).Select(i => $"timeout-{i}-{Guid.NewGuid():N}").ToArray();
+        await Parallel.ForEachAsync(ids, new ParallelOptions { MaxDegreeOfParallelism = 32, CancellationToken = Ct }, async (id, ct) =>
+        {
+            if (id[8] % 2 == 0)
+            {
+                await Assert.ThrowsAsync<ResultTimeoutException>(() => cluster.External.WaitAsync<int>(id, TimeSpan.FromMilliseconds(200), cancellationToken: ct));
+            }
+            else
+            {
+                using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
+                cts.CancelAfter(200);
+                await Assert.ThrowsAnyAsync<OperationCanceledException>(() => cluster.External.WaitAsync<int>(id, TimeSpan.FromSeconds(30), cancellationToken: cts.Token));
+            }
+        });
+
+        Assert.Equal(0, await LiveActivations(ids));
+    }
+
+    [Fact]
     public async Task Reads_of_unknown_ids_leave_no_activations_behind()
     {
         var before = await ResultGrainActivations();

@@ -75,5 +75,12 @@ public abstract class ResultCluster : IAsyncLifetime
 
 public sealed class MemoryCluster() : ResultCluster("memory://");
 
-/// <summary>rpc://, with ignore-result on globally so the runner tests can see the global switch.</summary>
-public sealed class RpcCluster() : ResultCluster("rpc://?partitions=8", o => o.IgnoreResult = true);
+/// <summary>
+/// rpc://, with ignore-result on globally so the runner tests can see the global switch, and
+/// extended results off so the tests can see them dropped.
+/// </summary>
+public sealed class RpcCluster() : ResultCluster("rpc://?partitions=8", o =>
+{
+    o.IgnoreResult = true;
+    o.ExtendedResults = false;
+});

@@ -62,6 +62,12 @@ public sealed class OptionsTests
         Assert.Equal("required", url.Query["SSL_CERT_REQS"]);
         Assert.Equal("db+postgresql", BackendUrl.Parse("db+postgresql://h/db").Scheme);
 
+        Assert.Equal("redis://user:***@host:6379/0", BackendUrl.Parse("redis://user:p@ss@host:6379/0").Redacted);
+        Assert.Equal("redis://:***@host", BackendUrl.Parse("redis://:only-pass@host").Redacted);
+        Assert.Equal("db+postgresql://host/db?user=u&password=***&sslmode=verify-full",
+            BackendUrl.Parse("db+postgresql://host/db?user=u&password=p4ss&sslmode=verify-full").Redacted);
+        Assert.Equal("memory://", BackendUrl.Parse("memory://").Redacted);
+
         var bad = Assert.Throws<FormatException>(() => BackendUrl.Parse("hunter2@host"));
         Assert.DoesNotContain("hunter2", bad.Message, StringComparison.Ordinal);
     }
@@ -93,6 +99,19 @@ public sealed class OptionsTests
         var ex = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync(TestContext.Current.CancellationToken));
         Assert.Contains("mongodb://", ex.Message, StringComparison.Ordinal);
         Assert.Contains("supported: memory://, rpc://", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Task_options_are_checked_at_registration()
+    {
+        var services = new ServiceCollection();
+        var ex = Assert.Throws<ArgumentOutOfRangeException>(() =>
+            services.AddResultGridTask<int, int>("t", (x, _) => Task.FromResult(x), o => o.RetryMaxDelay = TimeSpan.FromDays(3)));
+        Assert.Contains("Task 't'", ex.Message, StringComparison.Ordinal);
+        Assert.Throws<ArgumentOutOfRangeException>(() =>
+            services.AddResultGridTask<int, int>("t", (x, _) => Task.FromResult(x), o => o.Expires = TimeSpan.Zero));
+        Assert.Throws<ArgumentOutOfRangeException>(() =>
+            services.AddResultGridTask<int, int>("t", (x, _) => Task.FromResult(x), o => o.MaxRetries = -1));
     }
 
     [Fact]

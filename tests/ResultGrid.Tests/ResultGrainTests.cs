@@ -366,6 +366,19 @@ public sealed class ResultGrainTests(MemoryCluster cluster)
     }
 
     [Fact]
+    public async Task Malformed_fields_are_refused_before_anything_is_stored()
+    {
+        var id = NewId();
+        var name = await Assert.ThrowsAsync<ArgumentException>(() => cluster.External.MarkSucceededAsync(id, 1, new ResultWriteOptions { Name = "bad\u0000name" }, Ct));
+        Assert.Contains("name", name.Message, StringComparison.Ordinal);
+        await Assert.ThrowsAsync<ArgumentException>(() => cluster.External.MarkSucceededAsync(id, 1, new ResultWriteOptions { Queue = new string('q', 300) }, Ct));
+        await Assert.ThrowsAsync<ArgumentException>(() => cluster.External.MarkSucceededAsync(id, 1, new ResultWriteOptions { GroupId = " g" }, Ct));
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => cluster.External.MarkSucceededAsync(id, 1, new ResultWriteOptions { Retries = -1 }, Ct));
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => cluster.External.MarkSucceededAsync(id, 1, new ResultWriteOptions { Expires = TimeSpan.Zero }, Ct));
+        Assert.False(await cluster.External.ExistsAsync(id, Ct));
+    }
+
+    [Fact]
     public async Task An_oversized_result_is_refused_whole_and_nothing_is_stored()
     {
         var id = NewId();
@@ -373,6 +386,7 @@ public sealed class ResultGrainTests(MemoryCluster cluster)
         var ex = await Assert.ThrowsAsync<ResultTooLargeException>(() =>
             cluster.External.MarkSucceededAsync(id, big, new ResultWriteOptions { Serializer = "raw" }, Ct));
         Assert.Equal(big.Length, ex.Size);
+        Assert.StartsWith("The result of task", ex.Message, StringComparison.Ordinal);
         Assert.Contains("MaxResultBytes", ex.Message, StringComparison.Ordinal);
         Assert.False(await cluster.External.ExistsAsync(id, Ct));
     }

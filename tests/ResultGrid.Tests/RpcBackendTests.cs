@@ -96,6 +96,67 @@ public sealed class RpcBackendTests(RpcCluster cluster)
     }
 
     [Fact]
+    public async Task A_wait_slice_that_ends_as_the_result_arrives_never_loses_it()
+    {
+        // Writes land around the end of 100 ms wait slices: a waiter whose slice ended must not
+        // have the result taken away on its behalf; its next wait must still receive it.
+        var random = new Random(1);
+        var cases = Enumerable.Range(0, 600).Select(_ => (Id: NewId(), Jitter: random.Next(-15, 15))).ToArray();
+        var lost = 0;
+        await Parallel.ForEachAsync(cases, new ParallelOptions { MaxDegreeOfParallelism = 64, CancellationToken = Ct }, async (c, ct) =>
+        {
+            var grain = cluster.Grains.GetGrain<ITaskResultGrain>(c.Id);
+            var wait = grain.WaitAsync(TimeSpan.FromMilliseconds(100), CancellationToken.None);
+            await Task.Delay(100 + c.Jitter, ct);
+            await cluster.OnSilo(c.Id.GetHashCode() & 1).MarkSucceededAsync(c.Id, 1, cancellationToken: ct);
+            if ((await wait).IsReady)
+            {
+                return;
+            }
+
+            if ((await grain.WaitAsync(TimeSpan.FromSeconds(2), CancellationToken.None)).State != TaskStates.Success)
+            {
+                Interlocked.Increment(ref lost);
+            }
+        });
+
+        Assert.Equal(0, lost);
+    }
+
+    [Fact]
+    public async Task A_consumed_result_is_not_handed_out_again_by_a_repeated_write()
+    {
+        var id = NewId();
+        await cluster.External.MarkFailedAsync(id, new InvalidOperationException("first"), cancellationToken: Ct);
+        await Assert.ThrowsAsync<TaskFailedException>(() => cluster.External.WaitAsync<int>(id, TimeSpan.FromSeconds(5), cancellationToken: Ct));
+
+        Assert.Equal(WriteOutcome.AlreadyConsumed, await cluster.External.MarkFailedAsync(id, new InvalidOperationException("redelivered"), cancellationToken: Ct));
+        await Assert.ThrowsAsync<ResultConsumedException>(() => cluster.External.WaitAsync<int>(id, TimeSpan.FromSeconds(5), cancellationToken: Ct));
+    }
+
+    [Fact]
+    public async Task With_extended_results_off_extended_fields_are_dropped_and_cannot_refuse_a_result()
+    {
+        var id = NewId();
+        var hugeArgs = new ResultPayload { Data = new byte[16 * 1024 * 1024 + 10], ContentType = "application/octet-stream", ContentEncoding = "binary" };
+        Assert.Equal(WriteOutcome.Stored, await cluster.External.MarkSucceededAsync(id, 5, new ResultWriteOptions
+        {
+            Name = "proj.add",
+            Args = hugeArgs,
+            Worker = "w1",
+            Queue = "q",
+            Retries = 2,
+        }, Ct));
+
+        var stored = await cluster.Store().ReadAsync(id, Ct);
+        Assert.Null(stored!.Name);
+        Assert.Null(stored.Args);
+        Assert.Null(stored.Worker);
+        Assert.Null(stored.Queue);
+        Assert.Equal(2, stored.Retries);
+    }
+
+    [Fact]
     public async Task A_failure_is_handed_out_once_too()
     {
         var id = NewId();

@@ -57,6 +57,39 @@ public sealed class TaskRunnerTests(MemoryCluster cluster)
     }
 
     [Fact]
+    public async Task A_value_too_large_to_store_is_the_task_failure_and_the_handler_is_not_rerun()
+    {
+        var handle = await cluster.External.SubmitAsync("test.huge", 17, cancellationToken: Ct);
+
+        var ex = await Assert.ThrowsAsync<TaskFailedException>(() => handle.WaitAsync<byte[]>(Timeout, cancellationToken: Ct));
+        Assert.Equal("ResultTooLargeException", ex.RemoteType);
+        Assert.Contains("MaxResultBytes", ex.Failure!.Message, StringComparison.Ordinal);
+        Assert.Equal(1, TestTasks.Attempts[handle.TaskId]);
+    }
+
+    [Fact]
+    public async Task A_bad_expiry_is_refused_at_submission()
+    {
+        var ex = await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() =>
+            cluster.External.SubmitAsync("test.add", new AddArgs(1, 1), new Client.SubmitOptions { Expires = TimeSpan.Zero }, Ct));
+        Assert.Contains("Timeout.InfiniteTimeSpan", ex.Message, StringComparison.Ordinal);
+
+        var direct = await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => cluster.Grains.GetGrain<ITaskRunnerGrain>(0).SubmitAsync(
+            new TaskSubmission { TaskId = $"t-{Guid.NewGuid():N}", Name = "test.add", Expires = TimeSpan.FromSeconds(-1) }));
+        Assert.Contains("positive", direct.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Retry_backoff_doubles_and_stops_at_its_maximum()
+    {
+        var options = new Grains.Tasks.TaskOptions { RetryDelay = TimeSpan.FromSeconds(1), RetryMaxDelay = TimeSpan.FromMinutes(1) };
+        Assert.Equal(TimeSpan.FromSeconds(1), Grains.Tasks.TaskExecutor.RetryDelay(options, 1));
+        Assert.Equal(TimeSpan.FromSeconds(8), Grains.Tasks.TaskExecutor.RetryDelay(options, 4));
+        Assert.Equal(TimeSpan.FromMinutes(1), Grains.Tasks.TaskExecutor.RetryDelay(options, 7));
+        Assert.Equal(TimeSpan.FromMinutes(1), Grains.Tasks.TaskExecutor.RetryDelay(options, 5000));
+    }
+
+    [Fact]
     public async Task A_retry_is_visible_as_retry_state_with_its_count()
     {
         var id = $"retry-{Guid.NewGuid():N}";

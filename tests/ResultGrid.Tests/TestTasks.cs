@@ -51,6 +51,18 @@ public static class TestTasks
                 await Gate(ctx.TaskId).Task;
                 return "done";
             });
+        services.AddResultGridTask<int, byte[]>(
+            "test.huge",
+            (megabytes, ctx) =>
+            {
+                Attempts.AddOrUpdate(ctx.TaskId, 1, (_, n) => n + 1);
+                return Task.FromResult(new byte[megabytes * 1024 * 1024]);
+            },
+            o =>
+            {
+                o.MaxRetries = 2;
+                o.RetryDelay = TimeSpan.FromMilliseconds(10);
+            });
         services.AddResultGridTask<AddArgs, int>("test.ignored", (a, _) => Task.FromResult(a.A + a.B), o => o.IgnoreResult = true);
         services.AddResultGridTask<AddArgs, int>("test.stored", (a, _) => Task.FromResult(a.A + a.B), o => o.IgnoreResult = false);
         services.AddResultGridTask<string, int>(

@@ -79,10 +79,13 @@ public static class ResultGridSiloExtensions
             throw new ArgumentOutOfRangeException(nameof(configure), options.MaxRetries, $"Task '{name}': MaxRetries must be 0 or more.");
         }
 
-        if (options.RetryDelay < TimeSpan.Zero)
+        if (options.RetryDelay < TimeSpan.Zero || options.RetryMaxDelay < options.RetryDelay || options.RetryMaxDelay > TaskOptions.RetryMaxDelayLimit)
         {
-            throw new ArgumentOutOfRangeException(nameof(configure), options.RetryDelay, $"Task '{name}': RetryDelay must be 0 or more.");
+            throw new ArgumentOutOfRangeException(nameof(configure), options.RetryDelay,
+                $"Task '{name}': RetryDelay ({options.RetryDelay}) must be 0 or more and at most RetryMaxDelay ({options.RetryMaxDelay}), which is at most {TaskOptions.RetryMaxDelayLimit}.");
         }
+
+        TaskIds.ValidateExpires(options.Expires, nameof(configure));
 
         services.AddSingleton(TaskDefinition.Create(name, handler, options));
         return services;

@@ -18,8 +18,14 @@ public sealed class TaskOptions
     /// <summary>How many times a failing run is retried before FAILURE is stored. Default 0.</summary>
     public int MaxRetries { get; set; }
 
-    /// <summary>Delay before the first retry; each later retry doubles it. Default 1 s.</summary>
+    /// <summary>Delay before the first retry; each later retry doubles it, up to <see cref="RetryMaxDelay"/>. Default 1 s.</summary>
     public TimeSpan RetryDelay { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>The longest delay between retries (Celery's retry_backoff_max). Default 10 minutes.</summary>
+    public TimeSpan RetryMaxDelay { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>The largest <see cref="RetryMaxDelay"/> accepted: one day.</summary>
+    public static readonly TimeSpan RetryMaxDelayLimit = TimeSpan.FromDays(1);
 
     /// <summary>Which exceptions are retried; null retries every exception (up to <see cref="MaxRetries"/>).</summary>
     public Func<Exception, bool>? RetryOn { get; set; }

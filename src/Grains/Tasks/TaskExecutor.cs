@@ -59,30 +59,31 @@ internal sealed partial class TaskExecutor : IDisposable
                 await _writer.MarkStartedAsync(id, write, ct);
             }
 
-            for (var retries = 0; ; retries++)
+            // Only the handler is retried. Writing its result is a separate step: a backend that
+            // is down must not re-run a handler that may not be idempotent, nor be stored as the
+            // task's failure.
+            object? value = null;
+            var retries = 0;
+            while (true)
             {
                 var context = new TaskContext(id, task.Name, retries, _writer, ct);
                 try
                 {
-                    var value = await task.InvokeAsync(_serializer, context, submission.Args);
-                    if (!ignore)
-                    {
-                        await _writer.MarkSucceededAsync(id, value, write with { Retries = retries }, ct);
-                    }
-
-                    return;
+                    value = await task.InvokeAsync(_serializer, context, submission.Args);
+                    break;
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
                 {
                     if (retries < task.Options.MaxRetries && (task.Options.RetryOn?.Invoke(ex) ?? true))
                     {
-                        LogRetry(_logger, ex, task.Name, id, retries + 1, task.Options.MaxRetries);
+                        retries++;
+                        LogRetry(_logger, ex, task.Name, id, retries, task.Options.MaxRetries);
                         if (!ignore)
                         {
-                            await _writer.MarkRetryAsync(id, ex, retries + 1, write, ct);
+                            await _writer.MarkRetryAsync(id, ex, retries, write, ct);
                         }
 
-                        await Task.Delay(task.Options.RetryDelay * Math.Pow(2, retries), _time, ct);
+                        await Task.Delay(RetryDelay(task.Options, retries), _time, ct);
                         continue;
                     }
 
@@ -93,6 +94,22 @@ internal sealed partial class TaskExecutor : IDisposable
                     }
 
                     return;
+                }
+            }
+
+            if (!ignore)
+            {
+                try
+                {
+                    await _writer.MarkSucceededAsync(id, value, write with { Retries = retries }, ct);
+                }
+                catch (Exception ex) when (ex is ResultTooLargeException or ArgumentException or NotSupportedException or System.Text.Json.JsonException)
+                {
+                    // The value itself was refused (too large, not encodable): that is the task's
+                    // failure, stored as such, as Celery stores an EncodeError. A backend outage is
+                    // not caught here: it is logged below and nothing is claimed as stored.
+                    LogFailed(_logger, ex, task.Name, id);
+                    await _writer.MarkFailedAsync(id, ex, write with { Retries = retries }, ct);
                 }
             }
         }
@@ -106,6 +123,14 @@ internal sealed partial class TaskExecutor : IDisposable
             // and the log is the only place left to say so.
             LogWriteFailed(_logger, ex, task.Name, id);
         }
+    }
+
+    /// <summary>Exponential backoff: RetryDelay, then doubled for each retry, never above RetryMaxDelay.</summary>
+    internal static TimeSpan RetryDelay(TaskOptions options, int retry)
+    {
+        var doublings = Math.Min(retry - 1, 40);
+        var delay = options.RetryDelay.TotalMilliseconds * Math.Pow(2, doublings);
+        return TimeSpan.FromMilliseconds(Math.Min(delay, options.RetryMaxDelay.TotalMilliseconds));
     }
 
     public void Dispose()

@@ -13,6 +13,7 @@ internal sealed class TaskRunnerGrain(TaskRegistry registry, TaskExecutor execut
     {
         ArgumentNullException.ThrowIfNull(submission);
         TaskIds.Validate(submission.TaskId, nameof(submission));
+        TaskIds.ValidateExpires(submission.Expires, nameof(submission));
         var task = registry.Get(submission.Name);
         return Task.FromResult(executor.Accept(task, submission));
     }

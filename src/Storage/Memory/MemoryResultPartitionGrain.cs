@@ -43,10 +43,17 @@ internal sealed class MemoryResultPartitionGrain : Grain, IMemoryResultPartition
 
     public Task<StoreWriteResult> WriteAsync(TaskResult result)
     {
-        var now = _time.GetUtcNow();
-        if (_entries.TryGetValue(result.TaskId, out var existing) && !existing.Record.IsExpired(now) && existing.Record.State == TaskStates.Success)
+        if (Live(result.TaskId) is { } existing)
         {
-            return Task.FromResult(new StoreWriteResult(WriteOutcome.KeptSuccess, existing.Consumed ? null : existing.Record));
+            if (existing.Consumed)
+            {
+                return Task.FromResult(new StoreWriteResult(WriteOutcome.AlreadyConsumed));
+            }
+
+            if (existing.Record.State == TaskStates.Success)
+            {
+                return Task.FromResult(new StoreWriteResult(WriteOutcome.KeptSuccess, existing.Record));
+            }
         }
 
         _entries[result.TaskId] = new Entry(result, Consumed: false);
