@@ -27,6 +27,7 @@ builder.UseOrleans(silo =>
 {
     silo.UseLocalhostClustering(siloPort: FreePort(), gatewayPort: FreePort(), clusterId: "bench", serviceId: "bench");
     silo.AddResultGrid(o => o.Backend = scheme + "://");
+    silo.AddMemoryGrainStorage(PeerResultGrain.StorageName);
 });
 using var host = builder.Build();
 await host.StartAsync();
@@ -50,7 +51,23 @@ for (var r = 0; r < rounds; r++)
     rates.Add(await StoreRate.RunAsync(client, perRound, InFlight()));
 }
 
-Emit($"{scheme}.store_rate_grains", scheme, Median(rates), "results/s");
+// Peer: the generic Orleans way, a grain per result with IPersistentState on Orleans' memory
+// grain storage (reads storage on activation, writes the whole state), deactivated after the
+// write like ours. Same payload, same concurrency, same process.
+var grains = host.Services.GetRequiredService<IGrainFactory>();
+warmUp.Restart();
+while (warmUp.Elapsed < TimeSpan.FromSeconds(quick ? 2 : 4))
+{
+    await PeerRate.RunAsync(grains, 10_000, InFlight());
+}
+
+var peerRates = new List<double>();
+for (var r = 0; r < rounds; r++)
+{
+    peerRates.Add(await PeerRate.RunAsync(grains, perRound, InFlight()));
+}
+
+Emit($"{scheme}.store_rate_grains", scheme, Median(rates), "results/s", "orleans-persistent-state-memory", Math.Round(Median(peerRates), 3));
 
 // Write-to-waiter latency: a waiter is parked in the grain, then the write is timed until the
 // waiter's await completes.
@@ -132,5 +149,55 @@ namespace ResultGrid.Bench
         }
     }
 
-    internal sealed record Payload(string Status, int Code, int[] Items);
+    [GenerateSerializer, Immutable]
+    public sealed record Payload([property: Id(0)] string Status, [property: Id(1)] int Code, [property: Id(2)] int[] Items);
+
+    internal static class PeerRate
+    {
+        private static readonly Payload Value = new("done", 42, [1, 2, 3]);
+
+        public static async Task<double> RunAsync(IGrainFactory grains, int count, int inFlight)
+        {
+            var prefix = Guid.NewGuid().ToString("N");
+            var next = -1;
+            var clock = Stopwatch.StartNew();
+            var workers = Enumerable.Range(0, inFlight).Select(async _ =>
+            {
+                int i;
+                while ((i = Interlocked.Increment(ref next)) < count)
+                {
+                    await grains.GetGrain<IPeerResultGrain>($"{prefix}-{i}").SetAsync(Value);
+                }
+            });
+            await Task.WhenAll(workers);
+            return count / clock.Elapsed.TotalSeconds;
+        }
+    }
+
+    public interface IPeerResultGrain : IGrainWithStringKey
+    {
+        Task SetAsync(Payload value);
+    }
+
+    [GenerateSerializer]
+    public sealed class PeerState
+    {
+        [Id(0)] public string State { get; set; } = "PENDING";
+        [Id(1)] public Payload? Value { get; set; }
+        [Id(2)] public DateTimeOffset? DateDone { get; set; }
+    }
+
+    internal sealed class PeerResultGrain([PersistentState("result", PeerResultGrain.StorageName)] IPersistentState<PeerState> state) : Grain, IPeerResultGrain
+    {
+        public const string StorageName = "peer";
+
+        public async Task SetAsync(Payload value)
+        {
+            state.State.State = "SUCCESS";
+            state.State.Value = value;
+            state.State.DateDone = DateTimeOffset.UtcNow;
+            await state.WriteStateAsync();
+            DeactivateOnIdle();
+        }
+    }
 }
