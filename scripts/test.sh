@@ -24,11 +24,46 @@ if ! command -v dotnet >/dev/null 2>&1; then
 fi
 
 # --- servers -----------------------------------------------------------------------------------
-# None yet: memory:// and rpc:// live in the cluster. The Redis and SQL backends add their
-# servers here (installed from Debian packages, started on free loopback ports, exported as
-# RESULTGRID_TEST_* connection strings, stopped by the trap below).
-cleanup() { :; }
+# Real servers from Debian's packages, started on free loopback ports, their URLs exported as
+# RESULTGRID_TEST_*, stopped by the trap below.
+need_packages=()
+command -v redis-server >/dev/null 2>&1 || need_packages+=(redis-server)
+if [[ ${#need_packages[@]} -gt 0 ]]; then
+  log "installing ${need_packages[*]}"
+  sudo_cmd=""
+  [[ $(id -u) -ne 0 ]] && sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${need_packages[@]}" >/dev/null
+fi
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'; }
+
+work="$(mktemp -d)"
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  rm -rf "$work"
+}
 trap cleanup EXIT
+
+wait_for_port() {
+  local port=$1 name=$2
+  for _ in $(seq 1 100); do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return 0; fi
+    sleep 0.1
+  done
+  log "$name did not start listening on 127.0.0.1:$port"
+  exit 1
+}
+
+redis_port=$(free_port)
+redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no --dir "$work" \
+  --logfile "$work/redis.log" --daemonize no &
+pids+=($!)
+wait_for_port "$redis_port" redis-server
+export RESULTGRID_TEST_REDIS="redis://127.0.0.1:$redis_port/0"
+log "redis-server $(redis-server --version | grep -o 'v=[0-9.]*') on 127.0.0.1:$redis_port"
 
 # --- build and test ----------------------------------------------------------------------------
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1

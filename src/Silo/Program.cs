@@ -8,6 +8,7 @@ using Orleans.Configuration;
 using ResultGrid.Grains;
 using ResultGrid.Grains.Hosting;
 using ResultGrid.Silo;
+using ResultGrid.Storage;
 
 // Configuration: appsettings.json, then environment variables (RESULTGRID__BACKEND,
 // RESULTGRID__SILO__GATEWAYPORT, ...), then the command line (--ResultGrid:Backend=...).
@@ -44,6 +45,7 @@ builder.UseOrleans(orleans =>
         });
     }
 
+    orleans.Services.AddRedisResultStore();
     orleans.AddResultGrid();
 });
 

@@ -8,6 +8,7 @@ using ResultGrid.Storage;
 
 [assembly: AssemblyFixture(typeof(ResultGrid.Tests.MemoryCluster))]
 [assembly: AssemblyFixture(typeof(ResultGrid.Tests.RpcCluster))]
+[assembly: AssemblyFixture(typeof(ResultGrid.Tests.RedisCluster))]
 
 namespace ResultGrid.Tests;
 
@@ -45,11 +46,13 @@ public abstract class ResultCluster : IAsyncLifetime
     public async ValueTask InitializeAsync()
     {
         var builder = new InProcessTestClusterBuilder(2);
+        var backend = await BackendUrlAsync();
         builder.ConfigureSilo((_, silo) =>
         {
+            silo.Services.AddRedisResultStore();
             silo.AddResultGrid(o =>
             {
-                o.Backend = _backend;
+                o.Backend = backend;
                 o.ExtendedResults = true;
                 _configure?.Invoke(o);
             });
@@ -65,7 +68,10 @@ public abstract class ResultCluster : IAsyncLifetime
         await Cluster.DeployAsync();
     }
 
-    public async ValueTask DisposeAsync()
+    /// <summary>The backend URL; a fixture whose server must be found first overrides this.</summary>
+    protected virtual ValueTask<string> BackendUrlAsync() => ValueTask.FromResult(_backend);
+
+    public virtual async ValueTask DisposeAsync()
     {
         await Cluster.StopAllSilosAsync();
         await Cluster.DisposeAsync();
@@ -84,3 +90,17 @@ public sealed class RpcCluster() : ResultCluster("rpc://?partitions=8", o =>
     o.IgnoreResult = true;
     o.ExtendedResults = false;
 });
+
+/// <summary>redis:// on the redis-server that scripts/test.sh started (or one started here).</summary>
+public sealed class RedisCluster() : ResultCluster("redis://")
+{
+    public RedisServer Server { get; } = new();
+
+    protected override async ValueTask<string> BackendUrlAsync() => await Server.UrlAsync();
+
+    public override async ValueTask DisposeAsync()
+    {
+        await base.DisposeAsync();
+        await Server.DisposeAsync();
+    }
+}

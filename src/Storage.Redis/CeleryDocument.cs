@@ -1,0 +1,259 @@
+using System.Buffers;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+
+namespace ResultGrid.Storage.Redis;
+
+/// <summary>
+/// A result as Celery's Redis backend stores it: <c>{"status", "result", "traceback",
+/// "children", "date_done", "task_id", ...}</c> with the result as a JSON value, so a Python
+/// Celery client reads what .NET wrote and the reverse. What Celery has no field for (a
+/// payload that is not JSON, the expiry instant) goes in <c>rg_</c> fields Celery ignores.
+/// </summary>
+internal static class CeleryDocument
+{
+    // Celery writes naive UTC timestamps with microseconds: 2026-11-24T10:16:23.442966.
+    private const string DateFormat = "yyyy-MM-dd'T'HH:mm:ss.ffffff";
+
+    public static byte[] Encode(TaskResult result)
+    {
+        var buffer = new ArrayBufferWriter<byte>(256 + (result.Payload?.Data.Length ?? 0) * 4 / 3);
+        using (var json = new Utf8JsonWriter(buffer))
+        {
+            json.WriteStartObject();
+            json.WriteString("status", result.State);
+            string? contentType = null;
+            string? contentEncoding = null;
+            json.WritePropertyName("result");
+            if (!WriteJsonValue(json, result.Payload))
+            {
+                contentType = result.Payload!.ContentType;
+                contentEncoding = result.Payload.ContentEncoding;
+                json.WriteBase64StringValue(result.Payload.Data);
+            }
+
+            WriteNullableString(json, "traceback", result.Traceback);
+            json.WritePropertyName("children");
+            if (result.Children is { Length: > 0 } children)
+            {
+                // Celery's form of a child: ((id, parent), children) as nested lists.
+                json.WriteStartArray();
+                foreach (var child in children)
+                {
+                    json.WriteStartArray();
+                    json.WriteStartArray();
+                    json.WriteStringValue(child);
+                    json.WriteNullValue();
+                    json.WriteEndArray();
+                    json.WriteNullValue();
+                    json.WriteEndArray();
+                }
+
+                json.WriteEndArray();
+            }
+            else
+            {
+                json.WriteStartArray();
+                json.WriteEndArray();
+            }
+
+            if (result.DateDone is { } done)
+            {
+                json.WriteString("date_done", done.UtcDateTime.ToString(DateFormat, CultureInfo.InvariantCulture));
+            }
+            else
+            {
+                json.WriteNull("date_done");
+            }
+
+            json.WriteString("task_id", result.TaskId);
+            WriteIfSet(json, "group_id", result.GroupId);
+            WriteIfSet(json, "parent_id", result.ParentId);
+            WriteIfSet(json, "name", result.Name);
+            if (result.Args is not null)
+            {
+                json.WritePropertyName("args");
+                if (!WriteJsonValue(json, result.Args))
+                {
+                    json.WriteNullValue();
+                }
+            }
+
+            if (result.Kwargs is not null)
+            {
+                json.WritePropertyName("kwargs");
+                if (!WriteJsonValue(json, result.Kwargs))
+                {
+                    json.WriteNullValue();
+                }
+            }
+
+            WriteIfSet(json, "worker", result.Worker);
+            if (result.Retries is { } retries)
+            {
+                json.WriteNumber("retries", retries);
+            }
+
+            WriteIfSet(json, "queue", result.Queue);
+            if (contentType is not null)
+            {
+                json.WriteString("rg_content_type", contentType);
+                WriteIfSet(json, "rg_content_encoding", contentEncoding);
+            }
+
+            if (result.ExpiresAt is { } expires)
+            {
+                json.WriteNumber("rg_expires_at_ms", expires.ToUnixTimeMilliseconds());
+            }
+
+            json.WriteEndObject();
+        }
+
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    /// <summary>Writes a JSON payload as a JSON value; false (and nothing written) for anything else.</summary>
+    private static bool WriteJsonValue(Utf8JsonWriter json, ResultPayload? payload)
+    {
+        if (payload is null)
+        {
+            json.WriteNullValue();
+            return true;
+        }
+
+        if (!string.Equals(payload.ContentType, "application/json", StringComparison.OrdinalIgnoreCase) ||
+            payload.ContentEncoding is { } e && !e.Equals("utf-8", StringComparison.OrdinalIgnoreCase) && !e.Equals("utf8", StringComparison.OrdinalIgnoreCase))
+        {
+            return false;
+        }
+
+        // Bytes labelled JSON that are not valid JSON are kept as they are (base64), never lost.
+        var reader = new Utf8JsonReader(payload.Data);
+        try
+        {
+            if (!JsonDocument.TryParseValue(ref reader, out var doc))
+            {
+                return false;
+            }
+
+            doc.Dispose();
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+
+        json.WriteRawValue(payload.Data, skipInputValidation: true);
+        return true;
+    }
+
+    private static void WriteNullableString(Utf8JsonWriter json, string name, string? value)
+    {
+        if (value is null)
+        {
+            json.WriteNull(name);
+        }
+        else
+        {
+            json.WriteString(name, value);
+        }
+    }
+
+    private static void WriteIfSet(Utf8JsonWriter json, string name, string? value)
+    {
+        if (value is not null)
+        {
+            json.WriteString(name, value);
+        }
+    }
+
+    /// <summary>Reads a document written by ResultGrid or by Celery.</summary>
+    /// <exception cref="FormatException">The document is not a Celery task meta document.</exception>
+    public static TaskResult Decode(string taskId, ReadOnlyMemory<byte> document)
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(document);
+            var root = doc.RootElement;
+            if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("status", out var status) || status.ValueKind != JsonValueKind.String)
+            {
+                throw new FormatException($"The stored document of task '{taskId}' has no \"status\" string; it is not a Celery task meta document.");
+            }
+
+            var contentType = String(root, "rg_content_type");
+            ResultPayload? payload = null;
+            if (root.TryGetProperty("result", out var result) && result.ValueKind != JsonValueKind.Null)
+            {
+                payload = contentType is null
+                    ? Json(result)
+                    : new ResultPayload { Data = result.GetBytesFromBase64(), ContentType = contentType, ContentEncoding = String(root, "rg_content_encoding") };
+            }
+
+            return new TaskResult
+            {
+                TaskId = String(root, "task_id") ?? taskId,
+                State = status.GetString()!,
+                Payload = payload,
+                Traceback = String(root, "traceback"),
+                DateDone = String(root, "date_done") is { } done ? ParseDate(done) : null,
+                Children = Children(root),
+                GroupId = String(root, "group_id"),
+                ParentId = String(root, "parent_id"),
+                Name = String(root, "name"),
+                Args = root.TryGetProperty("args", out var args) && args.ValueKind != JsonValueKind.Null ? Json(args) : null,
+                Kwargs = root.TryGetProperty("kwargs", out var kwargs) && kwargs.ValueKind != JsonValueKind.Null ? Json(kwargs) : null,
+                Worker = String(root, "worker"),
+                Retries = root.TryGetProperty("retries", out var r) && r.ValueKind == JsonValueKind.Number ? r.GetInt32() : null,
+                Queue = String(root, "queue"),
+                ExpiresAt = root.TryGetProperty("rg_expires_at_ms", out var x) && x.ValueKind == JsonValueKind.Number
+                    ? DateTimeOffset.FromUnixTimeMilliseconds(x.GetInt64())
+                    : null,
+            };
+        }
+        catch (JsonException ex)
+        {
+            throw new FormatException($"The stored document of task '{taskId}' is not valid JSON: {ex.Message}", ex);
+        }
+    }
+
+    private static ResultPayload Json(JsonElement value) => new()
+    {
+        Data = Encoding.UTF8.GetBytes(value.GetRawText()),
+        ContentType = "application/json",
+        ContentEncoding = "utf-8",
+    };
+
+    private static string? String(JsonElement root, string name) =>
+        root.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
+
+    private static DateTimeOffset ParseDate(string text) =>
+        DateTimeOffset.Parse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal);
+
+    /// <summary>Children as ids, from Celery's ((id, parent), children) lists or from plain strings.</summary>
+    private static string[]? Children(JsonElement root)
+    {
+        if (!root.TryGetProperty("children", out var children) || children.ValueKind != JsonValueKind.Array || children.GetArrayLength() == 0)
+        {
+            return null;
+        }
+
+        var ids = new List<string>();
+        foreach (var child in children.EnumerateArray())
+        {
+            var id = child.ValueKind switch
+            {
+                JsonValueKind.String => child.GetString(),
+                JsonValueKind.Array when child.GetArrayLength() > 0 && child[0].ValueKind == JsonValueKind.Array && child[0].GetArrayLength() > 0 => child[0][0].GetString(),
+                JsonValueKind.Array when child.GetArrayLength() > 0 && child[0].ValueKind == JsonValueKind.String => child[0].GetString(),
+                _ => null,
+            };
+            if (id is not null)
+            {
+                ids.Add(id);
+            }
+        }
+
+        return ids.ToArray();
+    }
+}
