@@ -28,6 +28,8 @@ fi
 # RESULTGRID_TEST_*, stopped by the trap below.
 need_packages=()
 command -v redis-server >/dev/null 2>&1 || need_packages+=(redis-server)
+# The real Celery for the interop tests: Debian's, for Debian's /usr/bin/python3.
+/usr/bin/python3 -c 'import celery, redis' >/dev/null 2>&1 || need_packages+=(python3-celery python3-redis)
 if [[ ${#need_packages[@]} -gt 0 ]]; then
   log "installing ${need_packages[*]}"
   sudo_cmd=""
