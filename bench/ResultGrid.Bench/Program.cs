@@ -9,16 +9,33 @@ using ResultGrid;
 using ResultGrid.Bench;
 using ResultGrid.Client;
 using ResultGrid.Grains.Hosting;
+using ResultGrid.Storage;
+using StackExchange.Redis;
 
 // scripts/bench.sh [--quick] [--backend SCHEME]. One silo in this process, the SDK co-hosted in
 // it, so the figures are the grains' and the store's, not a network's.
 var quick = args.Contains("--quick");
 var backendIndex = Array.IndexOf(args, "--backend");
 var scheme = backendIndex >= 0 && backendIndex + 1 < args.Length ? args[backendIndex + 1].Replace("://", "", StringComparison.Ordinal) : "memory";
-if (scheme is not ("memory" or "rpc"))
+string backendUrl;
+switch (scheme)
 {
-    await Console.Error.WriteLineAsync($"--backend {scheme}: this build benchmarks memory and rpc; the Redis and SQL providers add their schemes.");
-    return 2;
+    case "memory" or "rpc":
+        backendUrl = scheme + "://";
+        break;
+    case "redis":
+        // scripts/bench.sh starts a redis-server on a free loopback port and names it here.
+        backendUrl = Environment.GetEnvironmentVariable("RESULTGRID_BENCH_REDIS") ?? "";
+        if (backendUrl.Length == 0)
+        {
+            await Console.Error.WriteLineAsync("--backend redis needs RESULTGRID_BENCH_REDIS (redis://127.0.0.1:PORT/0); scripts/bench.sh sets it.");
+            return 2;
+        }
+
+        break;
+    default:
+        await Console.Error.WriteLineAsync($"--backend {scheme}: supported are memory, rpc and redis.");
+        return 2;
 }
 
 var builder = Host.CreateApplicationBuilder();
@@ -26,7 +43,8 @@ builder.Logging.SetMinimumLevel(LogLevel.Warning);
 builder.UseOrleans(silo =>
 {
     silo.UseLocalhostClustering(siloPort: FreePort(), gatewayPort: FreePort(), clusterId: "bench", serviceId: "bench");
-    silo.AddResultGrid(o => o.Backend = scheme + "://");
+    silo.Services.AddRedisResultStore();
+    silo.AddResultGrid(o => o.Backend = backendUrl);
     silo.AddMemoryGrainStorage(PeerResultGrain.StorageName);
 });
 using var host = builder.Build();
@@ -51,23 +69,36 @@ for (var r = 0; r < rounds; r++)
     rates.Add(await StoreRate.RunAsync(client, perRound, InFlight()));
 }
 
-// Peer: the generic Orleans way, a grain per result with IPersistentState on Orleans' memory
-// grain storage (reads storage on activation, writes the whole state), deactivated after the
-// write like ours. Same payload, same concurrency, same process.
-var grains = host.Services.GetRequiredService<IGrainFactory>();
-warmUp.Restart();
-while (warmUp.Elapsed < TimeSpan.FromSeconds(quick ? 2 : 4))
+if (scheme == "redis")
 {
-    await PeerRate.RunAsync(grains, 10_000, InFlight());
+    // Peers on the same redis-server in the same run: Celery's RedisBackend.store_result (one
+    // worker process, as Celery calls it), and the driver alone (SET with a TTL, same document
+    // size, same concurrency): the ceiling any Redis result backend on this driver can reach.
+    var celery = CeleryStoreRate(backendUrl, quick ? 3_000 : 10_000);
+    Emit("redis.store_rate_grains", scheme, Median(rates), "results/s", "celery-redis", celery is null ? null : Math.Round(celery.Value, 3));
+    var raw = await RawRedisRate.RunAsync(backendUrl, rounds, perRound, InFlight());
+    Emit("redis.store_rate_grains_vs_driver", scheme, Median(rates), "results/s", "raw-redis", Math.Round(raw, 3));
 }
-
-var peerRates = new List<double>();
-for (var r = 0; r < rounds; r++)
+else
 {
-    peerRates.Add(await PeerRate.RunAsync(grains, perRound, InFlight()));
-}
+    // Peer: the generic Orleans way, a grain per result with IPersistentState on Orleans' memory
+    // grain storage (reads storage on activation, writes the whole state), deactivated after the
+    // write like ours. Same payload, same concurrency, same process.
+    var grains = host.Services.GetRequiredService<IGrainFactory>();
+    warmUp.Restart();
+    while (warmUp.Elapsed < TimeSpan.FromSeconds(quick ? 2 : 4))
+    {
+        await PeerRate.RunAsync(grains, 10_000, InFlight());
+    }
 
-Emit($"{scheme}.store_rate_grains", scheme, Median(rates), "results/s", "orleans-persistent-state-memory", Math.Round(Median(peerRates), 3));
+    var peerRates = new List<double>();
+    for (var r = 0; r < rounds; r++)
+    {
+        peerRates.Add(await PeerRate.RunAsync(grains, perRound, InFlight()));
+    }
+
+    Emit($"{scheme}.store_rate_grains", scheme, Median(rates), "results/s", "orleans-persistent-state-memory", Math.Round(Median(peerRates), 3));
+}
 
 // Write-to-waiter latency: a waiter is parked in the grain, then the write is timed until the
 // waiter's await completes.
@@ -88,6 +119,25 @@ static double Percentile(List<double> values, double p)
     var sorted = values.Order().ToArray();
     var index = (int)Math.Ceiling(p * sorted.Length) - 1;
     return sorted[Math.Clamp(index, 0, sorted.Length - 1)];
+}
+
+static double? CeleryStoreRate(string url, int count)
+{
+    var info = new ProcessStartInfo("/usr/bin/python3") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+    info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "celery_store_rate.py"));
+    info.ArgumentList.Add(url);
+    info.ArgumentList.Add(count.ToString(System.Globalization.CultureInfo.InvariantCulture));
+    using var process = Process.Start(info)!;
+    var output = process.StandardOutput.ReadToEnd();
+    var error = process.StandardError.ReadToEnd();
+    process.WaitForExit();
+    if (process.ExitCode != 0)
+    {
+        Console.Error.WriteLine($"celery-redis peer failed (install python3-celery and python3-redis): {error}");
+        return null;
+    }
+
+    return JsonDocument.Parse(output).RootElement.GetProperty("rate").GetDouble();
 }
 
 static int InFlight() => int.TryParse(Environment.GetEnvironmentVariable("BENCH_INFLIGHT"), out var n) ? n : 256;
@@ -151,6 +201,42 @@ namespace ResultGrid.Bench
 
     [GenerateSerializer, Immutable]
     public sealed record Payload([property: Id(0)] string Status, [property: Id(1)] int Code, [property: Id(2)] int[] Items);
+
+    internal static class RawRedisRate
+    {
+        public static async Task<double> RunAsync(string url, int rounds, int perRound, int inFlight)
+        {
+            var uri = new Uri(url);
+            await using var redis = await ConnectionMultiplexer.ConnectAsync($"{uri.Host}:{uri.Port}");
+            var db = redis.GetDatabase();
+
+            // A document of the same size as the one ResultGrid writes for the benchmark payload.
+            var doc = (RedisValue)"""{"status":"SUCCESS","result":{"Status":"done","Code":42,"Items":[1,2,3]},"traceback":null,"children":[],"date_done":"2026-11-24T10:16:23.442966","task_id":"00000000000000000000000000000000-000000","rg_expires_at_ms":1795000000000}""";
+            var rates = new List<double>();
+            for (var r = -1; r < rounds; r++)
+            {
+                var prefix = Guid.NewGuid().ToString("N");
+                var next = -1;
+                var count = r < 0 ? 10_000 : perRound; // round -1 warms up
+                var clock = Stopwatch.StartNew();
+                await Task.WhenAll(Enumerable.Range(0, inFlight).Select(async _ =>
+                {
+                    int i;
+                    while ((i = Interlocked.Increment(ref next)) < count)
+                    {
+                        await db.StringSetAsync($"celery-task-meta-{prefix}-{i}", doc, TimeSpan.FromDays(1));
+                    }
+                }));
+                if (r >= 0)
+                {
+                    rates.Add(count / clock.Elapsed.TotalSeconds);
+                }
+            }
+
+            rates.Sort();
+            return rates[rates.Count / 2];
+        }
+    }
 
     internal static class PeerRate
     {
