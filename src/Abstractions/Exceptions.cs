@@ -113,3 +113,15 @@ public sealed class ResultIgnoredException : InvalidOperationException
     public ResultIgnoredException(string message) : base(message) { }
     public ResultIgnoredException(string message, Exception inner) : base(message, inner) { }
 }
+
+/// <summary>
+/// The result store could not be reached, and retries ran out. Whatever was being written was
+/// not acknowledged: treat it as not stored.
+/// </summary>
+[GenerateSerializer, Alias("ResultGrid.ResultStoreUnavailableException")]
+public sealed class ResultStoreUnavailableException : Exception
+{
+    public ResultStoreUnavailableException() { }
+    public ResultStoreUnavailableException(string message) : base(message) { }
+    public ResultStoreUnavailableException(string message, Exception inner) : base(message, inner) { }
+}

@@ -39,28 +39,47 @@ internal sealed partial class RedisResultStore : IResultStore, IAsyncDisposable
     private readonly RedisStoreSettings _settings;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
-    private ConnectionMultiplexer? _connection;
-    private IDatabase? _database;
+    private readonly StoreRetryPolicy _retry;
+    private ConnectionMultiplexer[] _connections = [];
+    private IDatabase[] _databases = [];
+    private int _next;
 
     public RedisResultStore(RedisStoreSettings settings, TimeProvider time, ILogger logger)
     {
         _settings = settings;
         _time = time;
         _logger = logger;
+        _retry = new StoreRetryPolicy(settings.Retry, time);
     }
 
     public string Backend => "redis";
 
     public bool SingleRetrieval => false;
 
-    private IDatabase Database => _database ?? throw new InvalidOperationException(
-        $"The Redis result store for {_settings.RedactedUrl} is used before the silo initialised it.");
+    /// <summary>The next connection's database, round robin over <c>max_connections</c>.</summary>
+    private IDatabase Database
+    {
+        get
+        {
+            var databases = _databases;
+            if (databases.Length == 0)
+            {
+                throw new InvalidOperationException($"The Redis result store for {_settings.RedactedUrl} is used before the silo initialised it.");
+            }
+
+            return databases.Length == 1 ? databases[0] : databases[(int)((uint)Interlocked.Increment(ref _next) % (uint)databases.Length)];
+        }
+    }
 
     public async ValueTask InitializeAsync(CancellationToken cancellationToken)
     {
+        var connections = new ConnectionMultiplexer[_settings.Connections];
         try
         {
-            _connection = await ConnectionMultiplexer.ConnectAsync(_settings.Configuration);
+            for (var i = 0; i < connections.Length; i++)
+            {
+                connections[i] = await ConnectionMultiplexer.ConnectAsync(_settings.Configuration);
+            }
         }
         catch (RedisConnectionException ex)
         {
@@ -68,20 +87,43 @@ internal sealed partial class RedisResultStore : IResultStore, IAsyncDisposable
             throw new InvalidOperationException($"Could not connect to Redis at {_settings.Endpoints} ({_settings.RedactedUrl}): {ex.Message}", ex);
         }
 
-        _database = _connection.GetDatabase(_settings.Database);
-        LogConnected(_logger, _settings.Endpoints, _settings.Database);
+        _connections = connections;
+        _databases = connections.Select(c => c.GetDatabase(_settings.Database)).ToArray();
+        LogConnected(_logger, _settings.Endpoints, _settings.Database, connections.Length);
+        if (_settings.Configuration.Ssl && _settings.CertReqs == "none")
+        {
+            LogNoCertificateCheck(_logger, _settings.Endpoints);
+        }
     }
+
+    /// <summary>
+    /// Lost connections, a server still loading its data after a restart, a replica promoted in
+    /// a fail-over; timeouts only with retry_on_timeout.
+    /// </summary>
+    private bool IsTransient(Exception ex) => ex switch
+    {
+        RedisConnectionException => true,
+        RedisTimeoutException => _settings.RetryOnTimeout,
+        RedisServerException server => server.Message.StartsWith("LOADING", StringComparison.Ordinal)
+            || server.Message.StartsWith("READONLY", StringComparison.Ordinal)
+            || server.Message.StartsWith("MASTERDOWN", StringComparison.Ordinal),
+        _ => false,
+    };
+
+    private ValueTask<T> Retry<T>(string operation, Func<ValueTask<T>> call) =>
+        _retry.ExecuteAsync(call, IsTransient, _settings.Endpoints, operation);
 
     public RedisKey KeyOf(string taskId) => _settings.KeyPrefix + TaskKeyPrefix + taskId;
 
     public async ValueTask<StoreWriteResult> WriteAsync(TaskResult result, CancellationToken cancellationToken = default)
     {
-        var ttl = result.ExpiresAt is { } at ? Math.Max(1L, (long)(at - _time.GetUtcNow()).TotalMilliseconds) : 0L;
-        var refused = await Database.ScriptEvaluateAsync(WriteScript, new
+        var key = KeyOf(result.TaskId);
+        var doc = (RedisValue)CeleryDocument.Encode(result);
+        var refused = await Retry("write", async () =>
         {
-            key = KeyOf(result.TaskId),
-            doc = (RedisValue)CeleryDocument.Encode(result),
-            ttl,
+            // The TTL is computed per attempt, so a retried write does not outlive its expiry.
+            var ttl = result.ExpiresAt is { } at ? Math.Max(1L, (long)(at - _time.GetUtcNow()).TotalMilliseconds) : 0L;
+            return await Database.ScriptEvaluateAsync(WriteScript, new { key, doc, ttl });
         });
 
         return refused.IsNull
@@ -91,14 +133,15 @@ internal sealed partial class RedisResultStore : IResultStore, IAsyncDisposable
 
     public async ValueTask<TaskResult?> ReadAsync(string taskId, CancellationToken cancellationToken = default)
     {
-        var value = await Database.StringGetAsync(KeyOf(taskId));
+        var value = await Retry("read", async () => await Database.StringGetAsync(KeyOf(taskId)));
         return value.IsNull ? null : CeleryDocument.Decode(taskId, (byte[])value!);
     }
 
     /// <summary>Many results in one MGET round trip; null where there is none.</summary>
     public async ValueTask<TaskResult?[]> ReadManyAsync(IReadOnlyList<string> taskIds)
     {
-        var values = await Database.StringGetAsync(taskIds.Select(KeyOf).ToArray());
+        var keys = taskIds.Select(KeyOf).ToArray();
+        var values = await Retry("read", async () => await Database.StringGetAsync(keys));
         var results = new TaskResult?[values.Length];
         for (var i = 0; i < values.Length; i++)
         {
@@ -108,20 +151,23 @@ internal sealed partial class RedisResultStore : IResultStore, IAsyncDisposable
         return results;
     }
 
-    public async ValueTask<bool> ExistsAsync(string taskId, CancellationToken cancellationToken = default) =>
-        await Database.KeyExistsAsync(KeyOf(taskId));
+    public ValueTask<bool> ExistsAsync(string taskId, CancellationToken cancellationToken = default) =>
+        Retry("exists", async () => await Database.KeyExistsAsync(KeyOf(taskId)));
 
-    public async ValueTask<bool> ForgetAsync(string taskId, CancellationToken cancellationToken = default) =>
-        await Database.KeyDeleteAsync(KeyOf(taskId));
+    public ValueTask<bool> ForgetAsync(string taskId, CancellationToken cancellationToken = default) =>
+        Retry("forget", async () => await Database.KeyDeleteAsync(KeyOf(taskId)));
 
     public async ValueTask DisposeAsync()
     {
-        if (_connection is not null)
+        foreach (var connection in _connections)
         {
-            await _connection.DisposeAsync();
+            await connection.DisposeAsync();
         }
     }
 
-    [LoggerMessage(1, LogLevel.Information, "Redis result store connected to {Endpoints}, database {Database}")]
-    private static partial void LogConnected(ILogger logger, string endpoints, int database);
+    [LoggerMessage(1, LogLevel.Information, "Redis result store connected to {Endpoints}, database {Database}, {Connections} connection(s)")]
+    private static partial void LogConnected(ILogger logger, string endpoints, int database, int connections);
+
+    [LoggerMessage(2, LogLevel.Warning, "Redis result store at {Endpoints}: TLS without certificate checks (ssl_cert_reqs=none); anyone on the path can read and change results")]
+    private static partial void LogNoCertificateCheck(ILogger logger, string endpoints);
 }

@@ -1,43 +1,97 @@
-using Microsoft.Extensions.Logging;
 using System.Globalization;
+using System.Net.Security;
+using System.Security.Cryptography.X509Certificates;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
 namespace ResultGrid.Storage.Redis;
 
-/// <summary>Settings of the Redis store, bound from <c>ResultGrid:Redis</c>. URL parameters win over them.</summary>
+/// <summary>
+/// Settings of the Redis store, bound from <c>ResultGrid:Redis</c>. The same knobs as Celery's
+/// (redis-py's) URL parameters, which win over these when both are given.
+/// </summary>
 public sealed class RedisResultStoreOptions
 {
     public const string SectionName = "ResultGrid:Redis";
 
-    /// <summary>
-    /// The password, when the backend URL has none: set it in the environment
-    /// (<c>RESULTGRID__REDIS__PASSWORD</c>), never in a committed file.
-    /// </summary>
+    /// <summary>The password, when the URL has none: set it in the environment (<c>RESULTGRID__REDIS__PASSWORD</c>), never in a committed file.</summary>
     public string? Password { get; set; }
 
-    /// <summary>The ACL user name, when the backend URL has none.</summary>
+    /// <summary>The ACL user name, when the URL has none.</summary>
     public string? User { get; set; }
 
-    /// <summary>A prefix for every key (Celery's <c>global_keyprefix</c> transport option). Default none.</summary>
+    /// <summary>A prefix for every key (Celery's <c>global_keyprefix</c>). URL: <c>global_keyprefix</c>.</summary>
     public string KeyPrefix { get; set; } = string.Empty;
 
-    /// <summary>How long to wait for a connection. Default 5 s.</summary>
+    /// <summary>
+    /// Connections to open (URL: <c>max_connections</c>). StackExchange.Redis multiplexes every
+    /// call over one connection, so 1 (the default) serves most silos; more spread the load of a
+    /// very busy silo. 1 to 64.
+    /// </summary>
+    public int MaxConnections { get; set; } = 1;
+
+    /// <summary>How long one call may take before it fails (URL: <c>socket_timeout</c>, seconds). Default 5 s.</summary>
+    public TimeSpan SocketTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>How long connecting may take (URL: <c>socket_connect_timeout</c>, seconds). Default 5 s.</summary>
     public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>TCP keep-alive on the connections (URL: <c>socket_keepalive</c>). Default on.</summary>
+    public bool SocketKeepAlive { get; set; } = true;
+
+    /// <summary>An idle connection is checked with a PING this often (URL: <c>health_check_interval</c>, seconds). Default 30 s.</summary>
+    public TimeSpan HealthCheckInterval { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Also retry calls that timed out, not only those that lost the connection (URL: <c>retry_on_timeout</c>). Default off, as in Celery.</summary>
+    public bool RetryOnTimeout { get; set; }
+
+    /// <summary>
+    /// Server certificate checks for <c>rediss://</c> (URL: <c>ssl_cert_reqs</c>): <c>required</c>
+    /// (chain and host name, the default), <c>optional</c> (chain only), <c>none</c> (no check: a
+    /// man in the middle can read and change every result; for tests only).
+    /// </summary>
+    public string SslCertReqs { get; set; } = "required";
+
+    /// <summary>A PEM file of the CA that signed the server certificate (URL: <c>ssl_ca_certs</c>); none for the system's roots.</summary>
+    public string? SslCaCerts { get; set; }
+
+    /// <summary>A client certificate and its key, PEM files, for servers that ask for one (URL: <c>ssl_certfile</c>, <c>ssl_keyfile</c>).</summary>
+    public string? SslCertFile { get; set; }
+
+    public string? SslKeyFile { get; set; }
+
+    /// <summary>Retries of calls that lost the connection: exponential back-off with jitter.</summary>
+    public StoreRetryOptions Retry { get; set; } = new();
 }
 
-/// <summary>A parsed, validated <c>redis://</c> or <c>rediss://</c> URL together with the options.</summary>
+/// <summary>A parsed, validated <c>redis://</c> or <c>rediss://</c> URL merged with the options.</summary>
 internal sealed class RedisStoreSettings
 {
-    private static readonly string[] KnownParameters = ["global_keyprefix"];
+    private static readonly string[] KnownParameters =
+    [
+        "global_keyprefix", "max_connections", "socket_timeout", "socket_connect_timeout", "socket_keepalive",
+        "health_check_interval", "retry_on_timeout", "ssl_cert_reqs", "ssl_ca_certs", "ssl_certfile", "ssl_keyfile",
+    ];
 
-    private RedisStoreSettings(ConfigurationOptions configuration, int database, string keyPrefix, string endpoints, string redactedUrl)
+    private static readonly Dictionary<string, string> CertReqNames = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ["required"] = "required", ["cert_required"] = "required",
+        ["optional"] = "optional", ["cert_optional"] = "optional",
+        ["none"] = "none", ["cert_none"] = "none",
+    };
+
+    private RedisStoreSettings(ConfigurationOptions configuration, int database, string keyPrefix, string endpoints, string redactedUrl, int connections, bool retryOnTimeout, StoreRetryOptions retry, string certReqs)
     {
         Configuration = configuration;
         Database = database;
         KeyPrefix = keyPrefix;
         Endpoints = endpoints;
         RedactedUrl = redactedUrl;
+        Connections = connections;
+        RetryOnTimeout = retryOnTimeout;
+        Retry = retry;
+        CertReqs = certReqs;
     }
 
     public ConfigurationOptions Configuration { get; }
@@ -45,9 +99,15 @@ internal sealed class RedisStoreSettings
     public string KeyPrefix { get; }
     public string Endpoints { get; }
     public string RedactedUrl { get; }
+    public int Connections { get; }
+    public bool RetryOnTimeout { get; }
+    public StoreRetryOptions Retry { get; }
 
-    /// <summary>Null when the URL is usable; otherwise what is wrong and what is allowed.</summary>
-    public static string? Validate(BackendUrl url)
+    /// <summary>required, optional or none (only meaningful with TLS).</summary>
+    public string CertReqs { get; }
+
+    /// <summary>Null when the URL and options are usable; otherwise what is wrong and what is allowed.</summary>
+    public static string? Validate(BackendUrl url, RedisResultStoreOptions options)
     {
         if (url.Uri is not { } uri || string.IsNullOrEmpty(uri.Host))
         {
@@ -68,11 +128,74 @@ internal sealed class RedisStoreSettings
             }
         }
 
-        return null;
+        try
+        {
+            var merged = Merge(url, options);
+            if (merged.MaxConnections is < 1 or > 64)
+            {
+                return $"Redis max_connections is {merged.MaxConnections}; it must be from 1 to 64.";
+            }
+
+            foreach (var (name, value) in new[] { ("socket_timeout", merged.SocketTimeout), ("socket_connect_timeout", merged.ConnectTimeout), ("health_check_interval", merged.HealthCheckInterval) })
+            {
+                if (value <= TimeSpan.Zero || value > TimeSpan.FromMinutes(10))
+                {
+                    return $"Redis {name} is {value.TotalSeconds} s; it must be more than 0 and at most 600 seconds.";
+                }
+            }
+
+            if (!CertReqNames.ContainsKey(merged.SslCertReqs))
+            {
+                return $"Redis ssl_cert_reqs is '{merged.SslCertReqs}'; allowed: required, optional, none.";
+            }
+
+            foreach (var (name, file) in new[] { ("ssl_ca_certs", merged.SslCaCerts), ("ssl_certfile", merged.SslCertFile), ("ssl_keyfile", merged.SslKeyFile) })
+            {
+                if (file is not null && !File.Exists(file))
+                {
+                    return $"Redis {name} names '{file}', which does not exist.";
+                }
+            }
+
+            if ((merged.SslCertFile is null) != (merged.SslKeyFile is null))
+            {
+                return "Redis ssl_certfile and ssl_keyfile go together: give both or neither.";
+            }
+
+            return merged.Retry.Validate($"{RedisResultStoreOptions.SectionName}:Retry");
+        }
+        catch (FormatException ex)
+        {
+            return $"The backend URL '{url.Redacted}': {ex.Message}";
+        }
+    }
+
+    /// <summary>The options with the URL's parameters applied on top.</summary>
+    private static RedisResultStoreOptions Merge(BackendUrl url, RedisResultStoreOptions options)
+    {
+        var q = url.Query;
+        return new RedisResultStoreOptions
+        {
+            Password = options.Password,
+            User = options.User,
+            KeyPrefix = q.TryGetValue("global_keyprefix", out var prefix) ? prefix : options.KeyPrefix,
+            MaxConnections = q.TryGetValue("max_connections", out var mc) ? Int(mc, "max_connections") : options.MaxConnections,
+            SocketTimeout = q.TryGetValue("socket_timeout", out var st) ? Seconds(st, "socket_timeout") : options.SocketTimeout,
+            ConnectTimeout = q.TryGetValue("socket_connect_timeout", out var ct) ? Seconds(ct, "socket_connect_timeout") : options.ConnectTimeout,
+            SocketKeepAlive = q.TryGetValue("socket_keepalive", out var ka) ? Bool(ka, "socket_keepalive") : options.SocketKeepAlive,
+            HealthCheckInterval = q.TryGetValue("health_check_interval", out var hc) ? Seconds(hc, "health_check_interval") : options.HealthCheckInterval,
+            RetryOnTimeout = q.TryGetValue("retry_on_timeout", out var rt) ? Bool(rt, "retry_on_timeout") : options.RetryOnTimeout,
+            SslCertReqs = q.TryGetValue("ssl_cert_reqs", out var cr) ? cr : options.SslCertReqs,
+            SslCaCerts = q.TryGetValue("ssl_ca_certs", out var ca) ? ca : options.SslCaCerts,
+            SslCertFile = q.TryGetValue("ssl_certfile", out var cf) ? cf : options.SslCertFile,
+            SslKeyFile = q.TryGetValue("ssl_keyfile", out var kf) ? kf : options.SslKeyFile,
+            Retry = options.Retry,
+        };
     }
 
     public static RedisStoreSettings Create(BackendUrl url, RedisResultStoreOptions options)
     {
+        var merged = Merge(url, options);
         var uri = url.Uri!;
         var port = uri.IsDefaultPort || uri.Port <= 0 ? 6379 : uri.Port;
         var path = uri.AbsolutePath.Trim('/');
@@ -91,19 +214,88 @@ internal sealed class RedisStoreSettings
             }
         }
 
+        var certReqs = CertReqNames[merged.SslCertReqs];
         var configuration = new ConfigurationOptions
         {
-            User = string.IsNullOrEmpty(user) ? options.User : user,
-            Password = string.IsNullOrEmpty(password) ? options.Password : password,
+            User = string.IsNullOrEmpty(user) ? merged.User : user,
+            Password = string.IsNullOrEmpty(password) ? merged.Password : password,
             Ssl = url.Scheme == "rediss",
             AbortOnConnectFail = true,
-            ConnectTimeout = (int)options.ConnectTimeout.TotalMilliseconds,
+            ConnectTimeout = (int)merged.ConnectTimeout.TotalMilliseconds,
+            SyncTimeout = (int)merged.SocketTimeout.TotalMilliseconds,
+            AsyncTimeout = (int)merged.SocketTimeout.TotalMilliseconds,
+            KeepAlive = Math.Max(1, (int)merged.HealthCheckInterval.TotalSeconds),
+            TcpKeepAlive = merged.SocketKeepAlive,
             ClientName = "resultgrid",
+            // Our retry policy decides how long to keep trying, so a call during an outage
+            // fails fast instead of waiting in the driver's backlog.
+            BacklogPolicy = BacklogPolicy.FailFast,
         };
         configuration.EndPoints.Add(uri.Host, port);
-        var keyPrefix = url.Query.TryGetValue("global_keyprefix", out var prefix) ? prefix : options.KeyPrefix;
-        return new RedisStoreSettings(configuration, database, keyPrefix, $"{uri.Host}:{port}", url.Redacted);
+        if (configuration.Ssl)
+        {
+            var ca = merged.SslCaCerts is { } caPath ? X509CertificateLoader.LoadCertificateFromFile(caPath) : null;
+            configuration.CertificateValidation += (_, certificate, _, errors) => CheckServerCertificate(certificate, errors, ca, certReqs);
+            if (merged.SslCertFile is { } certFile)
+            {
+                configuration.SetUserPemCertificate(certFile, merged.SslKeyFile);
+            }
+        }
+
+        return new RedisStoreSettings(configuration, database, merged.KeyPrefix, $"{uri.Host}:{port}", url.Redacted,
+            merged.MaxConnections, merged.RetryOnTimeout, merged.Retry, certReqs);
     }
+
+    /// <summary>ssl_cert_reqs: required checks chain and name, optional the chain, none nothing. A CA file replaces the system roots.</summary>
+    internal static bool CheckServerCertificate(X509Certificate? certificate, SslPolicyErrors errors, X509Certificate2? ca, string certReqs)
+    {
+        if (certReqs == "none")
+        {
+            return true;
+        }
+
+        if (certificate is null)
+        {
+            return false;
+        }
+
+        if (ca is not null)
+        {
+            using var chain = new X509Chain();
+            chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+            chain.ChainPolicy.CustomTrustStore.Add(ca);
+            chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+            using var server = new X509Certificate2(certificate);
+            if (!chain.Build(server))
+            {
+                return false;
+            }
+
+            errors &= ~SslPolicyErrors.RemoteCertificateChainErrors;
+        }
+
+        if (certReqs == "optional")
+        {
+            errors &= ~SslPolicyErrors.RemoteCertificateNameMismatch;
+        }
+
+        return errors == SslPolicyErrors.None;
+    }
+
+    private static int Int(string text, string name) =>
+        int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value) ? value : throw new FormatException($"{name}={text} is not a whole number.");
+
+    private static TimeSpan Seconds(string text, string name) =>
+        double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var value)
+            ? TimeSpan.FromSeconds(value)
+            : throw new FormatException($"{name}={text} is not a number of seconds.");
+
+    private static bool Bool(string text, string name) => text.ToLowerInvariant() switch
+    {
+        "true" or "1" or "yes" or "on" => true,
+        "false" or "0" or "no" or "off" => false,
+        _ => throw new FormatException($"{name}={text} is not true or false."),
+    };
 }
 
 /// <summary>The provider for <c>redis://</c> and <c>rediss://</c>.</summary>
@@ -113,7 +305,7 @@ internal sealed class RedisResultStoreProvider(IOptions<RedisResultStoreOptions>
 
     public IReadOnlyCollection<string> Schemes => SchemeNames;
 
-    public string? Validate(BackendUrl url) => RedisStoreSettings.Validate(url);
+    public string? Validate(BackendUrl url) => RedisStoreSettings.Validate(url, options.Value);
 
     public IResultStore Create(IServiceProvider services, string name, BackendUrl url) =>
         new RedisResultStore(RedisStoreSettings.Create(url, options.Value), time, loggers.CreateLogger<RedisResultStore>());

@@ -167,9 +167,15 @@ public sealed class RedisSettingsTests
     [InlineData("redis://", "has no host")]
     [InlineData("redis://localhost/abc", "database 'abc'")]
     [InlineData("redis://localhost/0?ssl=maybe", "unknown parameter 'ssl'")]
+    [InlineData("redis://localhost/0?max_connections=0", "from 1 to 64")]
+    [InlineData("redis://localhost/0?socket_timeout=abc", "not a number of seconds")]
+    [InlineData("redis://localhost/0?socket_keepalive=perhaps", "not true or false")]
+    [InlineData("rediss://localhost/0?ssl_cert_reqs=sometimes", "allowed: required, optional, none")]
+    [InlineData("rediss://localhost/0?ssl_ca_certs=/no/such/ca.pem", "does not exist")]
+    [InlineData("redis://localhost/0?socket_timeout=2.5&socket_connect_timeout=1&socket_keepalive=false&health_check_interval=10&retry_on_timeout=true&max_connections=4", null)]
     public void Urls_are_checked_with_what_is_allowed(string url, string? problem)
     {
-        var result = RedisStoreSettings.Validate(BackendUrl.Parse(url));
+        var result = RedisStoreSettings.Validate(BackendUrl.Parse(url), new RedisResultStoreOptions());
         if (problem is null)
         {
             Assert.Null(result);
@@ -190,6 +196,15 @@ public sealed class RedisSettingsTests
         Assert.Equal("app1:", settings.KeyPrefix);
         Assert.Equal("cache.example:6380", settings.Endpoints);
         Assert.DoesNotContain("s3cret", settings.RedactedUrl, StringComparison.Ordinal);
+
+        var knobs = RedisStoreSettings.Create(BackendUrl.Parse("redis://h/0?socket_timeout=2.5&socket_connect_timeout=1&socket_keepalive=false&health_check_interval=10&retry_on_timeout=true&max_connections=4"), new RedisResultStoreOptions());
+        Assert.Equal(2500, knobs.Configuration.SyncTimeout);
+        Assert.Equal(2500, knobs.Configuration.AsyncTimeout);
+        Assert.Equal(1000, knobs.Configuration.ConnectTimeout);
+        Assert.False(knobs.Configuration.TcpKeepAlive);
+        Assert.Equal(10, knobs.Configuration.KeepAlive);
+        Assert.True(knobs.RetryOnTimeout);
+        Assert.Equal(4, knobs.Connections);
 
         var fromOptions = RedisStoreSettings.Create(BackendUrl.Parse("redis://h"), new RedisResultStoreOptions { Password = "env-pass", KeyPrefix = "p:" });
         Assert.Equal("env-pass", fromOptions.Configuration.Password);

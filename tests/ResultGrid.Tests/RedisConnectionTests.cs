@@ -1,0 +1,131 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using ResultGrid.Storage;
+using ResultGrid.Storage.Redis;
+
+namespace ResultGrid.Tests;
+
+/// <summary>TLS, outages and restarts against redis-server processes of the tests' own.</summary>
+public sealed class RedisConnectionTests
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    private static async Task<RedisResultStore> Connect(string url, RedisResultStoreOptions? options = null)
+    {
+        options ??= new RedisResultStoreOptions();
+        var parsed = BackendUrl.Parse(url);
+        Assert.Null(RedisStoreSettings.Validate(parsed, options));
+        var store = new RedisResultStore(RedisStoreSettings.Create(parsed, options), TimeProvider.System, NullLogger.Instance);
+        await store.InitializeAsync(Ct);
+        return store;
+    }
+
+    private static TaskResult Success(string id, string json) => new()
+    {
+        TaskId = id,
+        State = TaskStates.Success,
+        Payload = new ResultPayload { Data = System.Text.Encoding.UTF8.GetBytes(json), ContentType = "application/json", ContentEncoding = "utf-8" },
+        DateDone = DateTimeOffset.UtcNow,
+        ExpiresAt = DateTimeOffset.UtcNow.AddHours(1),
+    };
+
+    [Fact]
+    public async Task Tls_with_the_servers_ca_works_and_a_wrong_ca_or_host_name_is_refused()
+    {
+        await using var redis = new RedisProcess();
+        var (ca, cert, key) = redis.CreateCertificates("right");
+        var (wrongCa, _, _) = redis.CreateCertificates("wrong");
+        var tlsArgs = new[] { "--tls-cert-file", cert, "--tls-key-file", key, "--tls-ca-cert-file", ca, "--tls-auth-clients", "no" };
+        await using var server = new RedisProcess(tlsArgs);
+        await server.StartAsync(tls: true);
+
+        await using (var store = await Connect($"rediss://localhost:{server.Port}/0?ssl_ca_certs={Uri.EscapeDataString(ca)}"))
+        {
+            var id = $"tls-{Guid.NewGuid():N}";
+            Assert.Equal(WriteOutcome.Stored, (await store.WriteAsync(Success(id, "1"), Ct)).Outcome);
+            Assert.Equal(TaskStates.Success, (await store.ReadAsync(id, Ct))!.State);
+        }
+
+        // A CA that did not sign the server's certificate: refused, naming the endpoint.
+        var wrong = await Assert.ThrowsAsync<InvalidOperationException>(() =>
+            Connect($"rediss://localhost:{server.Port}/0?ssl_ca_certs={Uri.EscapeDataString(wrongCa)}&socket_connect_timeout=2"));
+        Assert.Contains($"localhost:{server.Port}", wrong.Message, StringComparison.Ordinal);
+
+        // The certificate names localhost, not 127.0.0.1: required checks the name, optional does not.
+        await Assert.ThrowsAsync<InvalidOperationException>(() =>
+            Connect($"rediss://127.0.0.1:{server.Port}/0?ssl_ca_certs={Uri.EscapeDataString(ca)}&socket_connect_timeout=2"));
+        await using (await Connect($"rediss://127.0.0.1:{server.Port}/0?ssl_ca_certs={Uri.EscapeDataString(ca)}&ssl_cert_reqs=optional"))
+        {
+        }
+
+        // Without the CA, the system roots do not know this server: refused.
+        await Assert.ThrowsAsync<InvalidOperationException>(() => Connect($"rediss://localhost:{server.Port}/0?socket_connect_timeout=2"));
+    }
+
+    [Fact]
+    public async Task Writes_during_a_redis_restart_are_retried_and_nothing_acknowledged_is_lost()
+    {
+        await using var redis = new RedisProcess("--appendonly", "yes", "--appendfsync", "always");
+        await redis.StartAsync();
+        await using var store = await Connect($"redis://127.0.0.1:{redis.Port}/0", new RedisResultStoreOptions
+        {
+            Retry = new StoreRetryOptions { MaxRetries = 30, BaseDelay = TimeSpan.FromMilliseconds(50), MaxDelay = TimeSpan.FromMilliseconds(300) },
+        });
+
+        var before = $"before-{Guid.NewGuid():N}";
+        Assert.Equal(WriteOutcome.Stored, (await store.WriteAsync(Success(before, "\"acknowledged\""), Ct)).Outcome);
+
+        await redis.KillAsync();
+        var during = $"during-{Guid.NewGuid():N}";
+        var write = store.WriteAsync(Success(during, "\"retried\""), Ct).AsTask();
+        await Task.Delay(800, Ct);
+        Assert.False(write.IsCompleted);
+
+        await redis.StartAsync();
+        Assert.Equal(WriteOutcome.Stored, (await write.WaitAsync(TimeSpan.FromSeconds(20), Ct)).Outcome);
+
+        Assert.Equal("\"acknowledged\"", System.Text.Encoding.UTF8.GetString((await store.ReadAsync(before, Ct))!.Payload!.Data));
+        Assert.Equal("\"retried\"", System.Text.Encoding.UTF8.GetString((await store.ReadAsync(during, Ct))!.Payload!.Data));
+    }
+
+    [Fact]
+    public async Task When_retries_run_out_the_caller_learns_the_endpoint_and_nothing_is_acknowledged()
+    {
+        await using var redis = new RedisProcess();
+        await redis.StartAsync();
+        await using var store = await Connect($"redis://127.0.0.1:{redis.Port}/0", new RedisResultStoreOptions
+        {
+            Retry = new StoreRetryOptions { MaxRetries = 2, BaseDelay = TimeSpan.FromMilliseconds(20), MaxDelay = TimeSpan.FromMilliseconds(50) },
+        });
+        await redis.KillAsync();
+
+        var ex = await Assert.ThrowsAsync<ResultStoreUnavailableException>(() => store.WriteAsync(Success($"x-{Guid.NewGuid():N}", "1"), Ct).AsTask());
+        Assert.Contains($"127.0.0.1:{redis.Port}", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("3 attempts", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("Nothing was acknowledged", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_server_that_is_not_there_fails_start_up_naming_the_endpoint_and_not_the_password()
+    {
+        var port = FreePort.Get();
+        var ex = await Assert.ThrowsAsync<InvalidOperationException>(() => Connect($"redis://:hunter2-secret@127.0.0.1:{port}/0?socket_connect_timeout=1"));
+        Assert.Contains($"127.0.0.1:{port}", ex.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("hunter2", ex.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Several_connections_share_the_load_and_see_the_same_data()
+    {
+        await using var redis = new RedisProcess();
+        await redis.StartAsync();
+        await using var store = await Connect($"redis://127.0.0.1:{redis.Port}/0?max_connections=3");
+        var ids = Enumerable.Range(0, 30).Select(i => $"pool-{i}-{Guid.NewGuid():N}").ToArray();
+        foreach (var id in ids)
+        {
+            await store.WriteAsync(Success(id, "1"), Ct);
+        }
+
+        var read = await store.ReadManyAsync(ids);
+        Assert.All(read, r => Assert.Equal(TaskStates.Success, r!.State));
+    }
+}
