@@ -13,14 +13,34 @@ var silo = builder.Configuration.GetSection("ResultGrid:Silo");
 var gatewayPort = silo.GetValue("GatewayPort", 30000);
 var clusterId = silo.GetValue("ClusterId", "resultgrid-dev")!;
 var serviceId = silo.GetValue("ServiceId", "resultgrid")!;
-builder.UseOrleansClient(client => client
-    .UseLocalhostClustering(gatewayPort, serviceId, clusterId)
-    .AddResultGridClient());
+builder.UseOrleansClient(client =>
+{
+    if (silo.GetValue("Clustering", "localhost") == "redis")
+    {
+        // The same Redis the silos cluster through: every silo's gateway is found there.
+        var url = new Uri(silo["ClusteringUrl"] ?? builder.Configuration["ResultGrid:Backend"] ?? "redis://localhost:6379/0");
+        var redis = new StackExchange.Redis.ConfigurationOptions
+        {
+            Ssl = url.Scheme == "rediss",
+            Password = url.UserInfo.Contains(':', StringComparison.Ordinal) ? Uri.UnescapeDataString(url.UserInfo.Split(':', 2)[1]) : builder.Configuration["ResultGrid:Redis:Password"],
+            DefaultDatabase = int.TryParse(url.AbsolutePath.Trim('/'), out var db) ? db : 0,
+        };
+        redis.EndPoints.Add(url.Host, url.Port > 0 ? url.Port : 6379);
+        client.Configure<Orleans.Configuration.ClusterOptions>(o => (o.ClusterId, o.ServiceId) = (clusterId, serviceId));
+        client.UseRedisClustering(o => o.ConfigurationOptions = redis);
+    }
+    else
+    {
+        client.UseLocalhostClustering(gatewayPort, serviceId, clusterId);
+    }
+
+    client.AddResultGridClient();
+});
 
 using var host = builder.Build();
 await host.StartAsync();
 var results = host.Services.GetRequiredService<IResultGridClient>();
-Console.WriteLine($"connected to the silo gateway on 127.0.0.1:{gatewayPort}");
+Console.WriteLine($"connected to cluster {clusterId}");
 
 // 1. A reader waits (woken by the write, no polling) while a worker reports progress and succeeds.
 var id = TaskIds.NewId();

@@ -9,6 +9,8 @@ using ResultGrid.Grains;
 using ResultGrid.Grains.Hosting;
 using ResultGrid.Silo;
 using ResultGrid.Storage;
+using ResultGrid.Storage.Redis;
+using StackExchange.Redis;
 
 // Configuration: appsettings.json, then environment variables (RESULTGRID__BACKEND,
 // RESULTGRID__SILO__GATEWAYPORT, ...), then the command line (--ResultGrid:Backend=...).
@@ -28,15 +30,46 @@ if (siloProblems.Failed)
     return 2;
 }
 
+ConfigurationOptions? clusteringRedis = null;
+if (silo.Clustering.Equals("redis", StringComparison.OrdinalIgnoreCase))
+{
+    var url = silo.ClusteringUrl ?? builder.Configuration["ResultGrid:Backend"];
+    var redisOptions = builder.Configuration.GetSection(RedisResultStoreOptions.SectionName).Get<RedisResultStoreOptions>() ?? new RedisResultStoreOptions();
+    try
+    {
+        clusteringRedis = RedisUrl.ToConfigurationOptions(url ?? "", redisOptions);
+    }
+    catch (ArgumentException ex)
+    {
+        await Console.Error.WriteLineAsync($"ResultGrid silo configuration is invalid:\n  ResultGrid:Silo:Clustering is redis, but ResultGrid:Silo:ClusteringUrl (or a redis:// ResultGrid:Backend) is not usable: {ex.Message}");
+        return 2;
+    }
+}
+
 builder.UseOrleans(orleans =>
 {
-    orleans.UseLocalhostClustering(
-        siloPort: silo.SiloPort,
-        gatewayPort: silo.GatewayPort,
-        primarySiloEndpoint: silo.PrimarySiloPort is { } primary ? new IPEndPoint(IPAddress.Loopback, primary) : null,
-        serviceId: silo.ServiceId,
-        clusterId: silo.ClusterId);
-    if (silo.ListenOnAnyAddress)
+    if (clusteringRedis is not null)
+    {
+        // Membership and reminders in Redis: silos on any host find each other through it.
+        orleans.Configure<ClusterOptions>(o =>
+        {
+            o.ClusterId = silo.ClusterId;
+            o.ServiceId = silo.ServiceId;
+        });
+        orleans.ConfigureEndpoints(AdvertisedAddress(silo.AdvertisedAddress), silo.SiloPort, silo.GatewayPort, listenOnAnyHostAddress: silo.ListenOnAnyAddress);
+        orleans.UseRedisClustering(o => o.ConfigurationOptions = clusteringRedis);
+        orleans.UseRedisReminderService(o => o.ConfigurationOptions = clusteringRedis);
+    }
+    else
+    {
+        orleans.UseLocalhostClustering(
+            siloPort: silo.SiloPort,
+            gatewayPort: silo.GatewayPort,
+            primarySiloEndpoint: silo.PrimarySiloPort is { } primary ? new IPEndPoint(IPAddress.Loopback, primary) : null,
+            serviceId: silo.ServiceId,
+            clusterId: silo.ClusterId);
+    }
+    if (silo.ListenOnAnyAddress && clusteringRedis is null)
     {
         orleans.Configure<EndpointOptions>(o =>
         {
@@ -62,12 +95,18 @@ catch (OptionsValidationException ex)
 }
 
 var stores = host.Services.GetRequiredService<ResultStores>();
-SiloLog.Listening(logger, silo.SiloPort, silo.GatewayPort, silo.ClusterId, stores.RedactedUrl);
+var advertised = clusteringRedis is null ? IPAddress.Loopback : AdvertisedAddress(silo.AdvertisedAddress);
+SiloLog.Listening(logger, advertised.ToString(), silo.SiloPort, silo.GatewayPort, silo.ClusterId, stores.RedactedUrl, silo.Clustering);
 await host.WaitForShutdownAsync();
 return 0;
 
+static IPAddress AdvertisedAddress(string configured) =>
+    configured == "auto"
+        ? Dns.GetHostAddresses(Dns.GetHostName()).FirstOrDefault(a => a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork && !IPAddress.IsLoopback(a)) ?? IPAddress.Loopback
+        : IPAddress.Parse(configured);
+
 internal static partial class SiloLog
 {
-    [LoggerMessage(1, LogLevel.Information, "ResultGrid silo listening: silo 127.0.0.1:{SiloPort}, gateway 127.0.0.1:{GatewayPort}, cluster {ClusterId}, backend {Backend}")]
-    public static partial void Listening(ILogger logger, int siloPort, int gatewayPort, string clusterId, string backend);
+    [LoggerMessage(1, LogLevel.Information, "ResultGrid silo listening: silo {Address}:{SiloPort}, gateway {Address}:{GatewayPort}, cluster {ClusterId}, backend {Backend}, clustering {Clustering}")]
+    public static partial void Listening(ILogger logger, string address, int siloPort, int gatewayPort, string clusterId, string backend, string clustering);
 }

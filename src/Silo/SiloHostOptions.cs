@@ -12,10 +12,22 @@ public sealed class SiloHostOptions
 
     /// <summary>
     /// Membership: <c>localhost</c> (a single-machine development cluster whose primary silo
-    /// listens on <see cref="PrimarySiloPort"/>). Redis and ADO.NET clustering come with their
-    /// backends.
+    /// listens on <see cref="PrimarySiloPort"/>) or <c>redis</c> (membership and reminders in
+    /// Redis, at <see cref="ClusteringUrl"/>). ADO.NET clustering comes with the SQL backends.
     /// </summary>
     public string Clustering { get; set; } = "localhost";
+
+    /// <summary>
+    /// The Redis URL for <c>redis</c> clustering; null for the backend URL when that is a Redis
+    /// one. Credentials from the environment, like the backend's.
+    /// </summary>
+    public string? ClusteringUrl { get; set; }
+
+    /// <summary>
+    /// The address this silo advertises to the others: an IP address, or <c>auto</c> for this
+    /// host's first non-loopback IPv4 address (containers). Default 127.0.0.1.
+    /// </summary>
+    public string AdvertisedAddress { get; set; } = "127.0.0.1";
 
     public int SiloPort { get; set; } = 11111;
     public int GatewayPort { get; set; } = 30000;
@@ -32,7 +44,7 @@ public sealed class SiloHostOptions
 
 internal sealed class SiloHostOptionsValidator : IValidateOptions<SiloHostOptions>
 {
-    private static readonly string[] Clusterings = ["localhost"];
+    private static readonly string[] Clusterings = ["localhost", "redis"];
 
     public ValidateOptionsResult Validate(string? name, SiloHostOptions options)
     {
@@ -52,6 +64,11 @@ internal sealed class SiloHostOptionsValidator : IValidateOptions<SiloHostOption
         if (options.SiloPort == options.GatewayPort)
         {
             failures.Add($"ResultGrid:Silo:SiloPort and GatewayPort are both {options.SiloPort}; they must differ.");
+        }
+
+        if (options.AdvertisedAddress != "auto" && !System.Net.IPAddress.TryParse(options.AdvertisedAddress, out _))
+        {
+            failures.Add($"ResultGrid:Silo:AdvertisedAddress is '{options.AdvertisedAddress}'; give an IP address or auto.");
         }
 
         if (string.IsNullOrWhiteSpace(options.ClusterId) || string.IsNullOrWhiteSpace(options.ServiceId))

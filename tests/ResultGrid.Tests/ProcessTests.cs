@@ -11,7 +11,7 @@ public sealed class ProcessTests
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    private static string Built(string project, string assembly)
+    internal static string Built(string project, string assembly)
     {
         // tests/ResultGrid.Tests/bin/<Configuration>/net10.0/ → the same configuration of the other project.
         var here = new DirectoryInfo(AppContext.BaseDirectory);
@@ -23,7 +23,7 @@ public sealed class ProcessTests
         return path;
     }
 
-    private sealed class Running : IAsyncDisposable
+    internal sealed class Running : IAsyncDisposable
     {
         private readonly StringBuilder _out = new();
         private readonly StringBuilder _err = new();
