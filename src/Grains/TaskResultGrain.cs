@@ -29,6 +29,10 @@ internal sealed class TaskResultGrain : Grain, ITaskResultGrain
     private readonly Guid _registration = Guid.NewGuid();
     private DateTimeOffset _registeredUntil;
 
+    // A store that others write to as well (Redis shared with Celery) wakes waiters through its
+    // change feed; null when there is none, or no waiter has asked yet.
+    private IAsyncDisposable? _watch;
+
     // Wait calls between their start and parking (registering, reading the store).
     private int _waitsStarting;
 
@@ -82,6 +86,13 @@ internal sealed class TaskResultGrain : Grain, ITaskResultGrain
                 {
                     await _index.RegisterAsync(TaskId, _registration, until);
                     _registeredUntil = until;
+                }
+
+                if (_watch is null && _store is IResultChangeFeed feed)
+                {
+                    // Like the index: watch first, read second, so no outside write is missed.
+                    var self = this.AsReference<ITaskResultGrain>();
+                    _watch = await feed.WatchAsync(TaskId, self.NotifyAsync);
                 }
             }
 
@@ -182,6 +193,11 @@ internal sealed class TaskResultGrain : Grain, ITaskResultGrain
 
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
+        if (_watch is not null)
+        {
+            await _watch.DisposeAsync();
+        }
+
         if (_registeredUntil > _time.GetUtcNow())
         {
             // Only this activation's own registration goes: a newer activation's stays.

@@ -8,7 +8,7 @@ namespace ResultGrid.Storage.Redis;
 /// each written with its own TTL and published on the channel named like the key, as Celery does,
 /// so Celery clients waiting on pub/sub wake up too.
 /// </summary>
-internal sealed partial class RedisResultStore : IResultStore, IAsyncDisposable
+internal sealed partial class RedisResultStore : IResultStore, IResultChangeFeed, IAsyncDisposable
 {
     public const string TaskKeyPrefix = "celery-task-meta-";
 
@@ -157,6 +157,58 @@ internal sealed partial class RedisResultStore : IResultStore, IAsyncDisposable
     public ValueTask<bool> ForgetAsync(string taskId, CancellationToken cancellationToken = default) =>
         Retry("forget", async () => await Database.KeyDeleteAsync(KeyOf(taskId)));
 
+    /// <summary>
+    /// Subscribes to the channel named like the key, where Celery and ResultGrid publish every
+    /// write of that result.
+    /// </summary>
+    public async ValueTask<IAsyncDisposable> WatchAsync(string taskId, Func<TaskResult, Task> onChange)
+    {
+        var connections = _connections;
+        if (connections.Length == 0)
+        {
+            throw new InvalidOperationException($"The Redis result store for {_settings.RedactedUrl} is used before the silo initialised it.");
+        }
+
+        var subscriber = connections[0].GetSubscriber();
+        var channel = RedisChannel.Literal(_settings.KeyPrefix + TaskKeyPrefix + taskId);
+        Action<RedisChannel, RedisValue> handler = (published, message) =>
+        {
+            TaskResult record;
+            try
+            {
+                record = CeleryDocument.Decode(taskId, (byte[])message!);
+            }
+            catch (FormatException ex)
+            {
+                LogBadPublication(_logger, ex, taskId);
+                return;
+            }
+
+            _ = onChange(record);
+        };
+        await Retry("watch", async () =>
+        {
+            await subscriber.SubscribeAsync(channel, handler);
+            return true;
+        });
+        return new Watch(subscriber, channel, handler);
+    }
+
+    private sealed class Watch(ISubscriber subscriber, RedisChannel channel, Action<RedisChannel, RedisValue> handler) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            try
+            {
+                await subscriber.UnsubscribeAsync(channel, handler);
+            }
+            catch (RedisConnectionException)
+            {
+                // The connection is gone, and the subscription with it.
+            }
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
         foreach (var connection in _connections)
@@ -167,6 +219,9 @@ internal sealed partial class RedisResultStore : IResultStore, IAsyncDisposable
 
     [LoggerMessage(1, LogLevel.Information, "Redis result store connected to {Endpoints}, database {Database}, {Connections} connection(s)")]
     private static partial void LogConnected(ILogger logger, string endpoints, int database, int connections);
+
+    [LoggerMessage(3, LogLevel.Warning, "A message published for task {TaskId} is not a task meta document; ignored")]
+    private static partial void LogBadPublication(ILogger logger, Exception exception, string taskId);
 
     [LoggerMessage(2, LogLevel.Warning, "Redis result store at {Endpoints}: TLS without certificate checks (ssl_cert_reqs=none); anyone on the path can read and change results")]
     private static partial void LogNoCertificateCheck(ILogger logger, string endpoints);

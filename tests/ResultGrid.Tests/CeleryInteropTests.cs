@@ -116,6 +116,21 @@ public sealed class CeleryInteropTests(RedisCluster cluster)
     }
 
     [Fact]
+    public async Task A_dotnet_waiter_is_woken_by_a_celery_workers_write()
+    {
+        var id = NewId();
+        var wait = cluster.External.WaitAsync<Dictionary<string, JsonElement>>(id, TimeSpan.FromSeconds(30), cancellationToken: Ct);
+        await Task.Delay(300, Ct);
+
+        await Celery("store", id, "success");
+        var clock = Stopwatch.StartNew();
+
+        var outcome = await wait;
+        Assert.Equal("""[1, 2.5, null, "\u00fc"]""", outcome.Value!["a"].GetRawText());
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(1), $"woken {clock.Elapsed} after Celery's process ended");
+    }
+
+    [Fact]
     public async Task A_dotnet_waiter_is_woken_by_a_write_that_went_through_resultgrid_while_celery_reads_it_too()
     {
         var id = NewId();

@@ -124,6 +124,25 @@ public sealed class RedisLayoutTests(RedisCluster cluster) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_waiter_is_woken_at_once_by_a_write_made_outside_resultgrid_as_celery_makes_it()
+    {
+        // SET then PUBLISH on the key's channel, as Celery's Redis backend writes: no ResultGrid
+        // writer is involved, so only the store's change feed can wake the waiter before its
+        // next wait slice (2 s in these clusters).
+        var id = NewId();
+        var wait = cluster.External.WaitAsync<int>(id, TimeSpan.FromSeconds(20), cancellationToken: Ct);
+        await Task.Delay(300, Ct);
+        var doc = $$"""{"status": "SUCCESS", "result": 5, "traceback": null, "children": [], "date_done": "2026-11-24T10:09:31.016398", "task_id": "{{id}}"}""";
+
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        await Db.StringSetAsync($"celery-task-meta-{id}", doc, TimeSpan.FromDays(1));
+        await _redis.GetSubscriber().PublishAsync(RedisChannel.Literal($"celery-task-meta-{id}"), doc);
+
+        Assert.Equal(5, (await wait).Value);
+        Assert.True(clock.Elapsed < TimeSpan.FromMilliseconds(800), $"woken {clock.Elapsed} after the publication");
+    }
+
+    [Fact]
     public async Task A_waiter_is_woken_by_a_write_on_redis()
     {
         var id = NewId();
