@@ -8,7 +8,7 @@ namespace ResultGrid.Storage.Redis;
 /// each written with its own TTL and published on the channel named like the key, as Celery does,
 /// so Celery clients waiting on pub/sub wake up too.
 /// </summary>
-internal sealed partial class RedisResultStore : IResultStore, IResultChangeFeed, IAsyncDisposable
+internal sealed partial class RedisResultStore : IResultStore, IResultChangeFeed, IResultScan, IAsyncDisposable
 {
     public const string TaskKeyPrefix = "celery-task-meta-";
 
@@ -138,7 +138,7 @@ internal sealed partial class RedisResultStore : IResultStore, IResultChangeFeed
     }
 
     /// <summary>Many results in one MGET round trip; null where there is none.</summary>
-    public async ValueTask<TaskResult?[]> ReadManyAsync(IReadOnlyList<string> taskIds)
+    public async ValueTask<TaskResult?[]> ReadManyAsync(IReadOnlyList<string> taskIds, CancellationToken cancellationToken = default)
     {
         var keys = taskIds.Select(KeyOf).ToArray();
         var values = await Retry("read", async () => await Database.StringGetAsync(keys));
@@ -156,6 +156,28 @@ internal sealed partial class RedisResultStore : IResultStore, IResultChangeFeed
 
     public ValueTask<bool> ForgetAsync(string taskId, CancellationToken cancellationToken = default) =>
         Retry("forget", async () => await Database.KeyDeleteAsync(KeyOf(taskId)));
+
+    /// <summary>
+    /// Every stored task id, by SCAN over the key pattern (never KEYS, which would block the
+    /// server), in pages; for tools that count, copy or migrate results.
+    /// </summary>
+    public async IAsyncEnumerable<string> ScanTaskIdsAsync([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        var prefix = _settings.KeyPrefix + TaskKeyPrefix;
+        foreach (var endpoint in _connections[0].GetEndPoints())
+        {
+            var server = _connections[0].GetServer(endpoint);
+            if (server.IsReplica)
+            {
+                continue;
+            }
+
+            await foreach (var key in server.KeysAsync(_settings.Database, prefix + "*", pageSize: 1000).WithCancellation(cancellationToken))
+            {
+                yield return ((string)key!)[prefix.Length..];
+            }
+        }
+    }
 
     /// <summary>
     /// Subscribes to the channel named like the key, where Celery and ResultGrid publish every

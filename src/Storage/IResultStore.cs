@@ -36,6 +36,14 @@ public interface IResultStore
     /// </summary>
     ValueTask<TaskResult?> ReadAsync(string taskId, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Many results at once, in the order asked, null where there is none (or it expired). A
+    /// store overrides this with one batched round trip (Redis MGET, SQL IN); the default reads
+    /// them one by one, all in flight together.
+    /// </summary>
+    async ValueTask<TaskResult?[]> ReadManyAsync(IReadOnlyList<string> taskIds, CancellationToken cancellationToken = default) =>
+        await Task.WhenAll(taskIds.Select(id => ReadAsync(id, cancellationToken).AsTask()));
+
     /// <summary>True when an unexpired, unconsumed result is stored.</summary>
     ValueTask<bool> ExistsAsync(string taskId, CancellationToken cancellationToken = default);
 

@@ -125,7 +125,27 @@ public sealed class RedisConnectionTests
             await store.WriteAsync(Success(id, "1"), Ct);
         }
 
-        var read = await store.ReadManyAsync(ids);
+        var read = await store.ReadManyAsync(ids, Ct);
         Assert.All(read, r => Assert.Equal(TaskStates.Success, r!.State));
+    }
+
+    [Fact]
+    public async Task Scan_lists_every_stored_id_under_the_prefix_and_nothing_else()
+    {
+        await using var redis = new RedisProcess();
+        await redis.StartAsync();
+        await using var store = await Connect($"redis://127.0.0.1:{redis.Port}/0?global_keyprefix=app1:");
+        await using var other = await Connect($"redis://127.0.0.1:{redis.Port}/0?global_keyprefix=app2:");
+        var ids = Enumerable.Range(0, 2500).Select(i => $"scan-{i}").ToHashSet();
+        await Parallel.ForEachAsync(ids, Ct, async (id, ct) => await store.WriteAsync(Success(id, "1"), ct));
+        await other.WriteAsync(Success("not-mine", "1"), Ct);
+
+        var seen = new HashSet<string>();
+        await foreach (var id in store.ScanTaskIdsAsync(Ct))
+        {
+            seen.Add(id);
+        }
+
+        Assert.Equal(ids, seen);
     }
 }

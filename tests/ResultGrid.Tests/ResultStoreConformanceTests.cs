@@ -92,6 +92,34 @@ public abstract class ResultStoreConformanceTests
     }
 
     [Fact]
+    public async Task Many_results_are_read_at_once_in_the_order_asked()
+    {
+        var ids = Enumerable.Range(0, 50).Select(i => NewId($"many{i}")).ToArray();
+        for (var i = 0; i < ids.Length; i += 2)
+        {
+            await Store.WriteAsync(Record(ids[i], TaskStates.Success, $"{i}"), Ct);
+        }
+
+        await Store.WriteAsync(Record(ids[1], TaskStates.Success, "1") with { ExpiresAt = DateTimeOffset.UtcNow.AddMilliseconds(-1) }, Ct);
+
+        var read = await Store.ReadManyAsync(ids, Ct);
+
+        Assert.Equal(ids.Length, read.Length);
+        for (var i = 0; i < ids.Length; i++)
+        {
+            if (i % 2 == 0)
+            {
+                Assert.Equal(ids[i], read[i]!.TaskId);
+                Assert.Equal($"{i}", Encoding.UTF8.GetString(read[i]!.Payload!.Data));
+            }
+            else
+            {
+                Assert.Null(read[i]);
+            }
+        }
+    }
+
+    [Fact]
     public async Task Unknown_id_reads_as_nothing()
     {
         var id = NewId();
