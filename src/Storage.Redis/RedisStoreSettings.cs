@@ -70,7 +70,7 @@ internal sealed class RedisStoreSettings
 {
     private static readonly string[] KnownParameters =
     [
-        "global_keyprefix", "max_connections", "socket_timeout", "socket_connect_timeout", "socket_keepalive",
+        "global_keyprefix", "db", "master_name", "max_connections", "socket_timeout", "socket_connect_timeout", "socket_keepalive",
         "health_check_interval", "retry_on_timeout", "ssl_cert_reqs", "ssl_ca_certs", "ssl_certfile", "ssl_keyfile",
     ];
 
@@ -109,15 +109,13 @@ internal sealed class RedisStoreSettings
     /// <summary>Null when the URL and options are usable; otherwise what is wrong and what is allowed.</summary>
     public static string? Validate(BackendUrl url, RedisResultStoreOptions options)
     {
-        if (url.Uri is not { } uri || string.IsNullOrEmpty(uri.Host))
+        try
         {
-            return $"The backend URL '{url.Redacted}' has no host; a Redis URL looks like {url.Scheme}://[[user]:password@]host[:port][/db], e.g. {url.Scheme}://localhost:6379/0.";
+            RedisAddress.Parse(url);
         }
-
-        var path = uri.AbsolutePath.Trim('/');
-        if (path.Length > 0 && (!int.TryParse(path, NumberStyles.None, CultureInfo.InvariantCulture, out var db) || db < 0))
+        catch (FormatException ex)
         {
-            return $"The backend URL '{url.Redacted}' names database '{path}'; a Redis database is a number from 0, e.g. /0.";
+            return $"The backend URL {ex.Message}";
         }
 
         foreach (var key in url.Query.Keys)
@@ -196,29 +194,13 @@ internal sealed class RedisStoreSettings
     public static RedisStoreSettings Create(BackendUrl url, RedisResultStoreOptions options)
     {
         var merged = Merge(url, options);
-        var uri = url.Uri!;
-        var port = uri.IsDefaultPort || uri.Port <= 0 ? 6379 : uri.Port;
-        var path = uri.AbsolutePath.Trim('/');
-        var database = path.Length == 0 ? 0 : int.Parse(path, CultureInfo.InvariantCulture);
-        string? user = null;
-        string? password = null;
-        if (uri.UserInfo.Length > 0)
-        {
-            var colon = uri.UserInfo.IndexOf(':', StringComparison.Ordinal);
-            user = Uri.UnescapeDataString(colon < 0 ? uri.UserInfo : uri.UserInfo[..colon]);
-            password = colon < 0 ? null : Uri.UnescapeDataString(uri.UserInfo[(colon + 1)..]);
-            if (colon < 0)
-            {
-                // redis://secret@host: a lone user info is the password, as in redis-py.
-                (user, password) = (null, user);
-            }
-        }
-
+        var address = RedisAddress.Parse(url);
         var certReqs = CertReqNames[merged.SslCertReqs];
         var configuration = new ConfigurationOptions
         {
-            User = string.IsNullOrEmpty(user) ? merged.User : user,
-            Password = string.IsNullOrEmpty(password) ? merged.Password : password,
+            User = string.IsNullOrEmpty(address.User) ? merged.User : address.User,
+            Password = string.IsNullOrEmpty(address.Password) ? merged.Password : address.Password,
+            ServiceName = address.SentinelMaster,
             Ssl = url.Scheme == "rediss",
             AbortOnConnectFail = true,
             ConnectTimeout = (int)merged.ConnectTimeout.TotalMilliseconds,
@@ -231,7 +213,11 @@ internal sealed class RedisStoreSettings
             // fails fast instead of waiting in the driver's backlog.
             BacklogPolicy = BacklogPolicy.FailFast,
         };
-        configuration.EndPoints.Add(uri.Host, port);
+        foreach (var endpoint in address.EndPoints)
+        {
+            configuration.EndPoints.Add(endpoint);
+        }
+
         if (configuration.Ssl)
         {
             var ca = merged.SslCaCerts is { } caPath ? X509CertificateLoader.LoadCertificateFromFile(caPath) : null;
@@ -242,7 +228,7 @@ internal sealed class RedisStoreSettings
             }
         }
 
-        return new RedisStoreSettings(configuration, database, merged.KeyPrefix, $"{uri.Host}:{port}", url.Redacted,
+        return new RedisStoreSettings(configuration, address.Database, merged.KeyPrefix, address.Display, url.Redacted,
             merged.MaxConnections, merged.RetryOnTimeout, merged.Retry, certReqs);
     }
 
@@ -298,12 +284,10 @@ internal sealed class RedisStoreSettings
     };
 }
 
-/// <summary>The provider for <c>redis://</c> and <c>rediss://</c>.</summary>
+/// <summary>The provider for <c>redis://</c>, <c>rediss://</c>, <c>unix://</c> (and Celery's <c>redis+socket://</c>) and <c>sentinel://</c>.</summary>
 internal sealed class RedisResultStoreProvider(IOptions<RedisResultStoreOptions> options, TimeProvider time, ILoggerFactory loggers) : IResultStoreProvider
 {
-    private static readonly string[] SchemeNames = ["redis", "rediss"];
-
-    public IReadOnlyCollection<string> Schemes => SchemeNames;
+    public IReadOnlyCollection<string> Schemes => RedisAddress.Schemes;
 
     public string? Validate(BackendUrl url) => RedisStoreSettings.Validate(url, options.Value);
 

@@ -18,9 +18,9 @@ public static class RedisUrl
             throw new ArgumentException(error, nameof(url));
         }
 
-        if (parsed.Scheme is not ("redis" or "rediss"))
+        if (!RedisAddress.Schemes.Contains(parsed.Scheme))
         {
-            throw new ArgumentException($"'{parsed.Redacted}' is not a redis:// or rediss:// URL.", nameof(url));
+            throw new ArgumentException($"'{parsed.Redacted}' is not a Redis URL; schemes: {string.Join(", ", RedisAddress.Schemes.Select(s => s + "://"))}.", nameof(url));
         }
 
         if (RedisStoreSettings.Validate(parsed, options) is { } problem)

@@ -114,6 +114,76 @@ public sealed class RedisConnectionTests
     }
 
     [Fact]
+    public async Task A_unix_socket_url_reaches_the_server_in_both_spellings()
+    {
+        var socket = Path.Combine(Path.GetTempPath(), $"rg-{Guid.NewGuid():N}.sock");
+        await using var redis = new RedisProcess("--unixsocket", socket, "--unixsocketperm", "700");
+        await redis.StartAsync();
+        var id = $"unix-{Guid.NewGuid():N}";
+
+        await using (var store = await Connect($"unix://{socket}?db=3"))
+        {
+            await store.WriteAsync(Success(id, "\"via socket\""), Ct);
+        }
+
+        // Celery's spelling, and the same database: the result written above is there.
+        await using var celeryStyle = await Connect($"redis+socket://{socket}?db=3");
+        Assert.Equal("\"via socket\"", System.Text.Encoding.UTF8.GetString((await celeryStyle.ReadAsync(id, Ct))!.Payload!.Data));
+        await using var otherDb = await Connect($"unix://{socket}");
+        Assert.Null(await otherDb.ReadAsync(id, Ct));
+    }
+
+    [Fact]
+    public async Task A_sentinel_url_finds_the_master_by_name()
+    {
+        await using var master = new RedisProcess();
+        await master.StartAsync();
+        var sentinelPort = FreePort.Get();
+        var config = Path.Combine(master.Directory, "sentinel.conf");
+        await File.WriteAllTextAsync(config, $"""
+            port {sentinelPort}
+            bind 127.0.0.1
+            dir {master.Directory}
+            sentinel monitor results 127.0.0.1 {master.Port} 1
+            sentinel down-after-milliseconds results 5000
+            """, Ct);
+        using var sentinel = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("redis-server", [config, "--sentinel"])
+        {
+            UseShellExecute = false,
+            RedirectStandardOutput = true,
+        })!;
+        try
+        {
+            for (var i = 0; i < 100; i++)
+            {
+                try
+                {
+                    using var probe = new System.Net.Sockets.TcpClient();
+                    await probe.ConnectAsync("127.0.0.1", sentinelPort, Ct);
+                    break;
+                }
+                catch (System.Net.Sockets.SocketException)
+                {
+                    await Task.Delay(50, Ct);
+                }
+            }
+
+            await using var store = await Connect($"sentinel://127.0.0.1:{sentinelPort};sentinel://127.0.0.1:{FreePort.Get()}/0?master_name=results");
+            var id = $"sentinel-{Guid.NewGuid():N}";
+            Assert.Equal(WriteOutcome.Stored, (await store.WriteAsync(Success(id, "1"), Ct)).Outcome);
+
+            // It went to the master the Sentinel named.
+            await using var direct = await Connect($"redis://127.0.0.1:{master.Port}/0");
+            Assert.NotNull(await direct.ReadAsync(id, Ct));
+        }
+        finally
+        {
+            sentinel.Kill();
+            await sentinel.WaitForExitAsync(Ct);
+        }
+    }
+
+    [Fact]
     public async Task Several_connections_share_the_load_and_see_the_same_data()
     {
         await using var redis = new RedisProcess();

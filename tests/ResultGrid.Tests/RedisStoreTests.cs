@@ -191,6 +191,13 @@ public sealed class RedisSettingsTests
     [InlineData("redis://localhost/0?socket_keepalive=perhaps", "not true or false")]
     [InlineData("rediss://localhost/0?ssl_cert_reqs=sometimes", "allowed: required, optional, none")]
     [InlineData("rediss://localhost/0?ssl_ca_certs=/no/such/ca.pem", "does not exist")]
+    [InlineData("unix:///var/run/redis.sock?db=2", null)]
+    [InlineData("redis+socket:///var/run/redis.sock", null)]
+    [InlineData("unix://", "no socket path")]
+    [InlineData("sentinel://h1:26379;h2:26380/1?master_name=m", null)]
+    [InlineData("sentinel://h1:26379;sentinel://h2:26380/1?master_name=m", null)]
+    [InlineData("sentinel://h1:26379/0", "names no master")]
+    [InlineData("redis://localhost:99999/0", "a port is a number from 1 to 65535")]
     [InlineData("redis://localhost/0?socket_timeout=2.5&socket_connect_timeout=1&socket_keepalive=false&health_check_interval=10&retry_on_timeout=true&max_connections=4", null)]
     public void Urls_are_checked_with_what_is_allowed(string url, string? problem)
     {
@@ -203,6 +210,17 @@ public sealed class RedisSettingsTests
         {
             Assert.Contains(problem, result, StringComparison.Ordinal);
         }
+    }
+
+    [Fact]
+    public void Sentinel_urls_list_every_sentinel_and_the_master_name()
+    {
+        var settings = RedisStoreSettings.Create(BackendUrl.Parse("sentinel://:pw@10.0.0.1:26379;sentinel://10.0.0.2/3?master_name=results"), new RedisResultStoreOptions());
+        Assert.Equal("results", settings.Configuration.ServiceName);
+        Assert.Equal(2, settings.Configuration.EndPoints.Count);
+        Assert.Equal(3, settings.Database);
+        Assert.Equal("pw", settings.Configuration.Password);
+        Assert.Contains("10.0.0.2:26379", settings.Endpoints, StringComparison.Ordinal);
     }
 
     [Fact]
