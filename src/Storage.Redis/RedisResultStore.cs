@@ -44,6 +44,9 @@ internal sealed partial class RedisResultStore : IResultStore, IResultChangeFeed
     private IDatabase[] _databases = [];
     private int _next;
 
+    // Redis Cluster keeps keys in slots on different nodes, so one MGET cannot span them.
+    private bool _isCluster;
+
     public RedisResultStore(RedisStoreSettings settings, TimeProvider time, ILogger logger)
     {
         _settings = settings;
@@ -89,7 +92,8 @@ internal sealed partial class RedisResultStore : IResultStore, IResultChangeFeed
 
         _connections = connections;
         _databases = connections.Select(c => c.GetDatabase(_settings.Database)).ToArray();
-        LogConnected(_logger, _settings.Endpoints, _settings.Database, connections.Length);
+        _isCluster = connections[0].GetEndPoints().Any(e => connections[0].GetServer(e).ServerType == ServerType.Cluster);
+        LogConnected(_logger, _settings.Endpoints, _settings.Database, connections.Length, _isCluster ? "cluster" : "standalone");
         if (_settings.Configuration.Ssl && _settings.CertReqs == "none")
         {
             LogNoCertificateCheck(_logger, _settings.Endpoints);
@@ -141,7 +145,17 @@ internal sealed partial class RedisResultStore : IResultStore, IResultChangeFeed
     public async ValueTask<TaskResult?[]> ReadManyAsync(IReadOnlyList<string> taskIds, CancellationToken cancellationToken = default)
     {
         var keys = taskIds.Select(KeyOf).ToArray();
-        var values = await Retry("read", async () => await Database.StringGetAsync(keys));
+        var values = await Retry("read", async () =>
+        {
+            if (!_isCluster)
+            {
+                return await Database.StringGetAsync(keys);
+            }
+
+            // Cluster: one GET per key, all pipelined at once; the driver routes each to its slot.
+            var database = Database;
+            return await Task.WhenAll(keys.Select(k => database.StringGetAsync(k)));
+        });
         var results = new TaskResult?[values.Length];
         for (var i = 0; i < values.Length; i++)
         {
@@ -239,8 +253,8 @@ internal sealed partial class RedisResultStore : IResultStore, IResultChangeFeed
         }
     }
 
-    [LoggerMessage(1, LogLevel.Information, "Redis result store connected to {Endpoints}, database {Database}, {Connections} connection(s)")]
-    private static partial void LogConnected(ILogger logger, string endpoints, int database, int connections);
+    [LoggerMessage(1, LogLevel.Information, "Redis result store connected to {Endpoints} ({Mode}), database {Database}, {Connections} connection(s)")]
+    private static partial void LogConnected(ILogger logger, string endpoints, int database, int connections, string mode);
 
     [LoggerMessage(3, LogLevel.Warning, "A message published for task {TaskId} is not a task meta document; ignored")]
     private static partial void LogBadPublication(ILogger logger, Exception exception, string taskId);

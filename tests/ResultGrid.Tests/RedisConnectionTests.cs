@@ -184,6 +184,72 @@ public sealed class RedisConnectionTests
     }
 
     [Fact]
+    public async Task A_redis_cluster_holds_results_across_its_slots()
+    {
+        var nodes = new List<RedisProcess>();
+        try
+        {
+            for (var i = 0; i < 3; i++)
+            {
+                var node = new RedisProcess("--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "2000");
+                nodes.Add(node);
+                await node.StartAsync();
+            }
+
+            var create = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("redis-cli",
+                ["--cluster", "create", .. nodes.Select(n => $"127.0.0.1:{n.Port}"), "--cluster-replicas", "0", "--cluster-yes"])
+            {
+                UseShellExecute = false,
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+            })!;
+            var output = await create.StandardOutput.ReadToEndAsync(Ct);
+            await create.WaitForExitAsync(Ct);
+            Assert.True(create.ExitCode == 0, output);
+
+            // Wait until every node agrees the cluster is up.
+            for (var i = 0; i < 100; i++)
+            {
+                var info = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("redis-cli", ["-p", $"{nodes[2].Port}", "cluster", "info"]) { UseShellExecute = false, RedirectStandardOutput = true })!;
+                var text = await info.StandardOutput.ReadToEndAsync(Ct);
+                await info.WaitForExitAsync(Ct);
+                if (text.Contains("cluster_state:ok", StringComparison.Ordinal))
+                {
+                    break;
+                }
+
+                await Task.Delay(100, Ct);
+            }
+
+            await using var store = await Connect($"redis://127.0.0.1:{nodes[0].Port}/0");
+            var ids = Enumerable.Range(0, 300).Select(i => $"cluster-{i}-{Guid.NewGuid():N}").ToArray();
+            foreach (var id in ids)
+            {
+                Assert.Equal(WriteOutcome.Stored, (await store.WriteAsync(Success(id, "1"), Ct)).Outcome);
+            }
+
+            Assert.Equal(WriteOutcome.KeptSuccess, (await store.WriteAsync(Success(ids[7], "2") with { State = TaskStates.Failure }, Ct)).Outcome);
+            var read = await store.ReadManyAsync(ids, Ct);
+            Assert.All(read, r => Assert.Equal(TaskStates.Success, r!.State));
+
+            var scanned = new HashSet<string>();
+            await foreach (var id in store.ScanTaskIdsAsync(Ct))
+            {
+                scanned.Add(id);
+            }
+
+            Assert.Equal(ids.ToHashSet(), scanned);
+        }
+        finally
+        {
+            foreach (var node in nodes)
+            {
+                await node.DisposeAsync();
+            }
+        }
+    }
+
+    [Fact]
     public async Task Several_connections_share_the_load_and_see_the_same_data()
     {
         await using var redis = new RedisProcess();
