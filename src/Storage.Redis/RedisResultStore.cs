@@ -138,7 +138,7 @@ internal sealed partial class RedisResultStore : IResultStore, IResultChangeFeed
     public async ValueTask<TaskResult?> ReadAsync(string taskId, CancellationToken cancellationToken = default)
     {
         var value = await Retry("read", async () => await Database.StringGetAsync(KeyOf(taskId)));
-        return value.IsNull ? null : CeleryDocument.Decode(taskId, (byte[])value!);
+        return Live(taskId, value);
     }
 
     /// <summary>Many results in one MGET round trip; null where there is none.</summary>
@@ -159,10 +159,26 @@ internal sealed partial class RedisResultStore : IResultStore, IResultChangeFeed
         var results = new TaskResult?[values.Length];
         for (var i = 0; i < values.Length; i++)
         {
-            results[i] = values[i].IsNull ? null : CeleryDocument.Decode(taskIds[i], (byte[])values[i]!);
+            results[i] = Live(taskIds[i], values[i]);
         }
 
         return results;
+    }
+
+    /// <summary>
+    /// The stored result, or null. The key's TTL removes an expired result, but Redis may still
+    /// return it within the last millisecond of its life (a result written already expired lives
+    /// 1 ms): the recorded expiry is checked too, so an expired result is never returned.
+    /// </summary>
+    private TaskResult? Live(string taskId, RedisValue value)
+    {
+        if (value.IsNull)
+        {
+            return null;
+        }
+
+        var result = CeleryDocument.Decode(taskId, (byte[])value!);
+        return result.IsExpired(_time.GetUtcNow()) ? null : result;
     }
 
     public ValueTask<bool> ExistsAsync(string taskId, CancellationToken cancellationToken = default) =>
