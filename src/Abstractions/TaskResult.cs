@@ -95,3 +95,23 @@ public enum WriteOutcome
     /// </summary>
     AlreadyConsumed = 2,
 }
+
+/// <summary>
+/// A saved group: its id and its children's task ids in submission order (Celery's taskset
+/// meta). The children's results live under their own ids.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("ResultGrid.GroupMeta")]
+public sealed record GroupMeta
+{
+    [Id(0)] public required string GroupId { get; init; }
+
+    [Id(1)] public required string[] TaskIds { get; init; }
+
+    /// <summary>When the group was saved.</summary>
+    [Id(2)] public DateTimeOffset? DateDone { get; init; }
+
+    /// <summary>When the store drops the group; null means never.</summary>
+    [Id(3)] public DateTimeOffset? ExpiresAt { get; init; }
+
+    public bool IsExpired(DateTimeOffset now) => ExpiresAt is { } at && at <= now;
+}

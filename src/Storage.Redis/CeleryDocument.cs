@@ -168,6 +168,95 @@ internal static class CeleryDocument
         }
     }
 
+    /// <summary>
+    /// A group as Celery saves it: <c>{"result": [[gid, null], [[[child, null], null], ...]]}</c>,
+    /// GroupResult.as_tuple() in JSON, which Celery's GroupResult.restore() reads.
+    /// </summary>
+    public static byte[] EncodeGroup(GroupMeta group)
+    {
+        var buffer = new ArrayBufferWriter<byte>(64 + group.TaskIds.Length * 48);
+        using (var json = new Utf8JsonWriter(buffer))
+        {
+            json.WriteStartObject();
+            json.WritePropertyName("result");
+            json.WriteStartArray();
+            json.WriteStartArray();
+            json.WriteStringValue(group.GroupId);
+            json.WriteNullValue();
+            json.WriteEndArray();
+            json.WriteStartArray();
+            foreach (var child in group.TaskIds)
+            {
+                json.WriteStartArray();
+                json.WriteStartArray();
+                json.WriteStringValue(child);
+                json.WriteNullValue();
+                json.WriteEndArray();
+                json.WriteNullValue();
+                json.WriteEndArray();
+            }
+
+            json.WriteEndArray();
+            json.WriteEndArray();
+            if (group.DateDone is { } done)
+            {
+                json.WriteString("date_done", done.UtcDateTime.ToString(DateFormat, CultureInfo.InvariantCulture));
+            }
+
+            if (group.ExpiresAt is { } expires)
+            {
+                json.WriteNumber("rg_expires_at_ms", expires.ToUnixTimeMilliseconds());
+            }
+
+            json.WriteEndObject();
+        }
+
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    /// <summary>Reads a group saved by ResultGrid or by Celery.</summary>
+    public static GroupMeta DecodeGroup(string groupId, ReadOnlyMemory<byte> document)
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(document);
+            var root = doc.RootElement;
+            if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("result", out var result) ||
+                result.ValueKind != JsonValueKind.Array || result.GetArrayLength() < 2 || result[1].ValueKind != JsonValueKind.Array)
+            {
+                throw new FormatException($"The stored group '{groupId}' is not Celery's taskset meta ({{\"result\": [[id, parent], [children]]}}).");
+            }
+
+            var ids = new List<string>();
+            foreach (var child in result[1].EnumerateArray())
+            {
+                // A child is ((id, parent), children), or (id, parent) in older documents.
+                var head = child.ValueKind == JsonValueKind.Array && child.GetArrayLength() > 0 ? child[0] : child;
+                var id = head.ValueKind == JsonValueKind.Array && head.GetArrayLength() > 0 ? head[0] : head;
+                if (id.ValueKind == JsonValueKind.String)
+                {
+                    ids.Add(id.GetString()!);
+                }
+            }
+
+            return new GroupMeta
+            {
+                GroupId = result[0].ValueKind == JsonValueKind.Array && result[0].GetArrayLength() > 0 && result[0][0].ValueKind == JsonValueKind.String
+                    ? result[0][0].GetString()!
+                    : groupId,
+                TaskIds = ids.ToArray(),
+                DateDone = String(root, "date_done") is { } done ? ParseDate(done) : null,
+                ExpiresAt = root.TryGetProperty("rg_expires_at_ms", out var x) && x.ValueKind == JsonValueKind.Number
+                    ? DateTimeOffset.FromUnixTimeMilliseconds(x.GetInt64())
+                    : null,
+            };
+        }
+        catch (JsonException ex)
+        {
+            throw new FormatException($"The stored group '{groupId}' is not valid JSON: {ex.Message}", ex);
+        }
+    }
+
     /// <summary>Reads a document written by ResultGrid or by Celery.</summary>
     /// <exception cref="FormatException">The document is not a Celery task meta document.</exception>
     public static TaskResult Decode(string taskId, ReadOnlyMemory<byte> document)

@@ -11,6 +11,7 @@ namespace ResultGrid.Storage.Redis;
 internal sealed partial class RedisResultStore : IResultStore, IResultChangeFeed, IResultScan, IAsyncDisposable
 {
     public const string TaskKeyPrefix = "celery-task-meta-";
+    public const string GroupKeyPrefix = "celery-taskset-meta-";
 
     // One round trip: the never-replace-SUCCESS check and the write happen inside Redis. The
     // status is read from the head of the stored document (both Celery and ResultGrid write it
@@ -186,6 +187,45 @@ internal sealed partial class RedisResultStore : IResultStore, IResultChangeFeed
 
     public ValueTask<bool> ForgetAsync(string taskId, CancellationToken cancellationToken = default) =>
         Retry("forget", async () => await Database.KeyDeleteAsync(KeyOf(taskId)));
+
+    private RedisKey GroupKeyOf(string groupId) => _settings.KeyPrefix + GroupKeyPrefix + groupId;
+
+    /// <summary>SET with the group's TTL and PUBLISH, as Celery saves a group.</summary>
+    public async ValueTask SaveGroupAsync(GroupMeta group, CancellationToken cancellationToken = default)
+    {
+        var key = GroupKeyOf(group.GroupId);
+        var doc = (RedisValue)CeleryDocument.EncodeGroup(group);
+        await Retry("save group", async () =>
+        {
+            var database = Database;
+            if (group.ExpiresAt is { } at)
+            {
+                await database.StringSetAsync(key, doc, TimeSpan.FromMilliseconds(Math.Max(1, (at - _time.GetUtcNow()).TotalMilliseconds)));
+            }
+            else
+            {
+                await database.StringSetAsync(key, doc);
+            }
+
+            await database.PublishAsync(RedisChannel.Literal(_settings.KeyPrefix + GroupKeyPrefix + group.GroupId), doc);
+            return true;
+        });
+    }
+
+    public async ValueTask<GroupMeta?> ReadGroupAsync(string groupId, CancellationToken cancellationToken = default)
+    {
+        var value = await Retry("read group", async () => await Database.StringGetAsync(GroupKeyOf(groupId)));
+        if (value.IsNull)
+        {
+            return null;
+        }
+
+        var group = CeleryDocument.DecodeGroup(groupId, (byte[])value!);
+        return group.IsExpired(_time.GetUtcNow()) ? null : group;
+    }
+
+    public ValueTask<bool> ForgetGroupAsync(string groupId, CancellationToken cancellationToken = default) =>
+        Retry("forget group", async () => await Database.KeyDeleteAsync(GroupKeyOf(groupId)));
 
     /// <summary>
     /// Every stored task id, by SCAN over the key pattern (never KEYS, which would block the

@@ -50,6 +50,15 @@ public interface IResultStore
     /// <summary>Deletes the result. True when there was one.</summary>
     ValueTask<bool> ForgetAsync(string taskId, CancellationToken cancellationToken = default);
 
+    /// <summary>Saves a group's meta (Celery's save()), replacing an earlier save of the same id.</summary>
+    ValueTask SaveGroupAsync(GroupMeta group, CancellationToken cancellationToken = default);
+
+    /// <summary>The saved group (Celery's restore()); null when there is none or it expired.</summary>
+    ValueTask<GroupMeta?> ReadGroupAsync(string groupId, CancellationToken cancellationToken = default);
+
+    /// <summary>Deletes the group's meta (not its children's results). True when there was one.</summary>
+    ValueTask<bool> ForgetGroupAsync(string groupId, CancellationToken cancellationToken = default);
+
     /// <summary>
     /// Single retrieval: atomically returns the READY result and marks it consumed, so that no
     /// two callers ever both receive it. Null when there is nothing READY to hand out (not

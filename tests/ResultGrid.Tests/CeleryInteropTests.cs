@@ -78,6 +78,24 @@ public sealed class CeleryInteropTests(RedisCluster cluster)
     }
 
     [Fact]
+    public async Task Celery_restores_a_group_saved_by_dotnet_and_dotnet_restores_celerys()
+    {
+        var gid = NewId();
+        var children = new[] { $"{gid}-a", $"{gid}-b", $"{gid}-c" };
+        await cluster.Store().SaveGroupAsync(new GroupMeta { GroupId = gid, TaskIds = children, DateDone = DateTimeOffset.UtcNow }, Ct);
+
+        var restored = await Celery("restore-group", gid);
+        Assert.Equal(children, restored.GetProperty("ids").EnumerateArray().Select(e => e.GetString()!).ToArray());
+
+        var celeryGid = NewId();
+        var celeryChildren = new[] { $"{celeryGid}-x", $"{celeryGid}-y" };
+        await Celery("save-group", celeryGid, string.Join(',', celeryChildren));
+        var group = await cluster.Store().ReadGroupAsync(celeryGid, Ct);
+        Assert.Equal(celeryGid, group!.GroupId);
+        Assert.Equal(celeryChildren, group.TaskIds);
+    }
+
+    [Fact]
     public async Task Dotnet_reads_a_success_stored_by_celery()
     {
         var id = NewId();

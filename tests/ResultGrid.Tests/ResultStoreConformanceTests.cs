@@ -120,6 +120,38 @@ public abstract class ResultStoreConformanceTests
     }
 
     [Fact]
+    public async Task A_group_is_saved_restored_in_order_replaced_and_forgotten()
+    {
+        var gid = NewId("group");
+        var children = Enumerable.Range(0, 25).Select(i => $"{gid}-child-{i}").ToArray();
+        var saved = DateTimeOffset.UtcNow;
+        await Store.SaveGroupAsync(new GroupMeta { GroupId = gid, TaskIds = children, DateDone = saved, ExpiresAt = saved.AddHours(1) }, Ct);
+
+        var read = await Store.ReadGroupAsync(gid, Ct);
+        Assert.Equal(gid, read!.GroupId);
+        Assert.Equal(children, read.TaskIds);
+        Assert.Equal(saved.AddHours(1).ToUnixTimeMilliseconds(), read.ExpiresAt!.Value.ToUnixTimeMilliseconds());
+
+        await Store.SaveGroupAsync(new GroupMeta { GroupId = gid, TaskIds = children[..3], ExpiresAt = saved.AddHours(1) }, Ct);
+        Assert.Equal(children[..3], (await Store.ReadGroupAsync(gid, Ct))!.TaskIds);
+
+        Assert.True(await Store.ForgetGroupAsync(gid, Ct));
+        Assert.Null(await Store.ReadGroupAsync(gid, Ct));
+        Assert.False(await Store.ForgetGroupAsync(gid, Ct));
+        Assert.Null(await Store.ReadGroupAsync(NewId("nogroup"), Ct));
+    }
+
+    [Fact]
+    public async Task An_expired_group_is_never_returned()
+    {
+        var gid = NewId("group");
+        await Store.SaveGroupAsync(new GroupMeta { GroupId = gid, TaskIds = ["a"], ExpiresAt = DateTimeOffset.UtcNow.AddMilliseconds(500) }, Ct);
+        Assert.NotNull(await Store.ReadGroupAsync(gid, Ct));
+        await Task.Delay(900, Ct);
+        Assert.Null(await Store.ReadGroupAsync(gid, Ct));
+    }
+
+    [Fact]
     public async Task Unknown_id_reads_as_nothing()
     {
         var id = NewId();

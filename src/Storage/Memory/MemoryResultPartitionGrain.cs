@@ -12,6 +12,9 @@ public interface IMemoryResultPartitionGrain : IGrainWithStringKey
     [Alias("Forget")] Task<bool> ForgetAsync(string taskId);
     [Alias("Consume")] Task<TaskResult?> ConsumeAsync(string taskId);
     [Alias("Count"), ReadOnly] Task<int> CountAsync();
+    [Alias("SaveGroup")] Task SaveGroupAsync(GroupMeta group);
+    [Alias("ReadGroup")] Task<GroupMeta?> ReadGroupAsync(string groupId);
+    [Alias("ForgetGroup")] Task<bool> ForgetGroupAsync(string groupId);
 }
 
 /// <summary>
@@ -28,6 +31,7 @@ internal sealed class MemoryResultPartitionGrain : Grain, IMemoryResultPartition
     private static readonly TimeSpan SweepInterval = TimeSpan.FromSeconds(10);
 
     private readonly Dictionary<string, Entry> _entries = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, GroupMeta> _groups = new(StringComparer.Ordinal);
     private readonly TimeProvider _time;
 
     public MemoryResultPartitionGrain(TimeProvider time)
@@ -89,6 +93,29 @@ internal sealed class MemoryResultPartitionGrain : Grain, IMemoryResultPartition
 
     public Task<int> CountAsync() => Task.FromResult(_entries.Count);
 
+    public Task SaveGroupAsync(GroupMeta group)
+    {
+        _groups[group.GroupId] = group;
+        return Task.CompletedTask;
+    }
+
+    public Task<GroupMeta?> ReadGroupAsync(string groupId)
+    {
+        if (_groups.TryGetValue(groupId, out var group) && group.IsExpired(_time.GetUtcNow()))
+        {
+            _groups.Remove(groupId);
+            group = null;
+        }
+
+        return Task.FromResult(group);
+    }
+
+    public Task<bool> ForgetGroupAsync(string groupId)
+    {
+        var existed = _groups.Remove(groupId, out var group) && !group.IsExpired(_time.GetUtcNow());
+        return Task.FromResult(existed);
+    }
+
     private Entry? Live(string taskId)
     {
         if (!_entries.TryGetValue(taskId, out var entry))
@@ -122,6 +149,14 @@ internal sealed class MemoryResultPartitionGrain : Grain, IMemoryResultPartition
             foreach (var id in expired)
             {
                 _entries.Remove(id);
+            }
+        }
+
+        foreach (var (id, group) in _groups)
+        {
+            if (group.IsExpired(now))
+            {
+                _groups.Remove(id);
             }
         }
 

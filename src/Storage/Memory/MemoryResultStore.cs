@@ -47,5 +47,14 @@ internal sealed class MemoryResultStore : IResultStore
             ? new(PartitionOf(taskId).ConsumeAsync(taskId))
             : throw new NotSupportedException("memory:// results can be read many times; only rpc:// hands a result out once.");
 
+    public ValueTask SaveGroupAsync(GroupMeta group, CancellationToken cancellationToken = default) =>
+        new(PartitionOf(group.GroupId).SaveGroupAsync(group));
+
+    public ValueTask<GroupMeta?> ReadGroupAsync(string groupId, CancellationToken cancellationToken = default) =>
+        new(PartitionOf(groupId).ReadGroupAsync(groupId));
+
+    public ValueTask<bool> ForgetGroupAsync(string groupId, CancellationToken cancellationToken = default) =>
+        new(PartitionOf(groupId).ForgetGroupAsync(groupId));
+
     private IMemoryResultPartitionGrain PartitionOf(string taskId) => _partitions[StableHash.Of(taskId) % (uint)_partitions.Length];
 }

@@ -47,6 +47,15 @@ def main():
         else:
             raise SystemExit(f"unknown kind {kind}")
         print(json.dumps({"stored": kind}))
+    elif command == "restore-group":
+        from celery.result import GroupResult
+        group = GroupResult.restore(task_id, app=app)
+        print(json.dumps({"ids": [r.id for r in group.results] if group else None}))
+    elif command == "save-group":
+        from celery.result import GroupResult
+        ids = sys.argv[4].split(",")
+        GroupResult(task_id, [app.AsyncResult(i) for i in ids], app=app).save(backend=app.backend)
+        print(json.dumps({"saved": len(ids)}))
     else:
         raise SystemExit(f"unknown command {command}")
 
