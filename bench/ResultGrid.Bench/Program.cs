@@ -151,26 +151,32 @@ static int FreePort()
 
 namespace ResultGrid.Bench
 {
-    internal static class StoreRate
+    /// <summary>Runs <c>count</c> operations with <c>inFlight</c> of them outstanding at a time; returns operations per second.</summary>
+    internal static class Rate
     {
-        private static readonly Payload Value = new("done", 42, [1, 2, 3]);
-
-        public static async Task<double> RunAsync(IResultGridClient client, int count, int inFlight)
+        public static async Task<double> RunAsync(int count, int inFlight, Func<string, Task> operation)
         {
             var prefix = Guid.NewGuid().ToString("N");
             var next = -1;
             var clock = Stopwatch.StartNew();
-            var workers = Enumerable.Range(0, inFlight).Select(async _ =>
+            await Task.WhenAll(Enumerable.Range(0, inFlight).Select(async _ =>
             {
                 int i;
                 while ((i = Interlocked.Increment(ref next)) < count)
                 {
-                    await client.MarkSucceededAsync($"{prefix}-{i}", Value);
+                    await operation($"{prefix}-{i}");
                 }
-            });
-            await Task.WhenAll(workers);
+            }));
             return count / clock.Elapsed.TotalSeconds;
         }
+    }
+
+    internal static class StoreRate
+    {
+        private static readonly Payload Value = new("done", 42, [1, 2, 3]);
+
+        public static Task<double> RunAsync(IResultGridClient client, int count, int inFlight) =>
+            Rate.RunAsync(count, inFlight, id => client.MarkSucceededAsync(id, Value));
     }
 
     internal static class WakeLatency
@@ -212,25 +218,11 @@ namespace ResultGrid.Bench
 
             // A document of the same size as the one ResultGrid writes for the benchmark payload.
             var doc = (RedisValue)"""{"status":"SUCCESS","result":{"Status":"done","Code":42,"Items":[1,2,3]},"traceback":null,"children":[],"date_done":"2026-11-24T10:16:23.442966","task_id":"00000000000000000000000000000000-000000","rg_expires_at_ms":1795000000000}""";
+            await Rate.RunAsync(10_000, inFlight, id => db.StringSetAsync($"celery-task-meta-{id}", doc, TimeSpan.FromDays(1))); // warm-up
             var rates = new List<double>();
-            for (var r = -1; r < rounds; r++)
+            for (var r = 0; r < rounds; r++)
             {
-                var prefix = Guid.NewGuid().ToString("N");
-                var next = -1;
-                var count = r < 0 ? 10_000 : perRound; // round -1 warms up
-                var clock = Stopwatch.StartNew();
-                await Task.WhenAll(Enumerable.Range(0, inFlight).Select(async _ =>
-                {
-                    int i;
-                    while ((i = Interlocked.Increment(ref next)) < count)
-                    {
-                        await db.StringSetAsync($"celery-task-meta-{prefix}-{i}", doc, TimeSpan.FromDays(1));
-                    }
-                }));
-                if (r >= 0)
-                {
-                    rates.Add(count / clock.Elapsed.TotalSeconds);
-                }
+                rates.Add(await Rate.RunAsync(perRound, inFlight, id => db.StringSetAsync($"celery-task-meta-{id}", doc, TimeSpan.FromDays(1))));
             }
 
             rates.Sort();
@@ -242,22 +234,8 @@ namespace ResultGrid.Bench
     {
         private static readonly Payload Value = new("done", 42, [1, 2, 3]);
 
-        public static async Task<double> RunAsync(IGrainFactory grains, int count, int inFlight)
-        {
-            var prefix = Guid.NewGuid().ToString("N");
-            var next = -1;
-            var clock = Stopwatch.StartNew();
-            var workers = Enumerable.Range(0, inFlight).Select(async _ =>
-            {
-                int i;
-                while ((i = Interlocked.Increment(ref next)) < count)
-                {
-                    await grains.GetGrain<IPeerResultGrain>($"{prefix}-{i}").SetAsync(Value);
-                }
-            });
-            await Task.WhenAll(workers);
-            return count / clock.Elapsed.TotalSeconds;
-        }
+        public static Task<double> RunAsync(IGrainFactory grains, int count, int inFlight) =>
+            Rate.RunAsync(count, inFlight, id => grains.GetGrain<IPeerResultGrain>(id).SetAsync(Value));
     }
 
     public interface IPeerResultGrain : IGrainWithStringKey

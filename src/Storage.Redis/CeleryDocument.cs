@@ -41,13 +41,7 @@ internal static class CeleryDocument
                 json.WriteStartArray();
                 foreach (var child in children)
                 {
-                    json.WriteStartArray();
-                    json.WriteStartArray();
-                    json.WriteStringValue(child);
-                    json.WriteNullValue();
-                    json.WriteEndArray();
-                    json.WriteNullValue();
-                    json.WriteEndArray();
+                    WriteResultTuple(json, child);
                 }
 
                 json.WriteEndArray();
@@ -111,6 +105,18 @@ internal static class CeleryDocument
         }
 
         return buffer.WrittenSpan.ToArray();
+    }
+
+    /// <summary>Celery's AsyncResult.as_tuple() of a result with no parent: <c>[[id, null], null]</c>.</summary>
+    private static void WriteResultTuple(Utf8JsonWriter json, string taskId)
+    {
+        json.WriteStartArray();
+        json.WriteStartArray();
+        json.WriteStringValue(taskId);
+        json.WriteNullValue();
+        json.WriteEndArray();
+        json.WriteNullValue();
+        json.WriteEndArray();
     }
 
     /// <summary>Writes a JSON payload as a JSON value; false (and nothing written) for anything else.</summary>
@@ -187,13 +193,7 @@ internal static class CeleryDocument
             json.WriteStartArray();
             foreach (var child in group.TaskIds)
             {
-                json.WriteStartArray();
-                json.WriteStartArray();
-                json.WriteStringValue(child);
-                json.WriteNullValue();
-                json.WriteEndArray();
-                json.WriteNullValue();
-                json.WriteEndArray();
+                WriteResultTuple(json, child);
             }
 
             json.WriteEndArray();

@@ -1,5 +1,3 @@
-using System.Diagnostics;
-using System.Net.Sockets;
 
 namespace ResultGrid.Tests;
 
@@ -10,7 +8,7 @@ namespace ResultGrid.Tests;
 /// </summary>
 public sealed class RedisServer : IAsyncDisposable
 {
-    private Process? _process;
+    private RedisProcess? _process;
     private string? _url;
 
     public int Port { get; private set; }
@@ -29,45 +27,25 @@ public sealed class RedisServer : IAsyncDisposable
             return _url = fromScript;
         }
 
-        Port = FreePort.Get();
         try
         {
-            _process = Process.Start(new ProcessStartInfo("redis-server", ["--port", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
-            {
-                RedirectStandardOutput = true,
-                UseShellExecute = false,
-            });
+            _process = new RedisProcess("--appendonly", "no");
+            await _process.StartAsync();
         }
         catch (System.ComponentModel.Win32Exception ex)
         {
             throw new InvalidOperationException("redis-server is not installed: run ./scripts/test.sh, which installs and starts it, or apt-get install redis-server.", ex);
         }
 
-        for (var i = 0; i < 100; i++)
-        {
-            try
-            {
-                using var client = new TcpClient();
-                await client.ConnectAsync("127.0.0.1", Port);
-                return _url = $"redis://127.0.0.1:{Port}/0";
-            }
-            catch (SocketException)
-            {
-                await Task.Delay(50);
-            }
-        }
-
-        throw new InvalidOperationException($"redis-server did not start listening on 127.0.0.1:{Port}.");
+        Port = _process.Port;
+        return _url = $"redis://127.0.0.1:{Port}/0";
     }
 
     public async ValueTask DisposeAsync()
     {
-        if (_process is { HasExited: false })
+        if (_process is not null)
         {
-            _process.Kill();
-            await _process.WaitForExitAsync();
+            await _process.DisposeAsync();
         }
-
-        _process?.Dispose();
     }
 }
