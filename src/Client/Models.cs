@@ -26,6 +26,9 @@ public sealed record ResultWriteOptions
 
     /// <summary>Codec for the value, by alias or content type; null for the configured one.</summary>
     public string? Serializer { get; init; }
+
+    /// <summary>Compression for the value (none, gzip, brotli, zstd); null for the configured one.</summary>
+    public string? Compression { get; init; }
 }
 
 /// <summary>Options for a submission.</summary>

@@ -131,7 +131,7 @@ public sealed class ResultGridClient : IResultGridClient
     }
 
     public Task<WriteOutcome> MarkSucceededAsync<T>(string taskId, T value, ResultWriteOptions? options = null, CancellationToken cancellationToken = default) =>
-        WriteAsync(taskId, TaskStates.Success, _serializer.Serialize(value, options?.Serializer), null, options, cancellationToken);
+        WriteAsync(taskId, TaskStates.Success, _serializer.Serialize(value, options?.Serializer, options?.Compression), null, options, cancellationToken);
 
     public Task<WriteOutcome> MarkFailedAsync(string taskId, Exception exception, ResultWriteOptions? options = null, CancellationToken cancellationToken = default)
     {
@@ -146,7 +146,7 @@ public sealed class ResultGridClient : IResultGridClient
     public Task<WriteOutcome> UpdateStateAsync<TMeta>(string taskId, string state, TMeta meta, ResultWriteOptions? options = null, CancellationToken cancellationToken = default)
     {
         TaskStates.ValidateCustom(state);
-        return WriteAsync(taskId, state, _serializer.Serialize(meta, options?.Serializer), null, options, cancellationToken);
+        return WriteAsync(taskId, state, _serializer.Serialize(meta, options?.Serializer, options?.Compression), null, options, cancellationToken);
     }
 
     private Task<WriteOutcome> WriteAsync(string taskId, string state, ResultPayload? payload, string? traceback, ResultWriteOptions? options, CancellationToken cancellationToken)

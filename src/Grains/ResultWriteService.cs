@@ -19,9 +19,11 @@ public sealed partial class ResultWriteService
     private readonly ResultGridMetrics _metrics;
     private readonly TimeProvider _time;
     private readonly ILogger<ResultWriteService> _logger;
+    private readonly Serialization.ResultSerializer _serializer;
 
-    public ResultWriteService(ResultStores stores, WaiterIndex waiters, IGrainFactory grains, IOptions<ResultGridOptions> options, ResultGridMetrics metrics, TimeProvider time, ILogger<ResultWriteService> logger)
+    public ResultWriteService(ResultStores stores, WaiterIndex waiters, IGrainFactory grains, IOptions<ResultGridOptions> options, ResultGridMetrics metrics, TimeProvider time, ILogger<ResultWriteService> logger, Serialization.ResultSerializer serializer)
     {
+        _serializer = serializer;
         _store = stores.Default;
         _waiters = waiters;
         _grains = grains;
@@ -73,6 +75,16 @@ public sealed partial class ResultWriteService
         }
 
         TaskIds.ValidateExpires(expires, nameof(expires));
+
+        // Accept-content on write, as the silo sees it: a value this cluster's readers are not
+        // configured to read is refused before it is stored. Exception documents are always
+        // Celery's JSON, read by a fixed parser, and exempt.
+        if (result.Payload is { } value && !TaskStates.IsExceptionState(result.State) && !_serializer.Accepts(value.ContentType))
+        {
+            throw new ArgumentException(
+                $"The result of task '{result.TaskId}' is {value.ContentType}, which this cluster does not accept; accepted: {_serializer.AcceptedContentTypes}. " +
+                "Add it to ResultGrid:Serialization:AcceptContent on the silos.", nameof(result));
+        }
 
         // Extended fields are dropped before anything is checked: a field that is not stored
         // must not be able to refuse the result.

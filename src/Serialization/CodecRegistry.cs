@@ -10,6 +10,7 @@ internal sealed class CodecRegistry
     {
         Add(new JsonResultCodec(options.Json));
         Add(new RawBytesCodec());
+        Add(new MessagePackResultCodec());
         foreach (var codec in options.Codecs)
         {
             Add(codec);

@@ -17,6 +17,10 @@ public sealed class ResultSerializer
     private readonly IResultCodec _writeCodec;
     private readonly HashSet<string> _accepted = new(StringComparer.OrdinalIgnoreCase);
     private readonly string _acceptedText;
+    private readonly string _compression;
+    private readonly int _compressionLevel;
+    private readonly int _compressionThreshold;
+    private readonly long _maxDecompressedBytes;
 
     public ResultSerializer(IOptions<ResultSerializationOptions> options)
         : this(options.Value)
@@ -39,17 +43,51 @@ public sealed class ResultSerializer
         }
 
         _acceptedText = string.Join(", ", _accepted.Order(StringComparer.Ordinal));
+        _compression = ResultCompression.Normalize(options.Compression)!;
+        _compressionLevel = options.CompressionLevel;
+        _compressionThreshold = options.CompressionThreshold;
+        _maxDecompressedBytes = options.MaxDecompressedBytes;
     }
+
+    /// <summary>The content types this process accepts, for messages.</summary>
+    public string AcceptedContentTypes => _acceptedText;
+
+    /// <summary>True when results of <paramref name="contentType"/> may be written and read here.</summary>
+    public bool Accepts(string contentType) => _accepted.Contains(contentType);
 
     /// <summary>The content type new results are written with.</summary>
     public string ContentType => _writeCodec.ContentType;
 
-    /// <summary>Encodes a value with the configured codec, or with the codec named by <paramref name="serializer"/>.</summary>
-    public ResultPayload Serialize<T>(T value, string? serializer = null)
+    /// <summary>
+    /// Encodes a value with the configured codec (or <paramref name="serializer"/>), then
+    /// compresses it with the configured compression (or <paramref name="compression"/>) when
+    /// it reaches the threshold and compressing makes it smaller. A codec outside the
+    /// accept-content list is refused: what this process could not read back, it does not write.
+    /// </summary>
+    public ResultPayload Serialize<T>(T value, string? serializer = null, string? compression = null)
     {
         var codec = serializer is null ? _writeCodec : _registry.Find(serializer)
             ?? throw new ArgumentException($"Unknown serializer '{serializer}'; known: {_registry.Describe()}.", nameof(serializer));
-        return new ResultPayload { Data = codec.Encode(value), ContentType = codec.ContentType, ContentEncoding = codec.ContentEncoding };
+        if (!_accepted.Contains(codec.ContentType))
+        {
+            throw new ContentTypeNotAcceptedException(
+                $"Serializer '{(codec.Aliases.Count > 0 ? codec.Aliases[0] : codec.ContentType)}' writes {codec.ContentType}, which is not in the accepted content types ({_acceptedText}); " +
+                "add it to ResultGrid:Serialization:AcceptContent or choose an accepted serializer.");
+        }
+
+        var encoding = compression is null ? _compression : ResultCompression.Normalize(compression)
+            ?? throw new ArgumentException($"Unknown compression '{compression}'; allowed: {ResultCompression.Allowed}.", nameof(compression));
+        var data = codec.Encode(value);
+        if (encoding.Length > 0 && data.Length >= _compressionThreshold)
+        {
+            var compressed = ResultCompression.Compress(encoding, data, _compressionLevel);
+            if (compressed.Length < data.Length)
+            {
+                return new ResultPayload { Data = compressed, ContentType = codec.ContentType, ContentEncoding = encoding };
+            }
+        }
+
+        return new ResultPayload { Data = data, ContentType = codec.ContentType, ContentEncoding = codec.ContentEncoding };
     }
 
     /// <summary>
@@ -61,9 +99,12 @@ public sealed class ResultSerializer
         var codec = CodecFor(taskId, payload);
         try
         {
-            return codec.Decode<T>(payload.Data);
+            var data = ResultCompression.IsKnownEncoding(payload.ContentEncoding)
+                ? ResultCompression.Decompress(payload.ContentEncoding!, payload.Data, _maxDecompressedBytes)
+                : payload.Data;
+            return codec.Decode<T>(data);
         }
-        catch (Exception ex) when (ex is JsonException or InvalidCastException or NotSupportedException or FormatException or ArgumentException or DecoderFallbackException)
+        catch (Exception ex) when (ex is JsonException or InvalidCastException or NotSupportedException or FormatException or ArgumentException or DecoderFallbackException or InvalidDataException or ZstdSharp.ZstdException)
         {
             throw new ResultDecodeException(
                 $"The result of task '{taskId}' ({payload.ContentType}, {payload.Data.Length} bytes) could not be decoded as {typeof(T).Name}: {ex.Message}",
@@ -78,10 +119,10 @@ public sealed class ResultSerializer
             throw new ContentTypeNotAcceptedException(taskId, payload.ContentType, _acceptedText);
         }
 
-        if (payload.ContentEncoding is { } encoding && !TextEncodings.Contains(encoding))
+        if (payload.ContentEncoding is { } encoding && !TextEncodings.Contains(encoding) && !ResultCompression.IsKnownEncoding(encoding))
         {
             throw new ResultDecodeException(
-                $"The result of task '{taskId}' has content encoding '{encoding}', which this reader cannot undo; known encodings: utf-8, binary.");
+                $"The result of task '{taskId}' has content encoding '{encoding}', which this reader cannot undo; known encodings: utf-8, binary, gzip, br, zstd.");
         }
 
         return _registry.Find(payload.ContentType)
@@ -128,8 +169,9 @@ public sealed class ResultSerializer
             return new TaskFailure { ExceptionType = "UnknownError", Message = $"Task ended in {result.State} with no exception stored.", Traceback = result.Traceback };
         }
 
-        var codec = CodecFor(result.TaskId, result.Payload);
-        if (codec is not JsonResultCodec)
+        // The exception document is read by a fixed JSON parser that never loads a type, so it is
+        // not subject to accept-content (which guards value codecs).
+        if (!string.Equals(result.Payload.ContentType, JsonResultCodec.MediaType, StringComparison.OrdinalIgnoreCase))
         {
             return new TaskFailure
             {
@@ -141,7 +183,10 @@ public sealed class ResultSerializer
 
         try
         {
-            using var doc = JsonDocument.Parse(result.Payload.Data);
+            var data = ResultCompression.IsKnownEncoding(result.Payload.ContentEncoding)
+                ? ResultCompression.Decompress(result.Payload.ContentEncoding!, result.Payload.Data, _maxDecompressedBytes)
+                : result.Payload.Data;
+            using var doc = JsonDocument.Parse(data);
             var root = doc.RootElement;
             if (root.ValueKind != JsonValueKind.Object)
             {
@@ -177,9 +222,9 @@ public sealed class ResultSerializer
                 Traceback = result.Traceback,
             };
         }
-        catch (JsonException ex)
+        catch (Exception ex) when (ex is JsonException or InvalidDataException or ZstdSharp.ZstdException)
         {
-            throw new ResultDecodeException($"The exception stored for task '{result.TaskId}' is not valid JSON: {ex.Message}", ex);
+            throw new ResultDecodeException($"The exception stored for task '{result.TaskId}' could not be read: {ex.Message}", ex);
         }
     }
 }

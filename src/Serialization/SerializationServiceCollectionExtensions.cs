@@ -20,4 +20,15 @@ public static class SerializationServiceCollectionExtensions
         services.TryAddSingleton<ResultSerializer>();
         return services;
     }
+
+    /// <summary>
+    /// Registers a codec of the application's own (kombu's <c>register</c>): it becomes usable as
+    /// a serializer and in AcceptContent by its content type and aliases.
+    /// </summary>
+    public static IServiceCollection AddResultGridCodec(this IServiceCollection services, IResultCodec codec)
+    {
+        ArgumentNullException.ThrowIfNull(codec);
+        services.Configure<ResultSerializationOptions>(o => o.Codecs.Add(codec));
+        return services;
+    }
 }

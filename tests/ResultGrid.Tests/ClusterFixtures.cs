@@ -57,6 +57,9 @@ public abstract class ResultCluster : IAsyncLifetime
                 _configure?.Invoke(o);
             });
             TestTasks.Register(silo.Services);
+            // The silos accept every built-in codec; the external client keeps the default
+            // (JSON only), so tests can see the whitelist on both sides.
+            silo.Services.Configure<ResultGrid.Serialization.ResultSerializationOptions>(o => o.AcceptContent = ["json", "raw", "msgpack"]);
             silo.Services.Configure<SiloMessagingOptions>(o => o.ResponseTimeout = ResponseTimeout);
         });
         builder.ConfigureClient(client =>

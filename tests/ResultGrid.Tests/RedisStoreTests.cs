@@ -158,7 +158,7 @@ public sealed class RedisLayoutTests(RedisCluster cluster) : IAsyncLifetime
     {
         var id = NewId();
         var bytes = new byte[] { 0, 1, 2, 255, 254 };
-        await cluster.External.MarkSucceededAsync(id, bytes, new Client.ResultWriteOptions { Serializer = "raw" }, Ct);
+        await cluster.OnSilo(0).MarkSucceededAsync(id, bytes, new Client.ResultWriteOptions { Serializer = "raw" }, Ct);
 
         using var doc = JsonDocument.Parse((string)(await Db.StringGetAsync($"celery-task-meta-{id}"))!);
         Assert.Equal("application/octet-stream", doc.RootElement.GetProperty("rg_content_type").GetString());

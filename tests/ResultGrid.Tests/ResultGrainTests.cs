@@ -384,7 +384,7 @@ public sealed class ResultGrainTests(MemoryCluster cluster)
         var id = NewId();
         var big = new byte[16 * 1024 * 1024 + 1];
         var ex = await Assert.ThrowsAsync<ResultTooLargeException>(() =>
-            cluster.External.MarkSucceededAsync(id, big, new ResultWriteOptions { Serializer = "raw" }, Ct));
+            cluster.OnSilo(0).MarkSucceededAsync(id, big, new ResultWriteOptions { Serializer = "raw" }, Ct));
         Assert.Equal(big.Length, ex.Size);
         Assert.StartsWith("The result of task", ex.Message, StringComparison.Ordinal);
         Assert.Contains("MaxResultBytes", ex.Message, StringComparison.Ordinal);
@@ -395,7 +395,15 @@ public sealed class ResultGrainTests(MemoryCluster cluster)
     public async Task A_stored_content_type_outside_the_whitelist_is_refused_by_name()
     {
         var id = NewId();
-        await cluster.External.MarkSucceededAsync(id, new byte[] { 1, 2, 3 }, new ResultWriteOptions { Serializer = "raw" }, Ct);
+
+        // On write: the external client accepts only JSON, so it will not write raw bytes.
+        var refused = await Assert.ThrowsAsync<ContentTypeNotAcceptedException>(() =>
+            cluster.External.MarkSucceededAsync(id, new byte[] { 1, 2, 3 }, new ResultWriteOptions { Serializer = "raw" }, Ct));
+        Assert.Contains("application/octet-stream", refused.Message, StringComparison.Ordinal);
+        Assert.False(await cluster.External.ExistsAsync(id, Ct));
+
+        // A silo accepts raw bytes and stores them; the JSON-only client then refuses to read them.
+        await cluster.OnSilo(0).MarkSucceededAsync(id, new byte[] { 1, 2, 3 }, new ResultWriteOptions { Serializer = "raw" }, Ct);
         var info = await cluster.External.GetAsync(id, Ct);
 
         var ex = Assert.Throws<ContentTypeNotAcceptedException>(() => info.GetValue<byte[]>());

@@ -32,6 +32,12 @@ public sealed class TaskOptions
 
     /// <summary>Time to live of this task's results; null for the global default.</summary>
     public TimeSpan? Expires { get; set; }
+
+    /// <summary>Codec of this task's results (json, msgpack, raw, or a registered one); null for the configured one.</summary>
+    public string? Serializer { get; set; }
+
+    /// <summary>Compression of this task's results (none, gzip, brotli, zstd); null for the configured one.</summary>
+    public string? Compression { get; set; }
 }
 
 /// <summary>What a running task knows about itself, and how it reports progress.</summary>

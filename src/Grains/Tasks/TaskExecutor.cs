@@ -49,6 +49,8 @@ internal sealed partial class TaskExecutor : IDisposable
             GroupId = submission.GroupId,
             ParentId = submission.ParentId,
             Expires = submission.Expires ?? task.Options.Expires,
+            Serializer = task.Options.Serializer,
+            Compression = task.Options.Compression,
         };
         var id = submission.TaskId;
         var ct = _stopping.Token;
