@@ -3,7 +3,9 @@
 #   {"name", "backend", "value", "unit", "peer", "peer_value"}
 # where peer is a real alternative measured in the same run, or null.
 #
-#   ./scripts/bench.sh [--quick] [--backend memory|rpc|redis]
+#   ./scripts/bench.sh [--quick] [--backend memory|rpc|redis] [--codecs]
+# --codecs adds, per codec and compression and for results of 100 B, 10 KB and 1 MB, the store
+# rate (peer: the same codec uncompressed) and the stored size as a fraction of the JSON size.
 # With --backend redis it installs (Debian packages) and starts a redis-server on a free
 # loopback port, and the peers celery-redis (python3-celery) and raw-redis run against it too.
 set -euo pipefail

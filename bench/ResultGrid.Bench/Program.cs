@@ -45,6 +45,7 @@ builder.UseOrleans(silo =>
     silo.UseLocalhostClustering(siloPort: FreePort(), gatewayPort: FreePort(), clusterId: "bench", serviceId: "bench");
     silo.Services.AddRedisResultStore();
     silo.AddResultGrid(o => o.Backend = backendUrl);
+    silo.Services.Configure<ResultGrid.Serialization.ResultSerializationOptions>(o => o.AcceptContent = ["json", "msgpack", "raw"]);
     silo.AddMemoryGrainStorage(PeerResultGrain.StorageName);
 });
 using var host = builder.Build();
@@ -105,6 +106,50 @@ else
 var latencies = await WakeLatency.RunAsync(client, samples);
 Emit($"{scheme}.wake_latency_p50", scheme, Percentile(latencies, 0.50), "ms");
 Emit($"{scheme}.wake_latency_p99", scheme, Percentile(latencies, 0.99), "ms");
+
+if (args.Contains("--codecs"))
+{
+    // Per codec and compression, for results of 100 B, 10 KB and 1 MB of repetitive records:
+    // the store rate through the grains (peer: the same codec uncompressed, in the same run) and
+    // the stored size as a fraction of the JSON-encoded size.
+    var serializer = host.Services.GetRequiredService<ResultGrid.Serialization.ResultSerializer>();
+    var store = host.Services.GetRequiredService<ResultGrid.Grains.ResultStores>().Default;
+    foreach (var (label, items) in new[] { ("100B", 2), ("10KB", 180), ("1MB", 18_000) })
+    {
+        var value = Enumerable.Range(0, items).Select(i => new CodecRecord(i, "SUCCESS", $"w{i % 8}@host")).ToArray();
+        var jsonBytes = serializer.Serialize(value, "json", "none").Data.Length;
+        var count = label switch { "100B" => quick ? 5_000 : 20_000, "10KB" => quick ? 1_000 : 4_000, _ => quick ? 20 : 60 };
+        foreach (var codec in new[] { "json", "msgpack" })
+        {
+            // Rounds in rotated order, medians per compression: a fixed order let the machine's
+            // drift over a run read as a difference between compressions.
+            string[] compressions = ["none", "gzip", "brotli", "zstd"];
+            var measured = compressions.ToDictionary(c => c, _ => new List<double>());
+            for (var round = 0; round < rounds; round++)
+            {
+                for (var k = 0; k < compressions.Length; k++)
+                {
+                    var compression = compressions[(k + round) % compressions.Length];
+                    var options = new ResultWriteOptions { Serializer = codec, Compression = compression };
+                    await Rate.RunAsync(Math.Max(10, count / 10), InFlight(), id => client.MarkSucceededAsync(id, value, options)); // warm-up
+                    measured[compression].Add(await Rate.RunAsync(count, label == "1MB" ? 8 : InFlight(), id => client.MarkSucceededAsync(id, value, options)));
+                }
+            }
+
+            foreach (var compression in compressions)
+            {
+                var name = $"{scheme}.{codec}_{compression}.{label}";
+                Emit($"{name}.store_rate", scheme, Median(measured[compression]), "results/s",
+                    compression == "none" ? null : $"{codec}_none", compression == "none" ? null : Math.Round(Median(measured["none"]), 3));
+
+                var probe = $"size-{Guid.NewGuid():N}";
+                await client.MarkSucceededAsync(probe, value, new ResultWriteOptions { Serializer = codec, Compression = compression });
+                var stored = (await store.ReadAsync(probe))!.Payload!.Data.Length;
+                Emit($"{name}.size_ratio", scheme, (double)stored / jsonBytes, "ratio");
+            }
+        }
+    }
+}
 
 await host.StopAsync();
 return 0;
@@ -207,6 +252,8 @@ namespace ResultGrid.Bench
 
     [GenerateSerializer, Immutable]
     public sealed record Payload([property: Id(0)] string Status, [property: Id(1)] int Code, [property: Id(2)] int[] Items);
+
+    public sealed record CodecRecord(int Id, string Status, string Worker);
 
     internal static class RawRedisRate
     {
