@@ -276,3 +276,4 @@ public abstract class CodecMatrixTests(ResultCluster cluster)
 public sealed class MemoryCodecMatrixTests(MemoryCluster cluster) : CodecMatrixTests(cluster);
 
 public sealed class RedisCodecMatrixTests(RedisCluster cluster) : CodecMatrixTests(cluster);
+public sealed class RpcCodecMatrixTests(RpcCluster cluster) : CodecMatrixTests(cluster);
