@@ -52,8 +52,34 @@ public interface ITaskSubmitter
     Task<TaskHandle> SubmitAsync(string name, object? args = null, SubmitOptions? options = null, CancellationToken cancellationToken = default);
 }
 
-/// <summary>The whole SDK: reader, writer and submitter.</summary>
-public interface IResultGridClient : IResultReader, IResultWriter, ITaskSubmitter
+/// <summary>Groups of results (Celery's GroupResult): saved, restored, joined, streamed.</summary>
+public interface IGroupResults
+{
+    /// <summary>Saves a group of child task ids in submission order (Celery's save()).</summary>
+    Task<GroupStatus> SaveGroupAsync(string groupId, IReadOnlyList<string> taskIds, TimeSpan? expires = null, CancellationToken cancellationToken = default);
+
+    /// <summary>The group's counts (Ready, Successful, Failed, Waiting, CompletedCount); Exists is false for an unknown group.</summary>
+    Task<GroupStatus> GetGroupAsync(string groupId, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Waits until every child is READY, under one <paramref name="timeout"/> for the whole set,
+    /// woken by the children (never polling), and returns the outcomes in submission order. With
+    /// <paramref name="propagate"/> the first failure in submission order is thrown; without, failures are returned as outcomes.
+    /// </summary>
+    Task<IReadOnlyList<TaskOutcome<T>>> JoinAsync<T>(string groupId, TimeSpan? timeout = null, bool propagate = true, CancellationToken cancellationToken = default);
+
+    /// <summary>Each child's outcome as it completes (completion order), until all have; failures come as outcomes.</summary>
+    IAsyncEnumerable<TaskOutcome<T>> AsCompletedAsync<T>(string groupId, TimeSpan? timeout = null, CancellationToken cancellationToken = default);
+
+    /// <summary>Deletes the group's meta (Celery's delete()); the children's results stay.</summary>
+    Task<bool> ForgetGroupAsync(string groupId, CancellationToken cancellationToken = default);
+
+    /// <summary>Submits one task per argument as a saved group; the handle joins it.</summary>
+    Task<GroupHandle> SubmitGroupAsync(string name, IEnumerable<object?> argsList, SubmitOptions? options = null, CancellationToken cancellationToken = default);
+}
+
+/// <summary>The whole SDK: reader, writer, submitter and groups.</summary>
+public interface IResultGridClient : IResultReader, IResultWriter, ITaskSubmitter, IGroupResults
 {
 }
 

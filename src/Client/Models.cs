@@ -166,3 +166,27 @@ public sealed class TaskHandle
 
     public override string ToString() => TaskId;
 }
+
+/// <summary>A submitted group: its id and children, to join or stream.</summary>
+public sealed class GroupHandle
+{
+    private readonly IGroupResults _groups;
+
+    internal GroupHandle(IGroupResults groups, string groupId, IReadOnlyList<string> taskIds)
+    {
+        _groups = groups;
+        GroupId = groupId;
+        TaskIds = taskIds;
+    }
+
+    public string GroupId { get; }
+    public IReadOnlyList<string> TaskIds { get; }
+
+    public Task<IReadOnlyList<TaskOutcome<T>>> JoinAsync<T>(TimeSpan? timeout = null, bool propagate = true, CancellationToken cancellationToken = default) =>
+        _groups.JoinAsync<T>(GroupId, timeout, propagate, cancellationToken);
+
+    public IAsyncEnumerable<TaskOutcome<T>> AsCompletedAsync<T>(TimeSpan? timeout = null, CancellationToken cancellationToken = default) =>
+        _groups.AsCompletedAsync<T>(GroupId, timeout, cancellationToken);
+
+    public Task<GroupStatus> GetStatusAsync(CancellationToken cancellationToken = default) => _groups.GetGroupAsync(GroupId, cancellationToken);
+}

@@ -11,6 +11,7 @@ namespace ResultGrid.Client;
 /// </summary>
 public sealed class ResultGridClient : IResultGridClient
 {
+    private readonly IGrainFactory _grainFactory;
     private readonly Lazy<ResultGrainReferences> _references;
     private readonly Lazy<IResultWriterGrain> _writer;
     private readonly Lazy<ITaskRunnerGrain> _runner;
@@ -20,6 +21,7 @@ public sealed class ResultGridClient : IResultGridClient
 
     public ResultGridClient(IGrainFactory grains, ResultSerializer serializer, IOptions<ResultGridClientOptions> options, TimeProvider? time = null)
     {
+        _grainFactory = grains;
         // Lazy: inside a silo the grain type map is complete only once the silo has started.
         _references = new Lazy<ResultGrainReferences>(() => new ResultGrainReferences(grains));
         _writer = new Lazy<IResultWriterGrain>(() => grains.GetGrain<IResultWriterGrain>(0));
@@ -200,5 +202,145 @@ public sealed class ResultGridClient : IResultGridClient
         };
         var receipt = await _runner.Value.SubmitAsync(submission).WaitAsync(cancellationToken).ConfigureAwait(false);
         return new TaskHandle(this, receipt);
+    }
+
+    // ---- groups ----
+
+    private IGroupResultGrain Group(string groupId)
+    {
+        TaskIds.Validate(groupId, nameof(groupId));
+        return _grainFactory.GetGrain<IGroupResultGrain>(groupId);
+    }
+
+    public Task<GroupStatus> SaveGroupAsync(string groupId, IReadOnlyList<string> taskIds, TimeSpan? expires = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(taskIds);
+        TaskIds.ValidateExpires(expires, nameof(expires));
+        return Group(groupId).SaveAsync(taskIds.ToArray(), expires).WaitAsync(cancellationToken);
+    }
+
+    public Task<GroupStatus> GetGroupAsync(string groupId, CancellationToken cancellationToken = default) =>
+        Group(groupId).GetStatusAsync().WaitAsync(cancellationToken);
+
+    public Task<bool> ForgetGroupAsync(string groupId, CancellationToken cancellationToken = default) =>
+        Group(groupId).ForgetAsync().WaitAsync(cancellationToken);
+
+    public async Task<IReadOnlyList<TaskOutcome<T>>> JoinAsync<T>(string groupId, TimeSpan? timeout = null, bool propagate = true, CancellationToken cancellationToken = default)
+    {
+        var group = Group(groupId);
+        var deadline = Deadline(timeout);
+        var seen = 0;
+        GroupStatus status;
+        while (true)
+        {
+            var completions = await group.WaitForCompletionsAsync(seen, Slice(deadline), cancellationToken).ConfigureAwait(false);
+            seen += completions.TaskIds.Length;
+            status = completions.Status;
+            if (!status.Exists)
+            {
+                throw new InvalidOperationException($"No group '{groupId}' is saved (or it expired or was forgotten).");
+            }
+
+            if (status.IsReady)
+            {
+                break;
+            }
+
+            ThrowIfPast(deadline, timeout, groupId, $"{status.Completed} of {status.Total} done");
+        }
+
+        var ids = await group.GetTaskIdsAsync().WaitAsync(cancellationToken).ConfigureAwait(false);
+        var outcomes = new List<TaskOutcome<T>>(ids.Length);
+        for (var offset = 0; offset < ids.Length; offset += GroupReadBatch)
+        {
+            var batch = ids.AsSpan(offset, Math.Min(GroupReadBatch, ids.Length - offset)).ToArray();
+            foreach (var record in await group.ReadResultsAsync(batch).WaitAsync(cancellationToken).ConfigureAwait(false))
+            {
+                outcomes.Add(ToOutcome<T>(record, propagate));
+            }
+        }
+
+        return outcomes;
+    }
+
+    public async IAsyncEnumerable<TaskOutcome<T>> AsCompletedAsync<T>(string groupId, TimeSpan? timeout = null, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        var group = Group(groupId);
+        var deadline = Deadline(timeout);
+        var seen = 0;
+        while (true)
+        {
+            var completions = await group.WaitForCompletionsAsync(seen, Slice(deadline), cancellationToken).ConfigureAwait(false);
+            if (!completions.Status.Exists)
+            {
+                throw new InvalidOperationException($"No group '{groupId}' is saved (or it expired or was forgotten).");
+            }
+
+            for (var offset = 0; offset < completions.TaskIds.Length; offset += GroupReadBatch)
+            {
+                var batch = completions.TaskIds.AsSpan(offset, Math.Min(GroupReadBatch, completions.TaskIds.Length - offset)).ToArray();
+                foreach (var record in await group.ReadResultsAsync(batch).WaitAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    yield return ToOutcome<T>(record, propagate: false);
+                }
+            }
+
+            seen += completions.TaskIds.Length;
+            if (seen >= completions.Status.Total)
+            {
+                yield break;
+            }
+
+            if (completions.TaskIds.Length == 0)
+            {
+                ThrowIfPast(deadline, timeout, groupId, $"{completions.Status.Completed} of {completions.Status.Total} done");
+            }
+        }
+    }
+
+    public async Task<GroupHandle> SubmitGroupAsync(string name, IEnumerable<object?> argsList, SubmitOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(argsList);
+        var groupId = options?.GroupId ?? TaskIds.NewId();
+        var args = argsList.ToList();
+        var ids = args.Select(_ => TaskIds.NewId()).ToArray();
+
+        // Saved first: a child that finishes at once then finds its group to push to.
+        await SaveGroupAsync(groupId, ids, options?.Expires, cancellationToken).ConfigureAwait(false);
+        await Task.WhenAll(args.Select((a, i) => SubmitAsync(name, a, (options ?? new SubmitOptions()) with { TaskId = ids[i], GroupId = groupId }, cancellationToken))).ConfigureAwait(false);
+        return new GroupHandle(this, groupId, ids);
+    }
+
+    /// <summary>Ids per batched read of a group's results (the grain's own limit).</summary>
+    private const int GroupReadBatch = 1000;
+
+    private long? Deadline(TimeSpan? timeout)
+    {
+        if (timeout is { } t && t < TimeSpan.Zero && t != Timeout.InfiniteTimeSpan)
+        {
+            throw new ArgumentOutOfRangeException(nameof(timeout), timeout, "The timeout must be zero or more, null or Timeout.InfiniteTimeSpan for no limit.");
+        }
+
+        return timeout is { } limit && limit != Timeout.InfiniteTimeSpan ? _time.GetTimestamp() + (long)(limit.TotalSeconds * _time.TimestampFrequency) : null;
+    }
+
+    private TimeSpan Slice(long? deadline)
+    {
+        var slice = _options.EffectiveWaitSlice;
+        if (deadline is not { } d)
+        {
+            return slice;
+        }
+
+        var remaining = TimeSpan.FromSeconds((double)(d - _time.GetTimestamp()) / _time.TimestampFrequency);
+        return remaining <= TimeSpan.Zero ? TimeSpan.Zero : remaining < slice ? remaining : slice;
+    }
+
+    private void ThrowIfPast(long? deadline, TimeSpan? timeout, string groupId, string progress)
+    {
+        if (deadline is { } d && _time.GetTimestamp() >= d)
+        {
+            throw new ResultTimeoutException($"Group '{groupId}' was not ready after {timeout!.Value.TotalSeconds:0.###} s ({progress}).");
+        }
     }
 }

@@ -57,6 +57,12 @@ public sealed partial class ResultWriteService
             await _grains.GetGrain<ITaskResultGrain>(record.TaskId).NotifyAsync(ready);
         }
 
+        if (outcome.Applied && record.IsReady && record.GroupId is { } groupId)
+        {
+            // Children push: the group counts without ever reading its children again.
+            await _grains.GetGrain<IGroupResultGrain>(groupId).OnChildReadyAsync(record.TaskId, record.State);
+        }
+
         return outcome.Outcome;
     }
 
