@@ -107,6 +107,46 @@ var latencies = await WakeLatency.RunAsync(client, samples);
 Emit($"{scheme}.wake_latency_p50", scheme, Percentile(latencies, 0.50), "ms");
 Emit($"{scheme}.wake_latency_p99", scheme, Percentile(latencies, 0.99), "ms");
 
+// Groups: from the last child's write to JoinAsync returning, for a 10,000-task group; and
+// groups of 10 completed (saved, written, joined) per second.
+{
+    var joinTimes = new List<double>();
+    string? lastGroup = null;
+    for (var r = 0; r < (quick ? 2 : 4); r++)
+    {
+        var gid = $"bench-group-{Guid.NewGuid():N}";
+        var ids = Enumerable.Range(0, 10_000).Select(i => $"{gid}-{i}").ToArray();
+        await client.SaveGroupAsync(gid, ids);
+        var join = client.JoinAsync<int>(gid, TimeSpan.FromSeconds(120));
+        var options = new ResultWriteOptions { GroupId = gid };
+        await Rate.RunAsync(ids.Length - 1, InFlight(), id => client.MarkSucceededAsync($"{gid}-{id[(id.LastIndexOf('-') + 1)..]}", 1, options));
+        var last = Stopwatch.GetTimestamp();
+        await client.MarkSucceededAsync(ids[^1], 1, options);
+        var values = await join;
+        joinTimes.Add(Stopwatch.GetElapsedTime(last).TotalMilliseconds);
+        if (values.Count != ids.Length)
+        {
+            throw new InvalidOperationException($"join returned {values.Count} of {ids.Length}");
+        }
+
+        lastGroup = gid;
+    }
+
+    var celeryJoin = scheme == "redis" && lastGroup is not null ? CeleryJoinMs(backendUrl, lastGroup) : null;
+    Emit($"{scheme}.group_join_10000", scheme, Median(joinTimes), "ms", celeryJoin is null ? null : "celery-redis", celeryJoin is null ? null : Math.Round(celeryJoin.Value, 3));
+
+    var groupCount = quick ? 300 : 1_000;
+    var groupsPerSecond = await Rate.RunAsync(groupCount, 32, async gid =>
+    {
+        var children = Enumerable.Range(0, 10).Select(i => $"{gid}-{i}").ToArray();
+        await client.SaveGroupAsync(gid, children);
+        var options = new ResultWriteOptions { GroupId = gid };
+        await Task.WhenAll(children.Select(c => client.MarkSucceededAsync(c, 1, options)));
+        await client.JoinAsync<int>(gid, TimeSpan.FromSeconds(30));
+    });
+    Emit($"{scheme}.groups_of_10_per_second", scheme, groupsPerSecond, "groups/s");
+}
+
 if (args.Contains("--codecs"))
 {
     // Per codec and compression, for results of 100 B, 10 KB and 1 MB of repetitive records:
@@ -183,6 +223,25 @@ static double? CeleryStoreRate(string url, int count)
     }
 
     return JsonDocument.Parse(output).RootElement.GetProperty("rate").GetDouble();
+}
+
+static double? CeleryJoinMs(string url, string groupId)
+{
+    var info = new ProcessStartInfo("/usr/bin/python3") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+    info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "celery_join.py"));
+    info.ArgumentList.Add(url);
+    info.ArgumentList.Add(groupId);
+    using var process = Process.Start(info)!;
+    var output = process.StandardOutput.ReadToEnd();
+    var error = process.StandardError.ReadToEnd();
+    process.WaitForExit();
+    if (process.ExitCode != 0)
+    {
+        Console.Error.WriteLine($"celery-redis join peer failed: {error}");
+        return null;
+    }
+
+    return JsonDocument.Parse(output).RootElement.GetProperty("ms").GetDouble();
 }
 
 static int InFlight() => int.TryParse(Environment.GetEnvironmentVariable("BENCH_INFLIGHT"), out var n) ? n : 256;
