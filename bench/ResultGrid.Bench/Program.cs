@@ -206,42 +206,33 @@ static double Percentile(List<double> values, double p)
     return sorted[Math.Clamp(index, 0, sorted.Length - 1)];
 }
 
-static double? CeleryStoreRate(string url, int count)
+static double? CeleryStoreRate(string url, int count) =>
+    CeleryPeer("celery_store_rate.py", "rate", url, count.ToString(System.Globalization.CultureInfo.InvariantCulture));
+
+static double? CeleryJoinMs(string url, string groupId) => CeleryPeer("celery_join.py", "ms", url, groupId);
+
+// Runs one of the Celery peer scripts with Debian's python3 (where python3-celery lives) and
+// reads one number from the JSON line it prints; null, with the reason on stderr, if it fails.
+static double? CeleryPeer(string script, string field, params string[] arguments)
 {
     var info = new ProcessStartInfo("/usr/bin/python3") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-    info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "celery_store_rate.py"));
-    info.ArgumentList.Add(url);
-    info.ArgumentList.Add(count.ToString(System.Globalization.CultureInfo.InvariantCulture));
+    info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, script));
+    foreach (var argument in arguments)
+    {
+        info.ArgumentList.Add(argument);
+    }
+
     using var process = Process.Start(info)!;
+    var error = process.StandardError.ReadToEndAsync();
     var output = process.StandardOutput.ReadToEnd();
-    var error = process.StandardError.ReadToEnd();
     process.WaitForExit();
     if (process.ExitCode != 0)
     {
-        Console.Error.WriteLine($"celery-redis peer failed (install python3-celery and python3-redis): {error}");
+        Console.Error.WriteLine($"celery-redis peer {script} failed (install python3-celery and python3-redis): {error.Result}");
         return null;
     }
 
-    return JsonDocument.Parse(output).RootElement.GetProperty("rate").GetDouble();
-}
-
-static double? CeleryJoinMs(string url, string groupId)
-{
-    var info = new ProcessStartInfo("/usr/bin/python3") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-    info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "celery_join.py"));
-    info.ArgumentList.Add(url);
-    info.ArgumentList.Add(groupId);
-    using var process = Process.Start(info)!;
-    var output = process.StandardOutput.ReadToEnd();
-    var error = process.StandardError.ReadToEnd();
-    process.WaitForExit();
-    if (process.ExitCode != 0)
-    {
-        Console.Error.WriteLine($"celery-redis join peer failed: {error}");
-        return null;
-    }
-
-    return JsonDocument.Parse(output).RootElement.GetProperty("ms").GetDouble();
+    return JsonDocument.Parse(output).RootElement.GetProperty(field).GetDouble();
 }
 
 static int InFlight() => int.TryParse(Environment.GetEnvironmentVariable("BENCH_INFLIGHT"), out var n) ? n : 256;
