@@ -30,6 +30,12 @@ need_packages=()
 command -v redis-server >/dev/null 2>&1 || need_packages+=(redis-server)
 # The real Celery for the interop tests: Debian's, for Debian's /usr/bin/python3.
 /usr/bin/python3 -c 'import celery, redis' >/dev/null 2>&1 || need_packages+=(python3-celery python3-redis)
+# The SQL backends' servers: the tests start their own instances of them (initdb / mariadb-install-db
+# in temporary directories on free ports), so that they can also stop and crash them.
+compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || need_packages+=(postgresql)
+command -v mariadbd >/dev/null 2>&1 || need_packages+=(mariadb-server)
+# Celery's database backend, the SQL benchmark's peer.
+/usr/bin/python3 -c 'import sqlalchemy, psycopg2' >/dev/null 2>&1 || need_packages+=(python3-sqlalchemy python3-psycopg2)
 if [[ ${#need_packages[@]} -gt 0 ]]; then
   log "installing ${need_packages[*]}"
   sudo_cmd=""

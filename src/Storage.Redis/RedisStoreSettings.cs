@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Net.Security;
 using System.Security.Cryptography.X509Certificates;
 using Microsoft.Extensions.Logging;
@@ -118,12 +117,9 @@ internal sealed class RedisStoreSettings
             return $"The backend URL {ex.Message}";
         }
 
-        foreach (var key in url.Query.Keys)
+        if (UrlParameters.Unknown(url, KnownParameters) is { } unknown)
         {
-            if (!KnownParameters.Contains(key, StringComparer.OrdinalIgnoreCase))
-            {
-                return $"The backend URL '{url.Redacted}' has the unknown parameter '{key}'; {url.Scheme}:// accepts: {string.Join(", ", KnownParameters)}.";
-            }
+            return unknown;
         }
 
         try
@@ -177,12 +173,12 @@ internal sealed class RedisStoreSettings
             Password = options.Password,
             User = options.User,
             KeyPrefix = q.TryGetValue("global_keyprefix", out var prefix) ? prefix : options.KeyPrefix,
-            MaxConnections = q.TryGetValue("max_connections", out var mc) ? Int(mc, "max_connections") : options.MaxConnections,
-            SocketTimeout = q.TryGetValue("socket_timeout", out var st) ? Seconds(st, "socket_timeout") : options.SocketTimeout,
-            ConnectTimeout = q.TryGetValue("socket_connect_timeout", out var ct) ? Seconds(ct, "socket_connect_timeout") : options.ConnectTimeout,
-            SocketKeepAlive = q.TryGetValue("socket_keepalive", out var ka) ? Bool(ka, "socket_keepalive") : options.SocketKeepAlive,
-            HealthCheckInterval = q.TryGetValue("health_check_interval", out var hc) ? Seconds(hc, "health_check_interval") : options.HealthCheckInterval,
-            RetryOnTimeout = q.TryGetValue("retry_on_timeout", out var rt) ? Bool(rt, "retry_on_timeout") : options.RetryOnTimeout,
+            MaxConnections = q.TryGetValue("max_connections", out var mc) ? UrlParameters.WholeNumber(mc, "max_connections") : options.MaxConnections,
+            SocketTimeout = q.TryGetValue("socket_timeout", out var st) ? UrlParameters.Seconds(st, "socket_timeout") : options.SocketTimeout,
+            ConnectTimeout = q.TryGetValue("socket_connect_timeout", out var ct) ? UrlParameters.Seconds(ct, "socket_connect_timeout") : options.ConnectTimeout,
+            SocketKeepAlive = q.TryGetValue("socket_keepalive", out var ka) ? UrlParameters.Flag(ka, "socket_keepalive") : options.SocketKeepAlive,
+            HealthCheckInterval = q.TryGetValue("health_check_interval", out var hc) ? UrlParameters.Seconds(hc, "health_check_interval") : options.HealthCheckInterval,
+            RetryOnTimeout = q.TryGetValue("retry_on_timeout", out var rt) ? UrlParameters.Flag(rt, "retry_on_timeout") : options.RetryOnTimeout,
             SslCertReqs = q.TryGetValue("ssl_cert_reqs", out var cr) ? cr : options.SslCertReqs,
             SslCaCerts = q.TryGetValue("ssl_ca_certs", out var ca) ? ca : options.SslCaCerts,
             SslCertFile = q.TryGetValue("ssl_certfile", out var cf) ? cf : options.SslCertFile,
@@ -267,21 +263,6 @@ internal sealed class RedisStoreSettings
 
         return errors == SslPolicyErrors.None;
     }
-
-    private static int Int(string text, string name) =>
-        int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value) ? value : throw new FormatException($"{name}={text} is not a whole number.");
-
-    private static TimeSpan Seconds(string text, string name) =>
-        double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var value)
-            ? TimeSpan.FromSeconds(value)
-            : throw new FormatException($"{name}={text} is not a number of seconds.");
-
-    private static bool Bool(string text, string name) => text.ToLowerInvariant() switch
-    {
-        "true" or "1" or "yes" or "on" => true,
-        "false" or "0" or "no" or "off" => false,
-        _ => throw new FormatException($"{name}={text} is not true or false."),
-    };
 }
 
 /// <summary>The provider for <c>redis://</c>, <c>rediss://</c>, <c>unix://</c> (and Celery's <c>redis+socket://</c>) and <c>sentinel://</c>.</summary>

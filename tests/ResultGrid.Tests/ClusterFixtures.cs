@@ -9,6 +9,9 @@ using ResultGrid.Storage;
 [assembly: AssemblyFixture(typeof(ResultGrid.Tests.MemoryCluster))]
 [assembly: AssemblyFixture(typeof(ResultGrid.Tests.RpcCluster))]
 [assembly: AssemblyFixture(typeof(ResultGrid.Tests.RedisCluster))]
+[assembly: AssemblyFixture(typeof(ResultGrid.Tests.PostgresCluster))]
+[assembly: AssemblyFixture(typeof(ResultGrid.Tests.MariaDbCluster))]
+[assembly: AssemblyFixture(typeof(ResultGrid.Tests.SqliteCluster))]
 
 namespace ResultGrid.Tests;
 
@@ -50,6 +53,7 @@ public abstract class ResultCluster : IAsyncLifetime
         builder.ConfigureSilo((_, silo) =>
         {
             silo.Services.AddRedisResultStore();
+            silo.Services.AddSqlResultStore();
             silo.AddResultGrid(o =>
             {
                 o.Backend = backend;
@@ -105,5 +109,58 @@ public sealed class RedisCluster() : ResultCluster("redis://")
     {
         await base.DisposeAsync();
         await Server.DisposeAsync();
+    }
+}
+
+/// <summary>db+postgresql:// on a PostgreSQL server of its own.</summary>
+public sealed class PostgresCluster() : ResultCluster("db+postgresql://")
+{
+    public PostgresProcess Server { get; } = new();
+
+    protected override async ValueTask<string> BackendUrlAsync()
+    {
+        await Server.StartAsync();
+        return Server.Url;
+    }
+
+    public override async ValueTask DisposeAsync()
+    {
+        await base.DisposeAsync();
+        await Server.DisposeAsync();
+    }
+}
+
+/// <summary>db+mysql:// on a MariaDB server of its own.</summary>
+public sealed class MariaDbCluster() : ResultCluster("db+mysql://")
+{
+    public MariaDbProcess Server { get; } = new();
+
+    protected override async ValueTask<string> BackendUrlAsync()
+    {
+        await Server.StartAsync();
+        return Server.Url;
+    }
+
+    public override async ValueTask DisposeAsync()
+    {
+        await base.DisposeAsync();
+        await Server.DisposeAsync();
+    }
+}
+
+/// <summary>db+sqlite:// on a file in a temporary directory.</summary>
+public sealed class SqliteCluster() : ResultCluster("db+sqlite://")
+{
+    public string Directory { get; } = Path.Combine(Path.GetTempPath(), $"rg-sqlite-{Guid.NewGuid():N}");
+
+    public string Url => $"db+sqlite:///{Path.Combine(Directory, "results.db")}";
+
+    protected override ValueTask<string> BackendUrlAsync() => ValueTask.FromResult(Url);
+
+    public override async ValueTask DisposeAsync()
+    {
+        await base.DisposeAsync();
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        System.IO.Directory.Delete(Directory, recursive: true);
     }
 }

@@ -8,6 +8,24 @@ public sealed class MemoryStoreConformanceTests(MemoryCluster cluster) : ResultS
     protected override IResultStore Store => cluster.Store(1);
 }
 
+/// <summary>db+postgresql:// runs the whole store contract.</summary>
+public sealed class PostgresStoreConformanceTests(PostgresCluster cluster) : ResultStoreConformanceTests
+{
+    protected override IResultStore Store => cluster.Store(1);
+}
+
+/// <summary>db+mysql:// on MariaDB runs the whole store contract.</summary>
+public sealed class MariaDbStoreConformanceTests(MariaDbCluster cluster) : ResultStoreConformanceTests
+{
+    protected override IResultStore Store => cluster.Store(1);
+}
+
+/// <summary>db+sqlite:// runs the whole store contract.</summary>
+public sealed class SqliteStoreConformanceTests(SqliteCluster cluster) : ResultStoreConformanceTests
+{
+    protected override IResultStore Store => cluster.Store(1);
+}
+
 /// <summary>rpc:// runs the whole store contract, plus single retrieval.</summary>
 public sealed class RpcStoreConformanceTests(RpcCluster cluster) : ResultStoreConformanceTests
 {

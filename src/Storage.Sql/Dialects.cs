@@ -1,0 +1,231 @@
+using System.Data.Common;
+using System.Globalization;
+using System.Net.Sockets;
+using Microsoft.Data.Sqlite;
+using MySqlConnector;
+using Npgsql;
+
+namespace ResultGrid.Storage.Sql;
+
+/// <summary>PostgreSQL through Npgsql.</summary>
+internal sealed class PostgreSqlDialect : SqlDialect
+{
+    public override string Name => "postgresql";
+    protected override bool SupportsSchemas => true;
+    protected override string IdType => "VARCHAR(255)";
+    protected override string ShortTextType => "VARCHAR(255)";
+    protected override string LongTextType => "TEXT";
+    protected override string BlobType => "BYTEA";
+    protected override string TimeType => "TIMESTAMPTZ";
+
+    public override string Quote(string identifier) => "\"" + identifier + "\"";
+
+    public override DbDataSource CreateDataSource(SqlStoreSettings settings)
+    {
+        var o = settings.Options;
+        var builder = new NpgsqlDataSourceBuilder
+        {
+            ConnectionStringBuilder =
+            {
+                Host = settings.Host,
+                Port = settings.Port ?? 5432,
+                Database = settings.Database,
+                Username = settings.User,
+                Password = settings.Password,
+                ApplicationName = settings.ApplicationName,
+                MinPoolSize = o.MinPoolSize,
+                MaxPoolSize = o.MaxPoolSize,
+                ConnectionLifetime = (int)o.ConnectionLifetime.TotalSeconds,
+                Timeout = Math.Max(1, (int)Math.Ceiling(o.ConnectTimeout.TotalSeconds)),
+                CommandTimeout = Math.Max(1, (int)Math.Ceiling(o.CommandTimeout.TotalSeconds)),
+                // The store sends the same few statements again and again: let Npgsql prepare them.
+                MaxAutoPrepare = 64,
+                AutoPrepareMinUsages = 2,
+            },
+        };
+        if (o.SslMode is { } mode)
+        {
+            builder.ConnectionStringBuilder.SslMode = mode switch
+            {
+                "disable" => SslMode.Disable,
+                "allow" => SslMode.Allow,
+                "prefer" => SslMode.Prefer,
+                "require" => SslMode.Require,
+                "verify-ca" => SslMode.VerifyCA,
+                _ => SslMode.VerifyFull,
+            };
+        }
+
+        if (o.SslRootCert is { } ca)
+        {
+            builder.ConnectionStringBuilder.RootCertificate = ca;
+        }
+
+        return builder.Build();
+    }
+
+    public override string InsertVersion(SqlTables t) =>
+        $"INSERT INTO {t.Version} (table_name, version) VALUES (@p0, @p1) ON CONFLICT (table_name) DO NOTHING";
+
+    public override string UpsertTasks(SqlTables t, int rows) => OnConflictUpsert(t, rows);
+
+    public override bool UpsertReturnsApplied => true;
+
+    public override string UpsertGroup(SqlTables t) => OnConflictGroupUpsert(t);
+
+    public override bool IsTransient(Exception exception) => exception switch
+    {
+        // 08: connection exceptions; 57P01-57P03: the server shutting down or starting up;
+        // 53300: too many connections; 40001/40P01: serialization failure, deadlock.
+        PostgresException pg => pg.IsTransient || pg.SqlState.StartsWith("08", StringComparison.Ordinal)
+            || pg.SqlState is "57P01" or "57P02" or "57P03" or "53300" or "40001" or "40P01",
+        NpgsqlException npgsql => npgsql.IsTransient || npgsql.InnerException is IOException or SocketException or TimeoutException,
+        _ => false,
+    };
+
+    public override void ClearPool(DbConnection connection) => NpgsqlConnection.ClearPool((NpgsqlConnection)connection);
+}
+
+/// <summary>MySQL and MariaDB through MySqlConnector.</summary>
+internal sealed class MySqlDialect(string isolationLevel = "READ COMMITTED") : SqlDialect
+{
+    public override string Name => "mysql";
+
+    // Ids compare byte for byte (utf8mb4_bin): under MySQL's default collation 'A' and 'a' would be one result.
+    protected override string IdType => "VARCHAR(255) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin";
+    protected override string ShortTextType => "VARCHAR(255)";
+    protected override string LongTextType => "LONGTEXT";
+    protected override string BlobType => "LONGBLOB";
+    protected override string TimeType => "DATETIME(6)";
+    protected override string TableOptions => " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4";
+    protected override bool InlineIndexes => true;
+
+    public override string Quote(string identifier) => "`" + identifier + "`";
+
+    public override DbDataSource CreateDataSource(SqlStoreSettings settings)
+    {
+        var o = settings.Options;
+        var builder = new MySqlConnectionStringBuilder
+        {
+            Server = settings.Host,
+            Port = (uint)(settings.Port ?? 3306),
+            Database = settings.Database,
+            UserID = settings.User,
+            Password = settings.Password,
+            ApplicationName = settings.ApplicationName,
+            MinimumPoolSize = (uint)o.MinPoolSize,
+            MaximumPoolSize = (uint)o.MaxPoolSize,
+            ConnectionLifeTime = (uint)o.ConnectionLifetime.TotalSeconds,
+            ConnectionTimeout = (uint)Math.Max(1, Math.Ceiling(o.ConnectTimeout.TotalSeconds)),
+            DefaultCommandTimeout = (uint)Math.Max(1, Math.Ceiling(o.CommandTimeout.TotalSeconds)),
+            // Pre-ping, MySqlConnector's way: a pooled connection is reset (a round trip) before reuse.
+            ConnectionReset = o.PrePing,
+        };
+        if (o.SslMode is { } mode)
+        {
+            builder.SslMode = mode switch
+            {
+                "disabled" => MySqlSslMode.None,
+                "preferred" => MySqlSslMode.Preferred,
+                "required" => MySqlSslMode.Required,
+                "verify_ca" => MySqlSslMode.VerifyCA,
+                _ => MySqlSslMode.VerifyFull,
+            };
+        }
+
+        if (o.SslRootCert is { } ca)
+        {
+            builder.SslCa = ca;
+        }
+
+        return new MySqlDataSource(builder.ConnectionString);
+    }
+
+    public override string InsertVersion(SqlTables t) =>
+        $"INSERT IGNORE INTO {t.Version} (table_name, version) VALUES (@p0, @p1)";
+
+    /// <summary>
+    /// MySQL has no conditional DO UPDATE and no RETURNING. Each column keeps its value while the
+    /// row holds an unexpired SUCCESS. MySQL applies the assignments in order, each seeing the
+    /// ones before it, so the columns that condition reads (updated_at, expires_at, state) come
+    /// last, and state follows updated_at: it changes exactly when updated_at took this write's
+    /// value. The isolation level is set in the same round trip, and a SELECT of the batch's ids
+    /// that now hold SUCCESS tells the store which writes were refused.
+    /// </summary>
+    public override string UpsertTasks(SqlTables t, int rows)
+    {
+        const string keep = "state = 'SUCCESS' AND (expires_at IS NULL OR expires_at > VALUES(updated_at))";
+        var assignments = TaskColumns.Skip(1).Where(c => c is not ("state" or "expires_at" or "updated_at"))
+            .Append("updated_at").Append("expires_at")
+            .Select(c => $"{c} = IF({keep}, {c}, VALUES({c}))")
+            .Append("state = IF(updated_at = VALUES(updated_at), VALUES(state), state)");
+        var ids = string.Join(", ", Enumerable.Range(0, rows).Select(r => "@p" + (r * TaskColumns.Length).ToString(CultureInfo.InvariantCulture)));
+        return $"SET SESSION TRANSACTION ISOLATION LEVEL {isolationLevel}; " +
+               $"INSERT INTO {t.Tasks} ({ColumnList}) VALUES {ValuesList(rows, TaskColumns.Length)} " +
+               $"ON DUPLICATE KEY UPDATE {string.Join(", ", assignments)}; " +
+               $"SELECT {ColumnList} FROM {t.Tasks} WHERE task_id IN ({ids}) AND state = 'SUCCESS'";
+    }
+
+    public override bool UpsertReturnsApplied => false;
+
+    public override string UpsertGroup(SqlTables t) =>
+        $"INSERT INTO {t.Groups} (group_id, task_ids, date_done, expires_at) VALUES (@p0, @p1, @p2, @p3) " +
+        "ON DUPLICATE KEY UPDATE task_ids = VALUES(task_ids), date_done = VALUES(date_done), expires_at = VALUES(expires_at)";
+
+    public override bool IsTransient(Exception exception) => exception switch
+    {
+        MySqlException my => my.IsTransient || my.ErrorCode is MySqlErrorCode.UnableToConnectToHost or MySqlErrorCode.ServerShutdown
+            or MySqlErrorCode.ConnectionCountError or MySqlErrorCode.LockDeadlock or MySqlErrorCode.LockWaitTimeout
+            || my.InnerException is IOException or SocketException,
+        MySqlEndOfStreamException or IOException or SocketException => true,
+        _ => false,
+    };
+
+    public override void ClearPool(DbConnection connection) => MySqlConnection.ClearPool((MySqlConnection)connection);
+}
+
+/// <summary>SQLite through Microsoft.Data.Sqlite: the embedded, durable default.</summary>
+internal sealed class SqliteDialect : SqlDialect
+{
+    public override string Name => "sqlite";
+
+    // One writer at a time is all SQLite allows; more batches in flight would only wait on its lock.
+    public override int MaxWriters => 1;
+    protected override string IdType => "TEXT";
+    protected override string ShortTextType => "TEXT";
+    protected override string LongTextType => "TEXT";
+    protected override string BlobType => "BLOB";
+
+    // Microsoft.Data.Sqlite stores DateTime as ISO-8601 text, which sorts and compares in time order.
+    protected override string TimeType => "TEXT";
+
+    public override string Quote(string identifier) => "\"" + identifier + "\"";
+
+    public override DbDataSource CreateDataSource(SqlStoreSettings settings)
+    {
+        var builder = new SqliteConnectionStringBuilder
+        {
+            DataSource = settings.FilePath,
+            Mode = SqliteOpenMode.ReadWriteCreate,
+            Cache = SqliteCacheMode.Private,
+            Pooling = true,
+            // Also how long a statement waits for another process's lock on the file.
+            DefaultTimeout = Math.Max(1, (int)Math.Ceiling(settings.Options.CommandTimeout.TotalSeconds)),
+        };
+        return SqliteFactory.Instance.CreateDataSource(builder.ConnectionString);
+    }
+
+    public override string InsertVersion(SqlTables t) =>
+        $"INSERT INTO {t.Version} (table_name, version) VALUES (@p0, @p1) ON CONFLICT (table_name) DO NOTHING";
+
+    public override string UpsertTasks(SqlTables t, int rows) => OnConflictUpsert(t, rows);
+
+    public override bool UpsertReturnsApplied => true;
+
+    public override string UpsertGroup(SqlTables t) => OnConflictGroupUpsert(t);
+
+    // SQLITE_BUSY and SQLITE_LOCKED: another process holds the file's lock longer than the timeout.
+    public override bool IsTransient(Exception exception) => exception is SqliteException { SqliteErrorCode: 5 or 6 };
+
+    public override void ClearPool(DbConnection connection) => SqliteConnection.ClearPool((SqliteConnection)connection);
+}

@@ -1,0 +1,202 @@
+using System.Data.Common;
+using System.Text;
+
+namespace ResultGrid.Storage.Sql;
+
+/// <summary>
+/// The tables' names as the SQL text writes them (quoted, schema-qualified).
+/// </summary>
+internal sealed record SqlTables(string Tasks, string Groups, string Version, string TaskTableName, string GroupTableName);
+
+/// <summary>
+/// What differs between databases: SQL text, column types, the driver and its error codes.
+/// Everything else (batching, retries, mapping rows to results, queries) is in
+/// the store, once.
+/// </summary>
+internal abstract class SqlDialect
+{
+    /// <summary>The results table's columns, in the order every statement lists them.</summary>
+    public static readonly string[] TaskColumns =
+    [
+        "task_id", "state", "payload", "content_type", "content_encoding", "traceback", "date_done", "updated_at", "expires_at",
+        "name", "args", "args_content_type", "args_content_encoding", "kwargs", "kwargs_content_type", "kwargs_content_encoding",
+        "worker", "retries", "queue", "children", "group_id", "parent_id",
+    ];
+
+    /// <summary>The schema version these tables are at. A later release that changes them migrates from this number.</summary>
+    public const int SchemaVersion = 1;
+
+    public abstract string Name { get; }
+
+    /// <summary>How many batches may be written at once: SQLite has a single writer.</summary>
+    public virtual int MaxWriters => int.MaxValue;
+
+    public abstract DbDataSource CreateDataSource(SqlStoreSettings settings);
+
+    public abstract string Quote(string identifier);
+
+    public SqlTables Tables(SqlResultStoreOptions options)
+    {
+        string Qualify(string table) => options.Schema is { } schema && SupportsSchemas ? Quote(schema) + "." + Quote(table) : Quote(table);
+        return new SqlTables(Qualify(options.TaskTable), Qualify(options.GroupTable), Qualify("resultgrid_schema"), options.TaskTable, options.GroupTable);
+    }
+
+    protected virtual bool SupportsSchemas => false;
+
+    // Column types.
+    protected abstract string IdType { get; }
+    protected abstract string ShortTextType { get; }
+    protected abstract string LongTextType { get; }
+    protected abstract string BlobType { get; }
+    protected abstract string TimeType { get; }
+    protected virtual string TableOptions => string.Empty;
+
+    /// <summary>MySQL 8 has no CREATE INDEX IF NOT EXISTS, so its indexes are declared inside CREATE TABLE.</summary>
+    protected virtual bool InlineIndexes => false;
+
+    /// <summary>The DDL, idempotent: tables, indexes and the schema-version table.</summary>
+    public IReadOnlyList<string> CreateSchema(SqlTables t, string? schema)
+    {
+        var statements = new List<string>();
+        if (schema is not null && SupportsSchemas)
+        {
+            statements.Add($"CREATE SCHEMA IF NOT EXISTS {Quote(schema)}");
+        }
+
+        // Indexes: expiry (the cleanup's DELETE), date done, and newest-first queries by state, name and group.
+        (string Name, string Columns)[] taskIndexes =
+        [
+            ($"ix_{t.TaskTableName}_expires_at", "expires_at"),
+            ($"ix_{t.TaskTableName}_date_done", "date_done"),
+            ($"ix_{t.TaskTableName}_updated_at", "updated_at, task_id"),
+            ($"ix_{t.TaskTableName}_state", "state, updated_at"),
+            ($"ix_{t.TaskTableName}_name", "name, updated_at"),
+            ($"ix_{t.TaskTableName}_group_id", "group_id"),
+        ];
+        (string Name, string Columns)[] groupIndexes = [($"ix_{t.GroupTableName}_expires_at", "expires_at")];
+
+        statements.Add($"""
+            CREATE TABLE IF NOT EXISTS {t.Tasks} (
+              task_id {IdType} NOT NULL PRIMARY KEY,
+              state {ShortTextType} NOT NULL,
+              payload {BlobType} NULL,
+              content_type {ShortTextType} NULL,
+              content_encoding {ShortTextType} NULL,
+              traceback {LongTextType} NULL,
+              date_done {TimeType} NULL,
+              updated_at {TimeType} NOT NULL,
+              expires_at {TimeType} NULL,
+              name {ShortTextType} NULL,
+              args {BlobType} NULL,
+              args_content_type {ShortTextType} NULL,
+              args_content_encoding {ShortTextType} NULL,
+              kwargs {BlobType} NULL,
+              kwargs_content_type {ShortTextType} NULL,
+              kwargs_content_encoding {ShortTextType} NULL,
+              worker {ShortTextType} NULL,
+              retries INTEGER NULL,
+              queue {ShortTextType} NULL,
+              children {LongTextType} NULL,
+              group_id {IdType} NULL,
+              parent_id {IdType} NULL{Inline(taskIndexes)}
+            ){TableOptions}
+            """);
+        statements.Add($"""
+            CREATE TABLE IF NOT EXISTS {t.Groups} (
+              group_id {IdType} NOT NULL PRIMARY KEY,
+              task_ids {LongTextType} NOT NULL,
+              date_done {TimeType} NULL,
+              expires_at {TimeType} NULL{Inline(groupIndexes)}
+            ){TableOptions}
+            """);
+        statements.Add($"""
+            CREATE TABLE IF NOT EXISTS {t.Version} (
+              table_name {IdType} NOT NULL PRIMARY KEY,
+              version INTEGER NOT NULL
+            ){TableOptions}
+            """);
+        if (!InlineIndexes)
+        {
+            statements.AddRange(taskIndexes.Select(i => $"CREATE INDEX IF NOT EXISTS {Quote(i.Name)} ON {t.Tasks} ({i.Columns})"));
+            statements.AddRange(groupIndexes.Select(i => $"CREATE INDEX IF NOT EXISTS {Quote(i.Name)} ON {t.Groups} ({i.Columns})"));
+        }
+
+        return statements;
+
+        string Inline((string Name, string Columns)[] indexes) =>
+            InlineIndexes ? string.Concat(indexes.Select(i => $",\n  INDEX {Quote(i.Name)} ({i.Columns})")) : string.Empty;
+    }
+
+    /// <summary>Records the schema version once; a row already there is left alone.</summary>
+    public abstract string InsertVersion(SqlTables t);
+
+    /// <summary>
+    /// The batched upsert of <paramref name="rows"/> results, parameters <c>@p0…</c> in
+    /// <see cref="TaskColumns"/> order per row, that never replaces a stored SUCCESS, in one statement.
+    /// </summary>
+    public abstract string UpsertTasks(SqlTables t, int rows);
+
+    /// <summary>
+    /// True when <see cref="UpsertTasks"/> returns the ids it applied (RETURNING). False when it
+    /// returns, instead, the stored rows of the batch's ids that hold SUCCESS (MySQL, which has
+    /// no RETURNING), from which the store tells which writes were refused.
+    /// </summary>
+    public abstract bool UpsertReturnsApplied { get; }
+
+    public abstract string UpsertGroup(SqlTables t);
+
+    /// <summary>An error that a retry on a new connection may cure: a lost connection, a restart, a fail-over, a busy database.</summary>
+    public abstract bool IsTransient(Exception exception);
+
+    /// <summary>Drops the pool's idle connections, which a restarted server has closed.</summary>
+    public abstract void ClearPool(DbConnection connection);
+
+    /// <summary>The <c>(@p0, @p1, …), (…)</c> list for <paramref name="rows"/> rows of <paramref name="columns"/> parameters.</summary>
+    protected static string ValuesList(int rows, int columns)
+    {
+        var text = new StringBuilder(rows * columns * 6);
+        var n = 0;
+        for (var r = 0; r < rows; r++)
+        {
+            text.Append(r == 0 ? "(" : ", (");
+            for (var c = 0; c < columns; c++)
+            {
+                if (c > 0)
+                {
+                    text.Append(", ");
+                }
+
+                text.Append("@p").Append(n++);
+            }
+
+            text.Append(')');
+        }
+
+        return text.ToString();
+    }
+
+    protected static string ColumnList => string.Join(", ", TaskColumns);
+
+    /// <summary>
+    /// PostgreSQL and SQLite share the standard form: ON CONFLICT … DO UPDATE … WHERE, which
+    /// skips the update of a row that holds SUCCESS, and RETURNING, which names the rows written.
+    /// </summary>
+    protected static string OnConflictUpsert(SqlTables t, int rows) =>
+        $"INSERT INTO {t.Tasks} AS cur ({ColumnList}) VALUES {ValuesList(rows, TaskColumns.Length)} " +
+        $"ON CONFLICT (task_id) DO UPDATE SET {string.Join(", ", TaskColumns.Skip(1).Select(c => $"{c} = excluded.{c}"))} " +
+        // An identical SUCCESS is this very write retried after its commit went unacknowledged: applied, not refused.
+        // An expired SUCCESS no longer counts (the cleanup may not have run yet).
+        "WHERE cur.state <> 'SUCCESS' OR cur.expires_at <= excluded.updated_at OR (excluded.state = 'SUCCESS' AND cur.payload = excluded.payload) " +
+        "RETURNING task_id";
+
+    protected static string OnConflictGroupUpsert(SqlTables t) =>
+        $"INSERT INTO {t.Groups} (group_id, task_ids, date_done, expires_at) VALUES (@p0, @p1, @p2, @p3) " +
+        "ON CONFLICT (group_id) DO UPDATE SET task_ids = excluded.task_ids, date_done = excluded.date_done, expires_at = excluded.expires_at";
+
+    public static SqlDialect For(SqlStoreSettings settings) => settings.Kind switch
+    {
+        SqlDatabaseKind.PostgreSql => new PostgreSqlDialect(),
+        SqlDatabaseKind.MySql => new MySqlDialect(settings.Options.MySqlIsolationLevel),
+        _ => new SqliteDialect(),
+    };
+}

@@ -1,0 +1,579 @@
+using System.Collections.Concurrent;
+using System.Data.Common;
+using System.Globalization;
+using System.Runtime.CompilerServices;
+using System.Text;
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+
+namespace ResultGrid.Storage.Sql;
+
+/// <summary>
+/// Results in SQL tables, one row per result with every field in its own column, so they can be
+/// queried and reported on. Writes are batched upserts that never replace a stored SUCCESS;
+/// reads are by primary key; searches use the indexes. The database-specific parts are SQL
+/// text in a <see cref="SqlDialect"/>.
+/// </summary>
+internal sealed partial class SqlResultStore : IResultStore, IResultScan, IResultQuery, IAsyncDisposable
+{
+    private const int ReadChunk = 500;
+    private static readonly int Columns = SqlDialect.TaskColumns.Length;
+    private static readonly string[] ParameterNames = Enumerable.Range(0, 1000 * 22 + 64).Select(i => "@p" + i.ToString(CultureInfo.InvariantCulture)).ToArray();
+
+    private readonly SqlStoreSettings _settings;
+    private readonly SqlDialect _dialect;
+    private readonly SqlTables _tables;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly StoreRetryPolicy _retry;
+    private readonly ConcurrentDictionary<int, string> _upserts = new();
+    private readonly ConcurrentDictionary<int, string> _readMany = new();
+    private readonly string _selectColumns;
+    private DbDataSource? _dataSource;
+    private SqlWriteBatcher? _batcher;
+
+    public SqlResultStore(SqlStoreSettings settings, TimeProvider time, ILogger logger)
+    {
+        _settings = settings;
+        _dialect = SqlDialect.For(settings);
+        _tables = _dialect.Tables(settings.Options);
+        _time = time;
+        _logger = logger;
+        _retry = new StoreRetryPolicy(settings.Options.Retry, time);
+        _selectColumns = string.Join(", ", SqlDialect.TaskColumns);
+    }
+
+    public string Backend => _dialect.Name;
+
+    public bool SingleRetrieval => false;
+
+    /// <summary>Where the store is (never the password), for messages.</summary>
+    public string Display => _settings.Display;
+
+    private DbDataSource DataSource => _dataSource
+        ?? throw new InvalidOperationException($"The SQL result store for {_settings.RedactedUrl} is used before the silo initialised it.");
+
+    public async ValueTask InitializeAsync(CancellationToken cancellationToken)
+    {
+        if (_settings.FilePath is { } file)
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(file)!);
+        }
+
+        _dataSource = _dialect.CreateDataSource(_settings);
+        int? version;
+        try
+        {
+            if (_settings.Kind == SqlDatabaseKind.Sqlite)
+            {
+                // Write-ahead logging: readers never wait for the writer. The mode is kept in the file.
+                await Run("connect", c => Execute(c, "PRAGMA journal_mode=WAL"), cancellationToken);
+            }
+
+            if (_settings.Options.CreateTables)
+            {
+                await CreateTablesAsync(cancellationToken);
+            }
+
+            version = await Run("read the schema version", async c =>
+            {
+                await using var command = Command(c, $"SELECT version FROM {_tables.Version} WHERE table_name = @p0");
+                Add(command, 0, _settings.Options.TaskTable);
+                return await command.ExecuteScalarAsync(cancellationToken) is { } v and not DBNull ? Convert.ToInt32(v, CultureInfo.InvariantCulture) : (int?)null;
+            }, cancellationToken);
+        }
+        catch (DbException ex) when (!_dialect.IsTransient(ex))
+        {
+            throw new InvalidOperationException(
+                $"The SQL result store could not use the {Display}{(_settings.User is { } u ? $" as user '{u}'" : string.Empty)}: {ex.Message}" +
+                (_settings.Options.CreateTables ? string.Empty : $" (CreateTables is off: the tables {_tables.Tasks}, {_tables.Groups} and {_tables.Version} must exist.)"), ex);
+        }
+
+        if (version is null)
+        {
+            throw new InvalidOperationException($"The {Display} has no schema version for table {_tables.Tasks}: it was not created by ResultGrid. Turn CreateTables on, or create the tables with ResultGrid's DDL.");
+        }
+
+        if (version > SqlDialect.SchemaVersion)
+        {
+            throw new InvalidOperationException($"The table {_tables.Tasks} in the {Display} is at schema version {version}, written by a newer ResultGrid; this release knows version {SqlDialect.SchemaVersion}. Upgrade the silo.");
+        }
+
+        var o = _settings.Options;
+        _batcher = new SqlWriteBatcher(FlushAsync, Math.Min(o.Writers, _dialect.MaxWriters), o.BatchWindow, o.MaxBatchSize, o.MaxBatchBytes);
+        LogReady(_logger, Display, _tables.Tasks, version.Value, o.MaxPoolSize);
+        if (o.SslMode is "disable" or "disabled" or "allow" or "prefer" or "preferred" or "require" or "required" && _settings.Kind != SqlDatabaseKind.Sqlite)
+        {
+            LogWeakTls(_logger, Display, o.SslMode);
+        }
+    }
+
+    /// <summary>
+    /// The DDL is idempotent, but two silos starting together can still race inside the
+    /// database's catalog (PostgreSQL reports a duplicate type): run it again until it passes.
+    /// </summary>
+    private async Task CreateTablesAsync(CancellationToken cancellationToken)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await Run("create tables", async c =>
+                {
+                    foreach (var statement in _dialect.CreateSchema(_tables, _settings.Options.Schema))
+                    {
+                        await Execute(c, statement);
+                    }
+
+                    await using var command = Command(c, _dialect.InsertVersion(_tables));
+                    Add(command, 0, _settings.Options.TaskTable);
+                    Add(command, 1, SqlDialect.SchemaVersion);
+                    return await command.ExecuteNonQueryAsync(cancellationToken);
+                }, cancellationToken);
+                return;
+            }
+            catch (DbException ex) when (attempt < 5 && !_dialect.IsTransient(ex) && !IsAccessProblem(ex))
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(100 * attempt), _time, cancellationToken);
+            }
+        }
+    }
+
+    // A wrong password or a missing database will not pass on a second try.
+    private static bool IsAccessProblem(DbException ex) => ex.SqlState is "28P01" or "28000" or "3D000" || ex.Message.Contains("Access denied", StringComparison.OrdinalIgnoreCase);
+
+    private static async Task<int> Execute(DbConnection connection, string sql)
+    {
+        await using var command = Command(connection, sql);
+        return await command.ExecuteNonQueryAsync();
+    }
+
+    private static DbCommand Command(DbConnection connection, string sql)
+    {
+        var command = connection.CreateCommand();
+        command.CommandText = sql;
+        return command;
+    }
+
+    private static void Add(DbCommand command, int index, object? value)
+    {
+        var parameter = command.CreateParameter();
+        parameter.ParameterName = ParameterNames[index];
+        parameter.Value = value ?? DBNull.Value;
+        command.Parameters.Add(parameter);
+    }
+
+    private static DateTime? Time(DateTimeOffset? value) => value?.UtcDateTime;
+
+    /// <summary>
+    /// One call on a pooled connection, retried with back-off on errors a new connection may cure;
+    /// the pool is cleared on such an error, since a restarted server has closed all its connections.
+    /// </summary>
+    private ValueTask<T> Run<T>(string operation, Func<DbConnection, Task<T>> body, CancellationToken cancellationToken = default) =>
+        _retry.ExecuteAsync(async () =>
+        {
+            await using var connection = await OpenAsync(cancellationToken);
+            try
+            {
+                return await body(connection);
+            }
+            catch (Exception ex) when (_dialect.IsTransient(ex))
+            {
+                _dialect.ClearPool(connection);
+                throw;
+            }
+        }, _dialect.IsTransient, Display, operation, cancellationToken);
+
+    private async Task<DbConnection> OpenAsync(CancellationToken cancellationToken)
+    {
+        var connection = await DataSource.OpenConnectionAsync(cancellationToken);
+        if (!_settings.Options.PrePing || _settings.Kind == SqlDatabaseKind.MySql)
+        {
+            // MySqlConnector pre-pings itself (ConnectionReset); SQLite has no server to lose.
+            return connection;
+        }
+
+        try
+        {
+            await Execute(connection, "SELECT 1");
+            return connection;
+        }
+        catch (Exception ex) when (_dialect.IsTransient(ex))
+        {
+            _dialect.ClearPool(connection);
+            await connection.DisposeAsync();
+            return await DataSource.OpenConnectionAsync(cancellationToken);
+        }
+    }
+
+    public ValueTask<StoreWriteResult> WriteAsync(TaskResult result, CancellationToken cancellationToken = default)
+    {
+        var batcher = _batcher ?? throw new InvalidOperationException($"The SQL result store for {_settings.RedactedUrl} is used before the silo initialised it.");
+        return new ValueTask<StoreWriteResult>(batcher.WriteAsync(result));
+    }
+
+    /// <summary>One batch: one upsert statement (and, on MySQL, the SELECT that tells refused writes).</summary>
+    private async Task<StoreWriteResult[]> FlushAsync(IReadOnlyList<TaskResult> batch)
+    {
+        var sql = _upserts.GetOrAdd(batch.Count, n => _dialect.UpsertTasks(_tables, n));
+        return await Run("write", async connection =>
+        {
+            // Taken per attempt, like the Redis TTL: the row says when it was last written.
+            var now = _time.GetUtcNow().UtcDateTime;
+            await using var command = Command(connection, sql);
+            for (var r = 0; r < batch.Count; r++)
+            {
+                Bind(command, r * Columns, batch[r], now);
+            }
+
+            var outcomes = new StoreWriteResult[batch.Count];
+            var applied = new HashSet<string>(StringComparer.Ordinal);
+            var successes = new Dictionary<string, TaskResult>(StringComparer.Ordinal);
+            await using (var reader = await command.ExecuteReaderAsync())
+            {
+                do
+                {
+                    while (reader.FieldCount > 0 && await reader.ReadAsync())
+                    {
+                        if (_dialect.UpsertReturnsApplied)
+                        {
+                            applied.Add(reader.GetString(0));
+                        }
+                        else
+                        {
+                            var stored = FromRow(reader);
+                            successes[stored.TaskId] = stored;
+                        }
+                    }
+                }
+                while (await reader.NextResultAsync());
+            }
+
+            for (var i = 0; i < batch.Count; i++)
+            {
+                var write = batch[i];
+                if (_dialect.UpsertReturnsApplied)
+                {
+                    outcomes[i] = applied.Contains(write.TaskId) ? StoreWriteResult.Stored : new StoreWriteResult(WriteOutcome.KeptSuccess);
+                }
+                else
+                {
+                    outcomes[i] = successes.TryGetValue(write.TaskId, out var stored) && !SameSuccess(stored, write)
+                        ? new StoreWriteResult(WriteOutcome.KeptSuccess, stored)
+                        : StoreWriteResult.Stored;
+                }
+            }
+
+            return outcomes;
+        });
+    }
+
+    // A retried write whose first attempt committed finds its own SUCCESS: that is this write, not a refusal.
+    private static bool SameSuccess(TaskResult stored, TaskResult write) =>
+        write.State == TaskStates.Success && (stored.Payload?.Data ?? []).AsSpan().SequenceEqual(write.Payload?.Data ?? []);
+
+    private static void Bind(DbCommand command, int at, TaskResult r, DateTime now)
+    {
+        Add(command, at + 0, r.TaskId);
+        Add(command, at + 1, r.State);
+        Add(command, at + 2, r.Payload?.Data);
+        Add(command, at + 3, r.Payload?.ContentType);
+        Add(command, at + 4, r.Payload?.ContentEncoding);
+        Add(command, at + 5, r.Traceback);
+        Add(command, at + 6, Time(r.DateDone));
+        Add(command, at + 7, now);
+        Add(command, at + 8, Time(r.ExpiresAt));
+        Add(command, at + 9, r.Name);
+        Add(command, at + 10, r.Args?.Data);
+        Add(command, at + 11, r.Args?.ContentType);
+        Add(command, at + 12, r.Args?.ContentEncoding);
+        Add(command, at + 13, r.Kwargs?.Data);
+        Add(command, at + 14, r.Kwargs?.ContentType);
+        Add(command, at + 15, r.Kwargs?.ContentEncoding);
+        Add(command, at + 16, r.Worker);
+        Add(command, at + 17, r.Retries);
+        Add(command, at + 18, r.Queue);
+        Add(command, at + 19, r.Children is null ? null : JsonSerializer.Serialize(r.Children));
+        Add(command, at + 20, r.GroupId);
+        Add(command, at + 21, r.ParentId);
+    }
+
+    private static TaskResult FromRow(DbDataReader r) => new()
+    {
+        TaskId = r.GetString(0),
+        State = r.GetString(1),
+        Payload = PayloadAt(r, 2),
+        Traceback = TextAt(r, 5),
+        DateDone = TimeAt(r, 6),
+        ExpiresAt = TimeAt(r, 8),
+        Name = TextAt(r, 9),
+        Args = PayloadAt(r, 10),
+        Kwargs = PayloadAt(r, 13),
+        Worker = TextAt(r, 16),
+        Retries = r.IsDBNull(17) ? null : Convert.ToInt32(r.GetValue(17), CultureInfo.InvariantCulture),
+        Queue = TextAt(r, 18),
+        Children = TextAt(r, 19) is { } children ? JsonSerializer.Deserialize<string[]>(children) : null,
+        GroupId = TextAt(r, 20),
+        ParentId = TextAt(r, 21),
+    };
+
+    private static string? TextAt(DbDataReader r, int i) => r.IsDBNull(i) ? null : r.GetString(i);
+
+    private static DateTimeOffset? TimeAt(DbDataReader r, int i) =>
+        r.IsDBNull(i) ? null : new DateTimeOffset(DateTime.SpecifyKind(r.GetFieldValue<DateTime>(i), DateTimeKind.Utc));
+
+    // Data, content type, content encoding: three columns from i.
+    private static ResultPayload? PayloadAt(DbDataReader r, int i) =>
+        r.IsDBNull(i)
+            ? null
+            : new ResultPayload { Data = (byte[])r.GetValue(i), ContentType = TextAt(r, i + 1) ?? "application/octet-stream", ContentEncoding = TextAt(r, i + 2) };
+
+    /// <summary>The row, unless it has expired: every read filters on expiry, whether or not a cleanup has run.</summary>
+    private TaskResult? Live(TaskResult? result) => result is null || result.IsExpired(_time.GetUtcNow()) ? null : result;
+
+    public ValueTask<TaskResult?> ReadAsync(string taskId, CancellationToken cancellationToken = default) =>
+        Run("read", async c =>
+        {
+            await using var command = Command(c, $"SELECT {_selectColumns} FROM {_tables.Tasks} WHERE task_id = @p0");
+            Add(command, 0, taskId);
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            return Live(await reader.ReadAsync(cancellationToken) ? FromRow(reader) : null);
+        }, cancellationToken);
+
+    /// <summary>Many results with one <c>IN</c> query per 500 ids.</summary>
+    public async ValueTask<TaskResult?[]> ReadManyAsync(IReadOnlyList<string> taskIds, CancellationToken cancellationToken = default)
+    {
+        var found = new Dictionary<string, TaskResult>(taskIds.Count, StringComparer.Ordinal);
+        for (var start = 0; start < taskIds.Count; start += ReadChunk)
+        {
+            var count = Math.Min(ReadChunk, taskIds.Count - start);
+            var sql = _readMany.GetOrAdd(count, n => $"SELECT {_selectColumns} FROM {_tables.Tasks} WHERE task_id IN ({string.Join(", ", ParameterNames.Take(n))})");
+            var from = start;
+            await Run("read", async c =>
+            {
+                await using var command = Command(c, sql);
+                for (var i = 0; i < count; i++)
+                {
+                    Add(command, i, taskIds[from + i]);
+                }
+
+                await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+                while (await reader.ReadAsync(cancellationToken))
+                {
+                    var row = FromRow(reader);
+                    found[row.TaskId] = row;
+                }
+
+                return true;
+            }, cancellationToken);
+        }
+
+        return taskIds.Select(id => Live(found.GetValueOrDefault(id))).ToArray();
+    }
+
+    public ValueTask<bool> ExistsAsync(string taskId, CancellationToken cancellationToken = default) =>
+        Run("exists", async c =>
+        {
+            await using var command = Command(c, $"SELECT expires_at FROM {_tables.Tasks} WHERE task_id = @p0");
+            Add(command, 0, taskId);
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            return await reader.ReadAsync(cancellationToken) && (TimeAt(reader, 0) is not { } at || at > _time.GetUtcNow());
+        }, cancellationToken);
+
+    public ValueTask<bool> ForgetAsync(string taskId, CancellationToken cancellationToken = default) =>
+        Run("forget", async c =>
+        {
+            await using var command = Command(c, $"DELETE FROM {_tables.Tasks} WHERE task_id = @p0");
+            Add(command, 0, taskId);
+            return await command.ExecuteNonQueryAsync(cancellationToken) > 0;
+        }, cancellationToken);
+
+    public async ValueTask SaveGroupAsync(GroupMeta group, CancellationToken cancellationToken = default) =>
+        await Run("save group", async c =>
+        {
+            await using var command = Command(c, _dialect.UpsertGroup(_tables));
+            Add(command, 0, group.GroupId);
+            Add(command, 1, JsonSerializer.Serialize(group.TaskIds));
+            Add(command, 2, Time(group.DateDone));
+            Add(command, 3, Time(group.ExpiresAt));
+            return await command.ExecuteNonQueryAsync(cancellationToken);
+        }, cancellationToken);
+
+    public ValueTask<GroupMeta?> ReadGroupAsync(string groupId, CancellationToken cancellationToken = default) =>
+        Run("read group", async c =>
+        {
+            await using var command = Command(c, $"SELECT task_ids, date_done, expires_at FROM {_tables.Groups} WHERE group_id = @p0");
+            Add(command, 0, groupId);
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            if (!await reader.ReadAsync(cancellationToken))
+            {
+                return null;
+            }
+
+            var group = new GroupMeta
+            {
+                GroupId = groupId,
+                TaskIds = JsonSerializer.Deserialize<string[]>(reader.GetString(0)) ?? [],
+                DateDone = TimeAt(reader, 1),
+                ExpiresAt = TimeAt(reader, 2),
+            };
+            return group.IsExpired(_time.GetUtcNow()) ? null : group;
+        }, cancellationToken);
+
+    public ValueTask<bool> ForgetGroupAsync(string groupId, CancellationToken cancellationToken = default) =>
+        Run("forget group", async c =>
+        {
+            await using var command = Command(c, $"DELETE FROM {_tables.Groups} WHERE group_id = @p0");
+            Add(command, 0, groupId);
+            return await command.ExecuteNonQueryAsync(cancellationToken) > 0;
+        }, cancellationToken);
+
+    /// <summary>Every stored task id, in pages of 1,000 on the primary key (never one long-running read).</summary>
+    public async IAsyncEnumerable<string> ScanTaskIdsAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        var after = string.Empty;
+        while (true)
+        {
+            var from = after;
+            var page = await Run("scan", async c =>
+            {
+                await using var command = Command(c, $"SELECT task_id FROM {_tables.Tasks} WHERE task_id > @p0 ORDER BY task_id LIMIT 1000");
+                Add(command, 0, from);
+                await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+                var ids = new List<string>(1000);
+                while (await reader.ReadAsync(cancellationToken))
+                {
+                    ids.Add(reader.GetString(0));
+                }
+
+                return ids;
+            }, cancellationToken);
+            foreach (var id in page)
+            {
+                yield return id;
+            }
+
+            if (page.Count < 1000)
+            {
+                yield break;
+            }
+
+            after = page[^1];
+        }
+    }
+
+    public ValueTask<ResultPage> QueryAsync(ResultQuery query, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        if (query.Validate() is { } problem)
+        {
+            throw new ArgumentException(problem, nameof(query));
+        }
+
+        var (afterTime, afterId) = query.PageToken is { } token ? DecodeToken(token) : (null, null);
+        var where = new List<string> { "(expires_at IS NULL OR expires_at > @p0)" };
+        var values = new List<object?> { _time.GetUtcNow().UtcDateTime };
+
+        string Next(object? value)
+        {
+            values.Add(value);
+            return ParameterNames[values.Count - 1];
+        }
+
+        if (query.States is { Length: > 0 } states)
+        {
+            where.Add($"state IN ({string.Join(", ", states.Distinct(StringComparer.Ordinal).Select(s => Next(s)))})");
+        }
+
+        if (query.Name is { } name)
+        {
+            where.Add($"name = {Next(name)}");
+        }
+
+        if (query.GroupId is { } groupId)
+        {
+            where.Add($"group_id = {Next(groupId)}");
+        }
+
+        if (query.DoneFrom is { } doneFrom)
+        {
+            where.Add($"date_done >= {Next(doneFrom.UtcDateTime)}");
+        }
+
+        if (query.DoneBefore is { } doneBefore)
+        {
+            where.Add($"date_done < {Next(doneBefore.UtcDateTime)}");
+        }
+
+        if (afterTime is { } time && afterId is { } id)
+        {
+            var t = Next(time);
+            where.Add($"(updated_at < {t} OR (updated_at = {t} AND task_id < {Next(id)}))");
+        }
+
+        var sql = $"SELECT {_selectColumns} FROM {_tables.Tasks} WHERE {string.Join(" AND ", where)} " +
+                  $"ORDER BY updated_at DESC, task_id DESC LIMIT {(query.PageSize + 1).ToString(CultureInfo.InvariantCulture)}";
+        return Run("query", async c =>
+        {
+            await using var command = Command(c, sql);
+            for (var i = 0; i < values.Count; i++)
+            {
+                Add(command, i, values[i]);
+            }
+
+            var items = new List<TaskResult>(query.PageSize + 1);
+            DateTime lastUpdated = default;
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                if (items.Count == query.PageSize)
+                {
+                    // One row more than the page: there is a next page, which starts after the last row kept.
+                    return new ResultPage { Items = [.. items], NextPageToken = EncodeToken(lastUpdated, items[^1].TaskId) };
+                }
+
+                items.Add(FromRow(reader));
+                lastUpdated = DateTime.SpecifyKind(reader.GetFieldValue<DateTime>(7), DateTimeKind.Utc);
+            }
+
+            return new ResultPage { Items = [.. items] };
+        }, cancellationToken);
+    }
+
+    private static string EncodeToken(DateTime updatedAt, string taskId) =>
+        Convert.ToBase64String(Encoding.UTF8.GetBytes(updatedAt.Ticks.ToString(CultureInfo.InvariantCulture) + ":" + taskId));
+
+    private static (DateTime?, string?) DecodeToken(string token)
+    {
+        try
+        {
+            var text = Encoding.UTF8.GetString(Convert.FromBase64String(token));
+            var colon = text.IndexOf(':', StringComparison.Ordinal);
+            var ticks = long.Parse(text[..colon], NumberStyles.None, CultureInfo.InvariantCulture);
+            return (new DateTime(ticks, DateTimeKind.Utc), text[(colon + 1)..]);
+        }
+        catch (Exception ex) when (ex is FormatException or ArgumentException or OverflowException)
+        {
+            throw new ArgumentException("PageToken is not a token this store issued: pass the NextPageToken of the previous page unchanged, or null for the first page.", nameof(token), ex);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_batcher is not null)
+        {
+            await _batcher.DisposeAsync();
+        }
+
+        if (_dataSource is not null)
+        {
+            await _dataSource.DisposeAsync();
+        }
+    }
+
+    [LoggerMessage(1, LogLevel.Information, "SQL result store ready: {Where}, table {Table} at schema version {Version}, pool of up to {MaxPool} connections")]
+    private static partial void LogReady(ILogger logger, string where, string table, int version, int maxPool);
+
+    [LoggerMessage(2, LogLevel.Warning, "SQL result store {Where}: TLS mode '{Mode}' does not check the server's certificate and host name; use verify-full (PostgreSQL) or verify_identity (MySQL) in production")]
+    private static partial void LogWeakTls(ILogger logger, string where, string? mode);
+}
