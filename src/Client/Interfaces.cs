@@ -78,8 +78,23 @@ public interface IGroupResults
     Task<GroupHandle> SubmitGroupAsync(string name, IEnumerable<object?> argsList, SubmitOptions? options = null, CancellationToken cancellationToken = default);
 }
 
-/// <summary>The whole SDK: reader, writer, submitter and groups.</summary>
-public interface IResultGridClient : IResultReader, IResultWriter, ITaskSubmitter, IGroupResults
+/// <summary>Searches stored results for reports and audits (SQL backends).</summary>
+public interface IResultSearch
+{
+    /// <summary>
+    /// One page of results matching <paramref name="query"/>, newest first, from the backend's
+    /// indexes. Pass the page's <see cref="ResultQueryPage.NextPageToken"/> back for the next.
+    /// </summary>
+    /// <exception cref="NotSupportedException">The backend keeps no queryable tables (memory://, rpc://, redis://).</exception>
+    /// <exception cref="ArgumentException">The query or page token is not usable; the message says why.</exception>
+    Task<ResultQueryPage> QueryAsync(ResultQuery query, CancellationToken cancellationToken = default);
+
+    /// <summary>Every matching result, newest first, read a page at a time.</summary>
+    IAsyncEnumerable<TaskResultInfo> QueryAllAsync(ResultQuery query, CancellationToken cancellationToken = default);
+}
+
+/// <summary>The whole SDK: reader, writer, submitter, groups and search.</summary>
+public interface IResultGridClient : IResultReader, IResultWriter, ITaskSubmitter, IGroupResults, IResultSearch
 {
 }
 

@@ -190,3 +190,6 @@ public sealed class GroupHandle
 
     public Task<GroupStatus> GetStatusAsync(CancellationToken cancellationToken = default) => _groups.GetGroupAsync(GroupId, cancellationToken);
 }
+
+/// <summary>One page of a search, with the results decoded on demand.</summary>
+public sealed record ResultQueryPage(IReadOnlyList<TaskResultInfo> Items, string? NextPageToken);

@@ -31,6 +31,40 @@ public sealed class ResultGridClient : IResultGridClient
         _time = time ?? TimeProvider.System;
     }
 
+    // ---- search ----
+
+    public async Task<ResultQueryPage> QueryAsync(ResultQuery query, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        if (query.Validate() is { } problem)
+        {
+            throw new ArgumentException(problem, nameof(query));
+        }
+
+        var page = await _grainFactory.GetGrain<IResultQueryGrain>(0).QueryAsync(query).WaitAsync(cancellationToken).ConfigureAwait(false);
+        return new ResultQueryPage(page.Items.Select(r => new TaskResultInfo(r, _serializer)).ToArray(), page.NextPageToken);
+    }
+
+    public async IAsyncEnumerable<TaskResultInfo> QueryAllAsync(ResultQuery query, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        var next = query;
+        while (true)
+        {
+            var page = await QueryAsync(next, cancellationToken).ConfigureAwait(false);
+            foreach (var item in page.Items)
+            {
+                yield return item;
+            }
+
+            if (page.NextPageToken is null)
+            {
+                yield break;
+            }
+
+            next = next with { PageToken = page.NextPageToken };
+        }
+    }
+
     /// <summary>The serializer this client encodes and decodes with.</summary>
     public ResultSerializer Serializer => _serializer;
 

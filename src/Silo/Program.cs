@@ -79,6 +79,7 @@ builder.UseOrleans(orleans =>
     }
 
     orleans.Services.AddRedisResultStore();
+    orleans.Services.AddSqlResultStore();
     orleans.AddResultGrid();
 });
 

@@ -31,6 +31,8 @@ internal sealed partial class SqlResultStore : IResultStore, IResultScan, IResul
     private readonly string _selectColumns;
     private DbDataSource? _dataSource;
     private SqlWriteBatcher? _batcher;
+    private long _statements;
+    private long _rows;
 
     public SqlResultStore(SqlStoreSettings settings, TimeProvider time, ILogger logger)
     {
@@ -46,6 +48,11 @@ internal sealed partial class SqlResultStore : IResultStore, IResultScan, IResul
     public string Backend => _dialect.Name;
 
     public bool SingleRetrieval => false;
+
+    /// <summary>Upsert statements committed, and the results they carried: their ratio is the mean batch size.</summary>
+    internal (long Statements, long Rows) BatchCounts => (Interlocked.Read(ref _statements), Interlocked.Read(ref _rows));
+
+    internal SqlStoreSettings Settings => _settings;
 
     /// <summary>Where the store is (never the password), for messages.</summary>
     public string Display => _settings.Display;
@@ -264,6 +271,8 @@ internal sealed partial class SqlResultStore : IResultStore, IResultScan, IResul
                 }
             }
 
+            Interlocked.Increment(ref _statements);
+            Interlocked.Add(ref _rows, batch.Count);
             return outcomes;
         });
     }

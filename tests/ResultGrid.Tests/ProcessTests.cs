@@ -1,5 +1,8 @@
 using System.Diagnostics;
 using System.Text;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using ResultGrid.Client;
 
 namespace ResultGrid.Tests;
 
@@ -28,9 +31,17 @@ public sealed class ProcessTests
         private readonly StringBuilder _out = new();
         private readonly StringBuilder _err = new();
 
-        public Running(string dll, IDictionary<string, string> env)
+        private readonly bool _ownDirectory;
+
+        /// <summary>
+        /// Starts <paramref name="dll"/> in <paramref name="workingDirectory"/>, or in a new
+        /// temporary folder (removed on dispose), so that the silo's default SQLite file lands there.
+        /// </summary>
+        public Running(string dll, IDictionary<string, string> env, string? workingDirectory = null)
         {
-            var info = new ProcessStartInfo("dotnet", [dll]) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+            _ownDirectory = workingDirectory is null;
+            WorkingDirectory = workingDirectory ?? Directory.CreateTempSubdirectory("rg-proc-").FullName;
+            var info = new ProcessStartInfo("dotnet", [dll]) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = WorkingDirectory };
             foreach (var (k, v) in env)
             {
                 info.Environment[k] = v;
@@ -44,6 +55,8 @@ public sealed class ProcessTests
         }
 
         public Process Process { get; }
+
+        public string WorkingDirectory { get; }
 
         public string Output { get { lock (_out) { return _out.ToString(); } } }
 
@@ -77,6 +90,23 @@ public sealed class ProcessTests
             }
 
             Process.Dispose();
+            if (_ownDirectory)
+            {
+                try
+                {
+                    Directory.Delete(WorkingDirectory, recursive: true);
+                }
+                catch (IOException)
+                {
+                }
+            }
+        }
+
+        /// <summary>kill -9 of the process and its children: no shutdown runs.</summary>
+        public async Task KillAsync()
+        {
+            Process.Kill(entireProcessTree: true);
+            await Process.WaitForExitAsync();
         }
     }
 
@@ -94,7 +124,8 @@ public sealed class ProcessTests
         await using var silo = new Running(Built("src/Silo", "ResultGrid.Silo"), env);
         await silo.WaitForOutput("ResultGrid silo listening", TimeSpan.FromSeconds(60));
         Assert.Contains($"gateway 127.0.0.1:{env["RESULTGRID__SILO__GATEWAYPORT"]}", silo.Output, StringComparison.Ordinal);
-        Assert.Contains("backend memory://", silo.Output, StringComparison.Ordinal);
+        // The embedded durable default: SQLite, in a file under ./data of the working directory.
+        Assert.Contains("backend db+sqlite:///data/resultgrid.db", silo.Output, StringComparison.Ordinal);
 
         await using var sample = new Running(Built("samples/Quickstart", "ResultGrid.Samples.Quickstart"), env);
         var exit = await sample.Exit(TimeSpan.FromSeconds(60));
@@ -104,6 +135,52 @@ public sealed class ProcessTests
         Assert.Contains("SUCCESS Report { Quarter = Q3, Total = 1234.5, Regions = [north, south] }", sample.Output, StringComparison.Ordinal);
         Assert.Contains("FAILURE InvalidOperationException: the report source is offline", sample.Output, StringComparison.Ordinal);
         Assert.Contains("after forget PENDING", sample.Output, StringComparison.Ordinal);
+        Assert.True(File.Exists(Path.Combine(silo.WorkingDirectory, "data", "resultgrid.db")), "the default SQLite file was not created under ./data");
+    }
+
+    [Fact]
+    public async Task Results_on_the_default_backend_survive_a_killed_silo()
+    {
+        var env = SiloEnv();
+        var work = Directory.CreateTempSubdirectory("rg-restart-").FullName;
+        var id = TaskIds.NewId();
+        try
+        {
+            await using (var silo = new Running(Built("src/Silo", "ResultGrid.Silo"), env, work))
+            {
+                await silo.WaitForOutput("ResultGrid silo listening", TimeSpan.FromSeconds(60));
+                using var client = await ConnectAsync(env);
+                var results = client.Services.GetRequiredService<ResultGrid.Client.IResultGridClient>();
+                await results.MarkSucceededAsync(id, new Dictionary<string, int> { ["answer"] = 42 }, cancellationToken: Ct);
+                await silo.KillAsync();
+            }
+
+            await using (var silo = new Running(Built("src/Silo", "ResultGrid.Silo"), env, work))
+            {
+                await silo.WaitForOutput("ResultGrid silo listening", TimeSpan.FromSeconds(60));
+                using var client = await ConnectAsync(env);
+                var results = client.Services.GetRequiredService<ResultGrid.Client.IResultGridClient>();
+                var read = await results.GetAsync(id, Ct);
+                Assert.Equal(TaskStates.Success, read.State);
+                Assert.Equal(42, read.GetValue<Dictionary<string, int>>()!["answer"]);
+            }
+        }
+        finally
+        {
+            Directory.Delete(work, recursive: true);
+        }
+    }
+
+    /// <summary>An Orleans client of this test process, through the silo's gateway.</summary>
+    private static async Task<IHost> ConnectAsync(Dictionary<string, string> env)
+    {
+        var host = new HostBuilder().UseOrleansClient(client =>
+        {
+            client.UseLocalhostClustering(int.Parse(env["RESULTGRID__SILO__GATEWAYPORT"], System.Globalization.CultureInfo.InvariantCulture), "resultgrid", env["RESULTGRID__SILO__CLUSTERID"]);
+            client.AddResultGridClient();
+        }).Build();
+        await host.StartAsync(Ct);
+        return host;
     }
 
     [Fact]

@@ -1,0 +1,28 @@
+using Orleans.Concurrency;
+using ResultGrid.Storage;
+
+namespace ResultGrid.Grains;
+
+/// <summary>Answers searches from the store's own indexes, on the silo that receives the call.</summary>
+[StatelessWorker, Reentrant]
+internal sealed class ResultQueryGrain(ResultStores stores) : Grain, IResultQueryGrain
+{
+    public async Task<ResultPage> QueryAsync(ResultQuery query)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        if (query.Validate() is { } problem)
+        {
+            throw new ArgumentException(problem, nameof(query));
+        }
+
+        var store = stores.Default;
+        if (store is not IResultQuery searchable)
+        {
+            throw new NotSupportedException(
+                $"The {store.Backend} backend ({stores.RedactedUrl}) keeps no queryable tables, so results cannot be searched by state, name, group or date. " +
+                "Use a SQL backend (db+postgresql://, db+mysql://, db+sqlite://) for reporting; results are still read by id on every backend.");
+        }
+
+        return await searchable.QueryAsync(query);
+    }
+}
