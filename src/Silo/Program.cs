@@ -94,6 +94,22 @@ catch (OptionsValidationException ex)
     await Console.Error.WriteLineAsync("ResultGrid configuration is invalid:\n  " + string.Join("\n  ", ex.Failures));
     return 2;
 }
+catch (Exception ex)
+{
+    // A backend that refuses us (wrong password, unreachable host, missing database): say why in
+    // a few lines, outermost first, instead of a stack trace. The messages name hosts, never secrets.
+    var causes = new List<string>();
+    for (var e = ex; e is not null; e = e.InnerException)
+    {
+        if (!causes.Any(c => c.Contains(e.Message, StringComparison.Ordinal)))
+        {
+            causes.Add(e.Message);
+        }
+    }
+
+    await Console.Error.WriteLineAsync("ResultGrid silo could not start:\n  " + string.Join("\n  ", causes));
+    return 1;
+}
 
 var stores = host.Services.GetRequiredService<ResultStores>();
 var advertised = clusteringRedis is null ? IPAddress.Loopback : AdvertisedAddress(silo.AdvertisedAddress);

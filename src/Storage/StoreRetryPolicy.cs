@@ -52,7 +52,7 @@ public sealed class StoreRetryPolicy(StoreRetryOptions options, TimeProvider tim
             catch (Exception ex) when (isTransient(ex))
             {
                 throw new ResultStoreUnavailableException(
-                    $"The result store at {endpoint} could not be reached for {operation} after {attempt + 1} attempts: {ex.Message}. Nothing was acknowledged.", ex);
+                    $"The result store at {endpoint} could not be reached for {operation} after {attempt + 1} attempts: {ex.Message.TrimEnd('.')}. Nothing was acknowledged.", ex);
             }
         }
     }

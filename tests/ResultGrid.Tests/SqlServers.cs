@@ -113,6 +113,7 @@ public abstract class SqlServerProcess : IAsyncDisposable
 public sealed class PostgresProcess : SqlServerProcess
 {
     private bool _initialised;
+    private string _tlsOptions = string.Empty;
 
     public PostgresProcess() : base("pg")
     {
@@ -159,7 +160,7 @@ public sealed class PostgresProcess : SqlServerProcess
         // fsync off: the tests crash processes, never the machine. Commits stay synchronous, so
         // an acknowledged write survives a killed server.
         await AsPostgres("pg_ctl", "start", "-w", "-D", Data, "-l", Path.Combine(Directory, "log"),
-            "-o", $"-p {Port} -k {Directory} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200");
+            "-o", $"-p {Port} -k {Directory} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200{_tlsOptions}");
         if (!_initialised)
         {
             await using var connection = new NpgsqlConnection($"Host=127.0.0.1;Port={Port};Username={User};Password={Password};Database=postgres");
@@ -171,6 +172,23 @@ public sealed class PostgresProcess : SqlServerProcess
     }
 
     public override Task StopAsync() => AsPostgres("pg_ctl", "stop", "-w", "-D", Data, "-m", "fast");
+
+    /// <summary>
+    /// Serves TLS from the next start with a certificate for localhost signed by a CA of its
+    /// own; returns that CA's PEM file. The key is the postgres user's, mode 0600, as PostgreSQL demands.
+    /// </summary>
+    public async Task<string> EnableTlsAsync()
+    {
+        var (ca, cert, key) = TestCertificates.Create(Directory, "pg");
+        await RunAsync("chmod", "600", key);
+        if (IsRoot)
+        {
+            await RunAsync("chown", "postgres", cert, key);
+        }
+
+        _tlsOptions = $" -c ssl=on -c ssl_cert_file={cert} -c ssl_key_file={key}";
+        return ca;
+    }
 
     /// <summary>Like a crash: no checkpoint, every connection dropped at once.</summary>
     public Task CrashAsync() => AsPostgres("pg_ctl", "stop", "-w", "-D", Data, "-m", "immediate");
