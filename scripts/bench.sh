@@ -3,11 +3,15 @@
 #   {"name", "backend", "value", "unit", "peer", "peer_value"}
 # where peer is a real alternative measured in the same run, or null.
 #
-#   ./scripts/bench.sh [--quick] [--backend memory|rpc|redis] [--codecs]
+#   ./scripts/bench.sh [--quick] [--backend memory|rpc|redis|postgresql|mysql|sqlite] [--codecs]
 # --codecs adds, per codec and compression and for results of 100 B, 10 KB and 1 MB, the store
 # rate (peer: the same codec uncompressed) and the stored size as a fraction of the JSON size.
 # With --backend redis it installs (Debian packages) and starts a redis-server on a free
 # loopback port, and the peers celery-redis (python3-celery) and raw-redis run against it too.
+# With --backend postgresql it starts a PostgreSQL of its own (initdb in a temporary directory,
+# default durability: fsync on) and runs the peers celery-db (Celery's database backend through
+# SQLAlchemy and psycopg2) and pgbench-upsert against the same server; with --backend mysql, a
+# MariaDB of its own. --backend sqlite uses a file in a temporary directory.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -37,6 +41,48 @@ if [[ "$backend" == redis* ]]; then
   pids+=($!)
   for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
   export RESULTGRID_BENCH_REDIS="redis://127.0.0.1:$port/0"
+fi
+
+as_postgres() { if [[ $(id -u) -eq 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'; }
+install_missing() {
+  if [[ $# -gt 0 ]]; then
+    sudo_cmd=""; [[ $(id -u) -ne 0 ]] && sudo_cmd="sudo"
+    $sudo_cmd apt-get update -qq >&2
+    DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "$@" >&2
+  fi
+}
+
+if [[ "$backend" == postgresql ]]; then
+  need=()
+  compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || need+=(postgresql)
+  /usr/bin/python3 -c 'import celery, sqlalchemy, psycopg2' >/dev/null 2>&1 || need+=(python3-celery python3-sqlalchemy python3-psycopg2)
+  install_missing "${need[@]}"
+  pgbin="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)"
+  port=$(free_port)
+  chmod 755 "$work"
+  mkdir -p "$work/pg" && chown postgres "$work/pg" 2>/dev/null || true
+  as_postgres "$pgbin/initdb" -D "$work/pg/data" -U postgres --auth=trust -E UTF8 >/dev/null
+  as_postgres "$pgbin/pg_ctl" start -w -D "$work/pg/data" -l "$work/pg/log" \
+    -o "-p $port -k $work/pg -c listen_addresses=127.0.0.1 -c max_connections=200" >/dev/null
+  stop_pg() { as_postgres "$pgbin/pg_ctl" stop -D "$work/pg/data" -m fast >/dev/null 2>&1 || true; }
+  trap 'stop_pg; cleanup' EXIT
+  "$pgbin/psql" -h 127.0.0.1 -p "$port" -U postgres -qc "CREATE DATABASE bench" >/dev/null
+  export RESULTGRID_BENCH_SQL="db+postgresql://postgres@127.0.0.1:$port/bench" PGBENCH="$pgbin/pgbench"
+fi
+
+if [[ "$backend" == mysql ]]; then
+  need=()
+  command -v mariadbd >/dev/null 2>&1 || need+=(mariadb-server)
+  install_missing "${need[@]}"
+  port=$(free_port)
+  mariadb-install-db --no-defaults --datadir="$work/maria" --auth-root-authentication-method=normal --skip-test-db --user="$(id -un)" >/dev/null
+  mariadbd --no-defaults --datadir="$work/maria" --port="$port" --bind-address=127.0.0.1 --socket="$work/maria.sock" \
+    --user="$(id -un)" --skip-name-resolve --skip-log-bin --max-connections=300 --log-error="$work/maria.log" &
+  pids+=($!)
+  for _ in $(seq 1 200); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
+  mariadb --socket="$work/maria.sock" -uroot -e "CREATE DATABASE bench CHARACTER SET utf8mb4; CREATE USER 'bench'@'%'; GRANT ALL ON *.* TO 'bench'@'%';"
+  export RESULTGRID_BENCH_SQL="db+mysql://bench@127.0.0.1:$port/bench"
 fi
 
 dotnet build bench/ResultGrid.Bench -c Release -nologo -v quiet >&2

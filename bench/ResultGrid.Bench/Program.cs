@@ -33,8 +33,21 @@ switch (scheme)
         }
 
         break;
+    case "postgresql" or "mysql":
+        // scripts/bench.sh starts the server (initdb / mariadb-install-db on a free port) and names it here.
+        backendUrl = Environment.GetEnvironmentVariable("RESULTGRID_BENCH_SQL") ?? "";
+        if (backendUrl.Length == 0)
+        {
+            await Console.Error.WriteLineAsync($"--backend {scheme} needs RESULTGRID_BENCH_SQL (db+{scheme}://user@127.0.0.1:PORT/db); scripts/bench.sh sets it.");
+            return 2;
+        }
+
+        break;
+    case "sqlite":
+        backendUrl = "db+sqlite:///" + Path.Combine(Directory.CreateTempSubdirectory("rg-bench-").FullName, "results.db");
+        break;
     default:
-        await Console.Error.WriteLineAsync($"--backend {scheme}: supported are memory, rpc and redis.");
+        await Console.Error.WriteLineAsync($"--backend {scheme}: supported are memory, rpc, redis, postgresql, mysql and sqlite.");
         return 2;
 }
 
@@ -44,6 +57,7 @@ builder.UseOrleans(silo =>
 {
     silo.UseLocalhostClustering(siloPort: FreePort(), gatewayPort: FreePort(), clusterId: "bench", serviceId: "bench");
     silo.Services.AddRedisResultStore();
+    silo.Services.AddSqlResultStore();
     silo.AddResultGrid(o => o.Backend = backendUrl);
     silo.Services.Configure<ResultGrid.Serialization.ResultSerializationOptions>(o => o.AcceptContent = ["json", "msgpack", "raw"]);
     silo.AddMemoryGrainStorage(PeerResultGrain.StorageName);
@@ -80,6 +94,24 @@ if (scheme == "redis")
     var raw = await RawRedisRate.RunAsync(backendUrl, rounds, perRound, InFlight());
     Emit("redis.store_rate_grains_vs_driver", scheme, Median(rates), "results/s", "raw-redis", Math.Round(raw, 3));
 }
+else if (scheme is "postgresql" or "mysql" or "sqlite")
+{
+    // Peers on the same PostgreSQL in the same run: Celery's DatabaseBackend.store_result
+    // (SQLAlchemy + psycopg2, one worker process), and pgbench with 8 clients doing single-row
+    // upserts into a copy of the results table (same columns and indexes), the database alone.
+    double? celery = null, pgbench = null;
+    if (scheme == "postgresql")
+    {
+        celery = CeleryStoreRate(backendUrl, quick ? 1_000 : 3_000);
+        pgbench = PgBenchUpsertRate(backendUrl, quick ? 10 : 20);
+    }
+
+    Emit($"{scheme}.store_rate_grains", scheme, Median(rates), "results/s", celery is null ? null : "celery-db", celery is null ? null : Math.Round(celery.Value, 3));
+    if (pgbench is not null)
+    {
+        Emit($"{scheme}.store_rate_grains_vs_pgbench", scheme, Median(rates), "results/s", "pgbench-upsert", Math.Round(pgbench.Value, 3));
+    }
+}
 else
 {
     // Peer: the generic Orleans way, a grain per result with IPersistentState on Orleans' memory
@@ -99,6 +131,30 @@ else
     }
 
     Emit($"{scheme}.store_rate_grains", scheme, Median(rates), "results/s", "orleans-persistent-state-memory", Math.Round(Median(peerRates), 3));
+}
+
+// Reads by id through the result grains, of results stored just before (rpc:// hands a result
+// out once, so it has no repeated reads to measure).
+if (scheme != "rpc")
+{
+    var stored = Enumerable.Range(0, quick ? 20_000 : 50_000).Select(_ => TaskIds.NewId()).ToArray();
+    var next = 0;
+    await Rate.RunAsync(stored.Length, InFlight(), _ => client.MarkSucceededAsync(stored[Interlocked.Increment(ref next) - 1], 7));
+    var readRates = new List<double>();
+    for (var r = 0; r < rounds; r++)
+    {
+        var i = -1;
+        readRates.Add(await Rate.RunAsync(stored.Length, InFlight(), async _ =>
+        {
+            var read = await client.GetAsync(stored[Interlocked.Increment(ref i)]);
+            if (read.State != TaskStates.Success)
+            {
+                throw new InvalidOperationException($"read {read.TaskId} as {read.State}");
+            }
+        }));
+    }
+
+    Emit($"{scheme}.read_rate", scheme, Median(readRates), "reads/s");
 }
 
 // Write-to-waiter latency: a waiter is parked in the grain, then the write is timed until the
@@ -209,6 +265,65 @@ static double Percentile(List<double> values, double p)
 static double? CeleryStoreRate(string url, int count) =>
     CeleryPeer("celery_store_rate.py", "rate", url, count.ToString(System.Globalization.CultureInfo.InvariantCulture));
 
+// pgbench, 8 clients, single-row upserts into a copy of resultgrid_tasks (LIKE ... INCLUDING
+// ALL): the same columns, indexes and never-replace-SUCCESS condition as our statement, one row
+// per round trip. Returns transactions (= results) per second; null, with the reason, if it fails.
+static double? PgBenchUpsertRate(string url, int seconds)
+{
+    var uri = new Uri(url.Replace("db+postgresql://", "postgresql://", StringComparison.Ordinal));
+    var database = uri.AbsolutePath.Trim('/');
+    var user = uri.UserInfo.Split(':')[0];
+    var pgbench = Environment.GetEnvironmentVariable("PGBENCH") ?? "pgbench";
+    var script = Path.Combine(Path.GetTempPath(), $"rg-pgbench-{Guid.NewGuid():N}.sql");
+    File.WriteAllText(script, """
+        \set id random(1, 1000000000000)
+        INSERT INTO pgbench_tasks AS cur (task_id, state, payload, content_type, content_encoding, date_done, updated_at, expires_at)
+        VALUES ('pgb-' || :id || '-' || :client_id, 'SUCCESS', '\x7b22537461747573223a22646f6e65222c22436f6465223a34322c224974656d73223a5b312c322c335d7d'::bytea,
+                'application/json', 'utf-8', now(), now(), now() + interval '1 day')
+        ON CONFLICT (task_id) DO UPDATE SET state = excluded.state, payload = excluded.payload, content_type = excluded.content_type,
+          content_encoding = excluded.content_encoding, date_done = excluded.date_done, updated_at = excluded.updated_at, expires_at = excluded.expires_at
+        WHERE cur.state <> 'SUCCESS' OR cur.expires_at <= excluded.updated_at;
+        """);
+    try
+    {
+        if (Run("psql", "-h", uri.Host, "-p", uri.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "-U", user, "-d", database, "-v", "ON_ERROR_STOP=1", "-c",
+                "DROP TABLE IF EXISTS pgbench_tasks; CREATE TABLE pgbench_tasks (LIKE resultgrid_tasks INCLUDING ALL)") is null)
+        {
+            return null;
+        }
+
+        var output = Run(pgbench, "-n", "-c", "8", "-j", "2", "-T", seconds.ToString(System.Globalization.CultureInfo.InvariantCulture), "-f", script,
+            "-h", uri.Host, "-p", uri.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "-U", user, database);
+        var line = output?.Split('\n').FirstOrDefault(l => l.StartsWith("tps = ", StringComparison.Ordinal));
+        return line is null ? null : double.Parse(line.Split(' ')[2], System.Globalization.CultureInfo.InvariantCulture);
+    }
+    finally
+    {
+        File.Delete(script);
+    }
+
+    static string? Run(string file, params string[] arguments)
+    {
+        var info = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var argument in arguments)
+        {
+            info.ArgumentList.Add(argument);
+        }
+
+        using var process = Process.Start(info)!;
+        var error = process.StandardError.ReadToEndAsync();
+        var output = process.StandardOutput.ReadToEnd();
+        process.WaitForExit();
+        if (process.ExitCode != 0)
+        {
+            Console.Error.WriteLine($"pgbench-upsert peer: {file} failed: {error.Result}");
+            return null;
+        }
+
+        return output;
+    }
+}
+
 static double? CeleryJoinMs(string url, string groupId) => CeleryPeer("celery_join.py", "ms", url, groupId);
 
 // Runs one of the Celery peer scripts with Debian's python3 (where python3-celery lives) and
@@ -228,7 +343,7 @@ static double? CeleryPeer(string script, string field, params string[] arguments
     process.WaitForExit();
     if (process.ExitCode != 0)
     {
-        Console.Error.WriteLine($"celery-redis peer {script} failed (install python3-celery and python3-redis): {error.Result}");
+        Console.Error.WriteLine($"Celery peer {script} failed (install python3-celery with python3-redis, or python3-sqlalchemy and python3-psycopg2): {error.Result}");
         return null;
     }
 
