@@ -30,7 +30,8 @@ internal sealed partial class SqlResultStore : IResultStore, IResultScan, IResul
     private readonly ConcurrentDictionary<int, string> _readMany = new();
     private readonly string _selectColumns;
     private DbDataSource? _dataSource;
-    private SqlWriteBatcher? _batcher;
+    private SqlBatcher<TaskResult, StoreWriteResult>? _writes;
+    private SqlBatcher<string, TaskResult?>? _reads;
     private long _statements;
     private long _rows;
 
@@ -107,7 +108,11 @@ internal sealed partial class SqlResultStore : IResultStore, IResultScan, IResul
         }
 
         var o = _settings.Options;
-        _batcher = new SqlWriteBatcher(FlushAsync, Math.Min(o.Writers, _dialect.MaxWriters), o.BatchWindow, o.MaxBatchSize, o.MaxBatchBytes);
+        _writes = new SqlBatcher<TaskResult, StoreWriteResult>(FlushAsync, r => r.TaskId, SizeOf, Math.Min(o.Writers, _dialect.MaxWriters), o.BatchWindow, o.MaxBatchSize, o.MaxBatchBytes);
+
+        // Reads never wait for a window: alone, a read goes at once; under load, the reads queued
+        // while a query runs share the next one.
+        _reads = new SqlBatcher<string, TaskResult?>(ids => ReadManyAsync(ids).AsTask(), null, _ => 1, Math.Max(1, o.MaxPoolSize / 2), TimeSpan.Zero, ReadChunk, long.MaxValue);
         LogReady(_logger, Display, _tables.Tasks, version.Value, o.MaxPoolSize);
         if (o.SslMode is "disable" or "disabled" or "allow" or "prefer" or "preferred" or "require" or "required" && _settings.Kind != SqlDatabaseKind.Sqlite)
         {
@@ -213,11 +218,13 @@ internal sealed partial class SqlResultStore : IResultStore, IResultScan, IResul
         }
     }
 
-    public ValueTask<StoreWriteResult> WriteAsync(TaskResult result, CancellationToken cancellationToken = default)
-    {
-        var batcher = _batcher ?? throw new InvalidOperationException($"The SQL result store for {_settings.RedactedUrl} is used before the silo initialised it.");
-        return new ValueTask<StoreWriteResult>(batcher.WriteAsync(result));
-    }
+    public ValueTask<StoreWriteResult> WriteAsync(TaskResult result, CancellationToken cancellationToken = default) =>
+        new((_writes ?? throw NotInitialised()).RunAsync(result));
+
+    private InvalidOperationException NotInitialised() => new($"The SQL result store for {_settings.RedactedUrl} is used before the silo initialised it.");
+
+    private static long SizeOf(TaskResult r) =>
+        256 + (r.Payload?.Data.Length ?? 0) + (r.Args?.Data.Length ?? 0) + (r.Kwargs?.Data.Length ?? 0) + (r.Traceback?.Length ?? 0) * 2;
 
     /// <summary>One batch: one upsert statement (and, on MySQL, the SELECT that tells refused writes).</summary>
     private async Task<StoreWriteResult[]> FlushAsync(IReadOnlyList<TaskResult> batch)
@@ -340,14 +347,9 @@ internal sealed partial class SqlResultStore : IResultStore, IResultScan, IResul
     /// <summary>The row, unless it has expired: every read filters on expiry, whether or not a cleanup has run.</summary>
     private TaskResult? Live(TaskResult? result) => result is null || result.IsExpired(_time.GetUtcNow()) ? null : result;
 
+    /// <summary>By primary key; concurrent reads are gathered into one <c>IN</c> query.</summary>
     public ValueTask<TaskResult?> ReadAsync(string taskId, CancellationToken cancellationToken = default) =>
-        Run("read", async c =>
-        {
-            await using var command = Command(c, $"SELECT {_selectColumns} FROM {_tables.Tasks} WHERE task_id = @p0");
-            Add(command, 0, taskId);
-            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-            return Live(await reader.ReadAsync(cancellationToken) ? FromRow(reader) : null);
-        }, cancellationToken);
+        new((_reads ?? throw NotInitialised()).RunAsync(taskId));
 
     /// <summary>Many results with one <c>IN</c> query per 500 ids.</summary>
     public async ValueTask<TaskResult?[]> ReadManyAsync(IReadOnlyList<string> taskIds, CancellationToken cancellationToken = default)
@@ -569,9 +571,14 @@ internal sealed partial class SqlResultStore : IResultStore, IResultScan, IResul
 
     public async ValueTask DisposeAsync()
     {
-        if (_batcher is not null)
+        if (_writes is not null)
         {
-            await _batcher.DisposeAsync();
+            await _writes.DisposeAsync();
+        }
+
+        if (_reads is not null)
+        {
+            await _reads.DisposeAsync();
         }
 
         if (_dataSource is not null)
