@@ -191,6 +191,8 @@ internal sealed class SqliteDialect : SqlDialect
 
     // One writer at a time is all SQLite allows; more batches in flight would only wait on its lock.
     public override int MaxWriters => 1;
+
+    public override bool MultiRowUpserts => false;
     protected override string IdType => "TEXT";
     protected override string ShortTextType => "TEXT";
     protected override string LongTextType => "TEXT";

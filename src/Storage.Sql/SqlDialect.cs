@@ -143,6 +143,13 @@ internal abstract class SqlDialect
     /// </summary>
     public abstract bool UpsertReturnsApplied { get; }
 
+    /// <summary>
+    /// True: a batch is one multi-row statement. False (SQLite): a batch is one transaction of
+    /// single-row statements, since SQLite binds each of thousands of parameters by a linear
+    /// search of their names and a prepared one-row statement rebound per row is far cheaper.
+    /// </summary>
+    public virtual bool MultiRowUpserts => true;
+
     public abstract string UpsertGroup(SqlTables t);
 
     /// <summary>An error that a retry on a new connection may cure: a lost connection, a restart, a fail-over, a busy database.</summary>

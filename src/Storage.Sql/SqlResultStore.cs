@@ -167,8 +167,15 @@ internal sealed partial class SqlResultStore : IResultStore, IResultScan, IResul
         return command;
     }
 
+    /// <summary>Sets parameter <c>@p{index}</c>, adding it the first time, so a prepared command can be run again with new values.</summary>
     private static void Add(DbCommand command, int index, object? value)
     {
+        if (index < command.Parameters.Count)
+        {
+            command.Parameters[index].Value = value ?? DBNull.Value;
+            return;
+        }
+
         var parameter = command.CreateParameter();
         parameter.ParameterName = ParameterNames[index];
         parameter.Value = value ?? DBNull.Value;
@@ -226,25 +233,31 @@ internal sealed partial class SqlResultStore : IResultStore, IResultScan, IResul
     private static long SizeOf(TaskResult r) =>
         256 + (r.Payload?.Data.Length ?? 0) + (r.Args?.Data.Length ?? 0) + (r.Kwargs?.Data.Length ?? 0) + (r.Traceback?.Length ?? 0) * 2;
 
-    /// <summary>One batch: one upsert statement (and, on MySQL, the SELECT that tells refused writes).</summary>
+    /// <summary>
+    /// One batch, one commit: a multi-row upsert statement (and, on MySQL, the SELECT that tells
+    /// refused writes), or, where the dialect prefers it (SQLite), one prepared single-row upsert
+    /// run per result inside one transaction.
+    /// </summary>
     private async Task<StoreWriteResult[]> FlushAsync(IReadOnlyList<TaskResult> batch)
     {
-        var sql = _upserts.GetOrAdd(batch.Count, n => _dialect.UpsertTasks(_tables, n));
+        var multiRow = _dialect.MultiRowUpserts;
+        var sql = _upserts.GetOrAdd(multiRow ? batch.Count : 1, n => _dialect.UpsertTasks(_tables, n));
         return await Run("write", async connection =>
         {
             // Taken per attempt, like the Redis TTL: the row says when it was last written.
             var now = _time.GetUtcNow().UtcDateTime;
-            await using var command = Command(connection, sql);
-            for (var r = 0; r < batch.Count; r++)
-            {
-                Bind(command, r * Columns, batch[r], now);
-            }
-
             var outcomes = new StoreWriteResult[batch.Count];
             var applied = new HashSet<string>(StringComparer.Ordinal);
             var successes = new Dictionary<string, TaskResult>(StringComparer.Ordinal);
-            await using (var reader = await command.ExecuteReaderAsync())
+            await using var command = Command(connection, sql);
+            if (multiRow)
             {
+                for (var r = 0; r < batch.Count; r++)
+                {
+                    Bind(command, r * Columns, batch[r], now);
+                }
+
+                await using var reader = await command.ExecuteReaderAsync();
                 do
                 {
                     while (reader.FieldCount > 0 && await reader.ReadAsync())
@@ -261,6 +274,21 @@ internal sealed partial class SqlResultStore : IResultStore, IResultScan, IResul
                     }
                 }
                 while (await reader.NextResultAsync());
+            }
+            else
+            {
+                await using var transaction = await connection.BeginTransactionAsync();
+                command.Transaction = transaction;
+                foreach (var result in batch)
+                {
+                    Bind(command, 0, result, now);
+                    if (await command.ExecuteScalarAsync() is string id)
+                    {
+                        applied.Add(id);
+                    }
+                }
+
+                await transaction.CommitAsync();
             }
 
             for (var i = 0; i < batch.Count; i++)
