@@ -29,6 +29,13 @@ builder.UseOrleansClient(client =>
         client.Configure<Orleans.Configuration.ClusterOptions>(o => (o.ClusterId, o.ServiceId) = (clusterId, serviceId));
         client.UseRedisClustering(o => o.ConfigurationOptions = redis);
     }
+    else if (silo.GetValue("Clustering", "localhost") == "sql")
+    {
+        // The same PostgreSQL or MySQL the silos keep their membership in.
+        client.Configure<Orleans.Configuration.ClusterOptions>(o => (o.ClusterId, o.ServiceId) = (clusterId, serviceId));
+        client.UseResultGridSqlClustering(silo["ClusteringUrl"] ?? builder.Configuration["ResultGrid:Backend"] ?? "",
+            builder.Configuration.GetSection("ResultGrid:Sql").Get<ResultGrid.Storage.Sql.SqlResultStoreOptions>());
+    }
     else
     {
         client.UseLocalhostClustering(gatewayPort, serviceId, clusterId);

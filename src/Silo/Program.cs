@@ -10,6 +10,7 @@ using ResultGrid.Grains.Hosting;
 using ResultGrid.Silo;
 using ResultGrid.Storage;
 using ResultGrid.Storage.Redis;
+using ResultGrid.Storage.Sql;
 using StackExchange.Redis;
 
 // Configuration: appsettings.json, then environment variables (RESULTGRID__BACKEND,
@@ -46,9 +47,27 @@ if (silo.Clustering.Equals("redis", StringComparison.OrdinalIgnoreCase))
     }
 }
 
+string? clusteringSql = null;
+var sqlOptions = builder.Configuration.GetSection(SqlResultStoreOptions.SectionName).Get<SqlResultStoreOptions>() ?? new SqlResultStoreOptions();
+if (silo.Clustering.Equals("sql", StringComparison.OrdinalIgnoreCase))
+{
+    clusteringSql = silo.ClusteringUrl ?? builder.Configuration["ResultGrid:Backend"] ?? "";
+    try
+    {
+        // Checked here, so that a bad URL is a configuration error (exit 2), not a start-up failure.
+        await SqlConnections.Create(clusteringSql, sqlOptions).DataSource.DisposeAsync();
+    }
+    catch (ArgumentException ex)
+    {
+        await Console.Error.WriteLineAsync($"ResultGrid silo configuration is invalid:\n  ResultGrid:Silo:Clustering is sql, but ResultGrid:Silo:ClusteringUrl (or a db+postgresql:// or db+mysql:// ResultGrid:Backend) is not usable: {ex.Message}");
+        return 2;
+    }
+}
+
+var networked = clusteringRedis is not null || clusteringSql is not null;
 builder.UseOrleans(orleans =>
 {
-    if (clusteringRedis is not null)
+    if (networked)
     {
         // Membership and reminders in Redis: silos on any host find each other through it.
         orleans.Configure<ClusterOptions>(o =>
@@ -57,8 +76,15 @@ builder.UseOrleans(orleans =>
             o.ServiceId = silo.ServiceId;
         });
         orleans.ConfigureEndpoints(AdvertisedAddress(silo.AdvertisedAddress), silo.SiloPort, silo.GatewayPort, listenOnAnyHostAddress: silo.ListenOnAnyAddress);
-        orleans.UseRedisClustering(o => o.ConfigurationOptions = clusteringRedis);
-        orleans.UseRedisReminderService(o => o.ConfigurationOptions = clusteringRedis);
+        if (clusteringRedis is not null)
+        {
+            orleans.UseRedisClustering(o => o.ConfigurationOptions = clusteringRedis);
+            orleans.UseRedisReminderService(o => o.ConfigurationOptions = clusteringRedis);
+        }
+        else
+        {
+            orleans.UseResultGridSqlClustering(clusteringSql!, sqlOptions);
+        }
     }
     else
     {
@@ -69,7 +95,7 @@ builder.UseOrleans(orleans =>
             serviceId: silo.ServiceId,
             clusterId: silo.ClusterId);
     }
-    if (silo.ListenOnAnyAddress && clusteringRedis is null)
+    if (silo.ListenOnAnyAddress && !networked)
     {
         orleans.Configure<EndpointOptions>(o =>
         {
@@ -112,7 +138,7 @@ catch (Exception ex)
 }
 
 var stores = host.Services.GetRequiredService<ResultStores>();
-var advertised = clusteringRedis is null ? IPAddress.Loopback : AdvertisedAddress(silo.AdvertisedAddress);
+var advertised = networked ? AdvertisedAddress(silo.AdvertisedAddress) : IPAddress.Loopback;
 SiloLog.Listening(logger, advertised.ToString(), silo.SiloPort, silo.GatewayPort, silo.ClusterId, stores.RedactedUrl, silo.Clustering);
 await host.WaitForShutdownAsync();
 return 0;

@@ -12,14 +12,17 @@ public sealed class SiloHostOptions
 
     /// <summary>
     /// Membership: <c>localhost</c> (a single-machine development cluster whose primary silo
-    /// listens on <see cref="PrimarySiloPort"/>) or <c>redis</c> (membership and reminders in
-    /// Redis, at <see cref="ClusteringUrl"/>). ADO.NET clustering comes with the SQL backends.
+    /// listens on <see cref="PrimarySiloPort"/>), <c>redis</c> (membership and reminders in
+    /// Redis, at <see cref="ClusteringUrl"/>) or <c>sql</c> (membership and reminders in
+    /// PostgreSQL or MySQL/MariaDB through Orleans' ADO.NET providers, at <see cref="ClusteringUrl"/>:
+    /// a SQL-only deployment needs no Redis).
     /// </summary>
     public string Clustering { get; set; } = "localhost";
 
     /// <summary>
-    /// The Redis URL for <c>redis</c> clustering; null for the backend URL when that is a Redis
-    /// one. Credentials from the environment, like the backend's.
+    /// The Redis URL for <c>redis</c> clustering, or the <c>db+postgresql://</c> /
+    /// <c>db+mysql://</c> URL for <c>sql</c> clustering; null for the backend URL. Credentials
+    /// from the environment, like the backend's.
     /// </summary>
     public string? ClusteringUrl { get; set; }
 
@@ -44,7 +47,7 @@ public sealed class SiloHostOptions
 
 internal sealed class SiloHostOptionsValidator : IValidateOptions<SiloHostOptions>
 {
-    private static readonly string[] Clusterings = ["localhost", "redis"];
+    private static readonly string[] Clusterings = ["localhost", "redis", "sql"];
 
     public ValidateOptionsResult Validate(string? name, SiloHostOptions options)
     {
