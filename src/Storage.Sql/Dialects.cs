@@ -73,7 +73,7 @@ internal sealed class PostgreSqlDialect : SqlDialect
 
     public override string UpsertGroup(SqlTables t) => OnConflictGroupUpsert(t);
 
-    public override bool IsTransient(Exception exception) => exception switch
+    protected override bool IsDriverTransient(Exception exception) => exception switch
     {
         // 08: connection exceptions; 57P01-57P03: the server shutting down or starting up;
         // 53300: too many connections; 40001/40P01: serialization failure, deadlock.
@@ -172,7 +172,7 @@ internal sealed class MySqlDialect(string isolationLevel = "READ COMMITTED") : S
         $"INSERT INTO {t.Groups} (group_id, task_ids, date_done, expires_at) VALUES (@p0, @p1, @p2, @p3) " +
         "ON DUPLICATE KEY UPDATE task_ids = VALUES(task_ids), date_done = VALUES(date_done), expires_at = VALUES(expires_at)";
 
-    public override bool IsTransient(Exception exception) => exception switch
+    protected override bool IsDriverTransient(Exception exception) => exception switch
     {
         MySqlException my => my.IsTransient || my.ErrorCode is MySqlErrorCode.UnableToConnectToHost or MySqlErrorCode.ServerShutdown
             or MySqlErrorCode.ConnectionCountError or MySqlErrorCode.LockDeadlock or MySqlErrorCode.LockWaitTimeout
@@ -227,7 +227,7 @@ internal sealed class SqliteDialect : SqlDialect
     public override string UpsertGroup(SqlTables t) => OnConflictGroupUpsert(t);
 
     // SQLITE_BUSY and SQLITE_LOCKED: another process holds the file's lock longer than the timeout.
-    public override bool IsTransient(Exception exception) => exception is SqliteException { SqliteErrorCode: 5 or 6 };
+    protected override bool IsDriverTransient(Exception exception) => exception is SqliteException { SqliteErrorCode: 5 or 6 };
 
     public override void ClearPool(DbConnection connection) => SqliteConnection.ClearPool((SqliteConnection)connection);
 }

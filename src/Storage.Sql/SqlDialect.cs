@@ -152,8 +152,26 @@ internal abstract class SqlDialect
 
     public abstract string UpsertGroup(SqlTables t);
 
-    /// <summary>An error that a retry on a new connection may cure: a lost connection, a restart, a fail-over, a busy database.</summary>
-    public abstract bool IsTransient(Exception exception);
+    /// <summary>
+    /// An error that a retry on a new connection may cure: a lost connection, a restart, a
+    /// fail-over, a busy database. Never a certificate the client refused: the drivers report
+    /// that like a lost connection, but trying again only repeats it.
+    /// </summary>
+    public bool IsTransient(Exception exception)
+    {
+        for (var e = exception.InnerException; e is not null; e = e.InnerException)
+        {
+            if (e is System.Security.Authentication.AuthenticationException)
+            {
+                return false;
+            }
+        }
+
+        return IsDriverTransient(exception);
+    }
+
+    /// <summary>The driver's own idea of a transient error (its error codes and exception types).</summary>
+    protected abstract bool IsDriverTransient(Exception exception);
 
     /// <summary>Drops the pool's idle connections, which a restarted server has closed.</summary>
     public abstract void ClearPool(DbConnection connection);

@@ -216,4 +216,40 @@ public sealed class SqlFaultTests(PostgresCluster postgres)
         await using var plain = new NpgsqlConnection($"Host=127.0.0.1;Port={server.Port};Username=rg;Password={SqlServerProcess.Password};Database=resultgrid;SSL Mode=Disable");
         await plain.OpenAsync(Ct);
     }
+
+    [Fact]
+    public async Task MySQL_TLS_with_verify_identity_checks_the_CA_and_the_host_name()
+    {
+        await using var server = new MariaDbProcess();
+        var ca = server.EnableTls();
+        await server.StartAsync();
+        var otherCa = TestCertificates.Create(server.Directory, "other").CaFile;
+        var tls = $"db+mysql://{SqlServerProcess.User}:{SqlServerProcess.Password}@localhost:{server.Port}/{SqlServerProcess.Database}?ssl_mode=verify_identity&ssl_ca={ca}";
+
+        await using (var store = NewStore(tls))
+        {
+            await store.InitializeAsync(Ct);
+            var id = TaskIds.NewId();
+            await store.WriteAsync(new TaskResult { TaskId = id, State = TaskStates.Success }, Ct);
+            Assert.Equal(TaskStates.Success, (await store.ReadAsync(id, Ct))!.State);
+
+            await using var database = SqlDialect.For(store.Settings).CreateDataSource(store.Settings);
+            await using var command = database.CreateCommand("SHOW SESSION STATUS LIKE 'Ssl_cipher'");
+            await using var reader = await command.ExecuteReaderAsync(Ct);
+            Assert.True(await reader.ReadAsync(Ct));
+            Assert.NotEqual(string.Empty, reader.GetString(1));
+        }
+
+        await using (var store = NewStore(tls.Replace(ca, otherCa, StringComparison.Ordinal), NoRetry))
+        {
+            var ex = await Assert.ThrowsAnyAsync<Exception>(() => store.InitializeAsync(Ct).AsTask());
+            Assert.Contains("RemoteCertificateChainErrors", ex.ToString(), StringComparison.Ordinal);
+        }
+
+        await using (var store = NewStore(tls.Replace("@localhost:", "@127.0.0.1:", StringComparison.Ordinal), NoRetry))
+        {
+            var ex = await Assert.ThrowsAnyAsync<Exception>(() => store.InitializeAsync(Ct).AsTask());
+            Assert.Contains("RemoteCertificateNameMismatch", ex.ToString(), StringComparison.Ordinal);
+        }
+    }
 }

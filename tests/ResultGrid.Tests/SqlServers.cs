@@ -199,6 +199,7 @@ public sealed class MariaDbProcess : SqlServerProcess
 {
     private Process? _process;
     private bool _initialised;
+    private string[] _tlsOptions = [];
 
     public MariaDbProcess() : base("maria")
     {
@@ -222,7 +223,7 @@ public sealed class MariaDbProcess : SqlServerProcess
             "--no-defaults", $"--datadir={data}", $"--port={Port}", "--bind-address=127.0.0.1", $"--socket={Socket}",
             $"--pid-file={Path.Combine(Directory, "mysqld.pid")}", "--user=" + Environment.UserName, "--skip-name-resolve",
             "--skip-log-bin", "--innodb-buffer-pool-size=64M", "--max-connections=300", $"--log-error={Path.Combine(Directory, "error.log")}",
-        })
+        }.Concat(_tlsOptions))
         {
             info.ArgumentList.Add(a);
         }
@@ -251,6 +252,14 @@ public sealed class MariaDbProcess : SqlServerProcess
             await RunAsync("kill", "-TERM", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture));
             await process.WaitForExitAsync();
         }
+    }
+
+    /// <summary>Serves TLS from the next start with a certificate for localhost signed by a CA of its own; returns that CA's PEM file.</summary>
+    public string EnableTls()
+    {
+        var (ca, cert, key) = TestCertificates.Create(Directory, "maria");
+        _tlsOptions = [$"--ssl-ca={ca}", $"--ssl-cert={cert}", $"--ssl-key={key}"];
+        return ca;
     }
 
     /// <summary>kill -9.</summary>
