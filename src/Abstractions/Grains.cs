@@ -149,6 +149,15 @@ public interface IGroupResultGrain : IGrainWithStringKey
     [Alias("Save")]
     Task<GroupStatus> SaveAsync(string[] taskIds, TimeSpan? expires);
 
+    /// <summary>
+    /// Saves the group as a chord's header: when its last child is READY, <paramref name="body"/>
+    /// runs once with the children's results in submission order, or, if a child failed, its
+    /// result is stored as FAILURE naming that child. The trigger is claimed in the store, so it
+    /// fires once whatever the silos do.
+    /// </summary>
+    [Alias("SaveChord")]
+    Task<GroupStatus> SaveChordAsync(string[] taskIds, TimeSpan? expires, ChordBody body);
+
     [AlwaysInterleave, Alias("Status")]
     Task<GroupStatus> GetStatusAsync();
 

@@ -113,5 +113,55 @@ public sealed record GroupMeta
     /// <summary>When the store drops the group; null means never.</summary>
     [Id(3)] public DateTimeOffset? ExpiresAt { get; init; }
 
+    /// <summary>The chord's body, run once when every child is READY; null for a plain group.</summary>
+    [Id(4)] public ChordBody? Chord { get; init; }
+
     public bool IsExpired(DateTimeOffset now) => ExpiresAt is { } at && at <= now;
+}
+
+/// <summary>
+/// A chord's body: the registered task run once, with the header's results in submission order
+/// as its argument, when the last child of its group is READY. Its result is stored under
+/// <see cref="TaskId"/>, where it is awaited like any task's.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("ResultGrid.ChordBody")]
+public sealed record ChordBody
+{
+    [Id(0)] public required string TaskId { get; init; }
+
+    /// <summary>The registered task name (AddResultGridTask).</summary>
+    [Id(1)] public required string Name { get; init; }
+
+    [Id(2)] public string? Queue { get; init; }
+
+    /// <summary>The body result's time to live; null for the task's or global default.</summary>
+    [Id(3)] public TimeSpan? Expires { get; init; }
+
+    /// <summary>The form stores keep it in (a Redis group document field, a SQL column).</summary>
+    public string ToJson() => System.Text.Json.JsonSerializer.Serialize(new Stored(TaskId, Name, Queue, Expires?.TotalMilliseconds));
+
+    /// <exception cref="FormatException">The text is not a stored chord body.</exception>
+    public static ChordBody FromJson(string json)
+    {
+        try
+        {
+            var stored = System.Text.Json.JsonSerializer.Deserialize<Stored>(json);
+            if (stored is null || string.IsNullOrEmpty(stored.TaskId) || string.IsNullOrEmpty(stored.Name))
+            {
+                throw new FormatException($"The stored chord body '{json}' has no task id or name.");
+            }
+
+            return new ChordBody { TaskId = stored.TaskId, Name = stored.Name, Queue = stored.Queue, Expires = stored.ExpiresMs is { } ms ? TimeSpan.FromMilliseconds(ms) : null };
+        }
+        catch (System.Text.Json.JsonException ex)
+        {
+            throw new FormatException($"The stored chord body is not valid JSON: {ex.Message}", ex);
+        }
+    }
+
+    private sealed record Stored(
+        [property: System.Text.Json.Serialization.JsonPropertyName("task_id")] string TaskId,
+        [property: System.Text.Json.Serialization.JsonPropertyName("name")] string Name,
+        [property: System.Text.Json.Serialization.JsonPropertyName("queue")] string? Queue,
+        [property: System.Text.Json.Serialization.JsonPropertyName("expires_ms")] double? ExpiresMs);
 }

@@ -76,6 +76,18 @@ public interface IGroupResults
 
     /// <summary>Submits one task per argument as a saved group; the handle joins it.</summary>
     Task<GroupHandle> SubmitGroupAsync(string name, IEnumerable<object?> argsList, SubmitOptions? options = null, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Saves a group as a chord's header (Celery's chord(header)(body)): when its last child is
+    /// READY, the registered task <paramref name="bodyName"/> runs once, with the children's results
+    /// in submission order as its argument (a JSON array, so the body's argument type is a list
+    /// or array of the header's result type). A failed child makes the body's result a FAILURE
+    /// (ChordError) naming that child. Returns the body's task id.
+    /// </summary>
+    Task<string> SaveChordAsync(string groupId, IReadOnlyList<string> taskIds, string bodyName, string? bodyTaskId = null, TimeSpan? expires = null, CancellationToken cancellationToken = default);
+
+    /// <summary>Submits one <paramref name="headerName"/> task per argument as a chord's header, and <paramref name="bodyName"/> as its body.</summary>
+    Task<ChordHandle> SubmitChordAsync(string headerName, IEnumerable<object?> headerArgs, string bodyName, SubmitOptions? options = null, CancellationToken cancellationToken = default);
 }
 
 /// <summary>Searches stored results for reports and audits (SQL backends).</summary>

@@ -191,5 +191,26 @@ public sealed class GroupHandle
     public Task<GroupStatus> GetStatusAsync(CancellationToken cancellationToken = default) => _groups.GetGroupAsync(GroupId, cancellationToken);
 }
 
+/// <summary>A submitted chord: its header group and its body's result.</summary>
+public sealed class ChordHandle
+{
+    private readonly IResultReader _reader;
+
+    internal ChordHandle(IResultReader reader, GroupHandle header, string bodyTaskId)
+    {
+        _reader = reader;
+        Header = header;
+        BodyTaskId = bodyTaskId;
+    }
+
+    public GroupHandle Header { get; }
+
+    public string BodyTaskId { get; }
+
+    /// <summary>Waits for the body's result (woken by its write). A failed header child surfaces here as a ChordError failure.</summary>
+    public Task<TaskOutcome<T>> WaitAsync<T>(TimeSpan? timeout = null, bool propagate = true, CancellationToken cancellationToken = default) =>
+        _reader.WaitAsync<T>(BodyTaskId, timeout, propagate, cancellationToken);
+}
+
 /// <summary>One page of a search, with the results decoded on demand.</summary>
 public sealed record ResultQueryPage(IReadOnlyList<TaskResultInfo> Items, string? NextPageToken);

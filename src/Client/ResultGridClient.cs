@@ -253,6 +253,29 @@ public sealed class ResultGridClient : IResultGridClient
         return Group(groupId).SaveAsync(taskIds.ToArray(), expires).WaitAsync(cancellationToken);
     }
 
+    public async Task<string> SaveChordAsync(string groupId, IReadOnlyList<string> taskIds, string bodyName, string? bodyTaskId = null, TimeSpan? expires = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(taskIds);
+        ArgumentException.ThrowIfNullOrWhiteSpace(bodyName);
+        TaskIds.ValidateExpires(expires, nameof(expires));
+        var body = new ChordBody { TaskId = bodyTaskId ?? TaskIds.NewId(), Name = bodyName, Expires = expires };
+        await Group(groupId).SaveChordAsync(taskIds.ToArray(), expires, body).WaitAsync(cancellationToken).ConfigureAwait(false);
+        return body.TaskId;
+    }
+
+    public async Task<ChordHandle> SubmitChordAsync(string headerName, IEnumerable<object?> headerArgs, string bodyName, SubmitOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(headerArgs);
+        var groupId = options?.GroupId ?? TaskIds.NewId();
+        var args = headerArgs.ToList();
+        var ids = args.Select(_ => TaskIds.NewId()).ToArray();
+
+        // Saved first, like a group: a child that finishes at once then finds its chord.
+        var bodyTaskId = await SaveChordAsync(groupId, ids, bodyName, options?.TaskId, options?.Expires, cancellationToken).ConfigureAwait(false);
+        await Task.WhenAll(args.Select((a, i) => SubmitAsync(headerName, a, (options ?? new SubmitOptions()) with { TaskId = ids[i], GroupId = groupId }, cancellationToken))).ConfigureAwait(false);
+        return new ChordHandle(this, new GroupHandle(this, groupId, ids), bodyTaskId);
+    }
+
     public Task<GroupStatus> GetGroupAsync(string groupId, CancellationToken cancellationToken = default) =>
         Group(groupId).GetStatusAsync().WaitAsync(cancellationToken);
 

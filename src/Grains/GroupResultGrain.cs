@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using ResultGrid.Serialization;
 using ResultGrid.Storage;
 
 namespace ResultGrid.Grains;
@@ -27,13 +28,19 @@ internal sealed partial class GroupResultGrain : Grain, IGroupResultGrain
     private readonly Dictionary<string, int> _positions = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string> _readyStates = new(StringComparer.Ordinal);
     private readonly List<string> _completionOrder = [];
+    private readonly ResultSerializer _serializer;
     private GroupMeta? _meta;
     private int _succeeded;
     private int _failed;
 
-    public GroupResultGrain(ResultStores stores, IOptions<ResultGridOptions> options, ResultGridMetrics metrics, TimeProvider time, ILogger<GroupResultGrain> logger)
+    // This activation has fired (or found fired) its chord's trigger; the store's claim is what
+    // makes it once across activations and silos.
+    private bool _chordDone;
+
+    public GroupResultGrain(ResultStores stores, IOptions<ResultGridOptions> options, ResultGridMetrics metrics, ResultSerializer serializer, TimeProvider time, ILogger<GroupResultGrain> logger)
     {
         _store = stores.Default;
+        _serializer = serializer;
         _options = options.Value;
         _metrics = metrics;
         _time = time;
@@ -51,7 +58,27 @@ internal sealed partial class GroupResultGrain : Grain, IGroupResultGrain
         }
     }
 
-    public async Task<GroupStatus> SaveAsync(string[] taskIds, TimeSpan? expires)
+    public Task<GroupStatus> SaveAsync(string[] taskIds, TimeSpan? expires) => SaveAsync(taskIds, expires, chord: null);
+
+    public Task<GroupStatus> SaveChordAsync(string[] taskIds, TimeSpan? expires, ChordBody body)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        TaskIds.Validate(body.TaskId, nameof(body));
+        TaskIds.ValidateExpires(body.Expires, nameof(body));
+        if (string.IsNullOrWhiteSpace(body.Name))
+        {
+            throw new ArgumentException("The chord body needs the name of a registered task.", nameof(body));
+        }
+
+        if (taskIds?.Contains(body.TaskId, StringComparer.Ordinal) == true)
+        {
+            throw new ArgumentException($"The chord body's task id '{body.TaskId}' is also a child of its header; it must be its own.", nameof(body));
+        }
+
+        return SaveAsync(taskIds!, expires, body);
+    }
+
+    private async Task<GroupStatus> SaveAsync(string[] taskIds, TimeSpan? expires, ChordBody? chord)
     {
         ArgumentNullException.ThrowIfNull(taskIds);
         TaskIds.Validate(GroupId, "groupId");
@@ -68,7 +95,7 @@ internal sealed partial class GroupResultGrain : Grain, IGroupResultGrain
 
         var now = _time.GetUtcNow();
         var ttl = expires == Timeout.InfiniteTimeSpan ? null : expires ?? _options.DefaultTimeToLive;
-        var meta = new GroupMeta { GroupId = GroupId, TaskIds = taskIds, DateDone = now, ExpiresAt = ttl is { } t ? now + t : null };
+        var meta = new GroupMeta { GroupId = GroupId, TaskIds = taskIds, DateDone = now, ExpiresAt = ttl is { } t ? now + t : null, Chord = chord };
         await StoreCall.Run(_store, _metrics, _logger, "save group", GroupId, async () =>
         {
             await _store.SaveGroupAsync(meta);
@@ -105,6 +132,7 @@ internal sealed partial class GroupResultGrain : Grain, IGroupResultGrain
         }
 
         Wake();
+        await TriggerChordIfCompleteAsync();
     }
 
     public Task<GroupStatus> GetStatusAsync() => Task.FromResult(Status());
@@ -155,20 +183,100 @@ internal sealed partial class GroupResultGrain : Grain, IGroupResultGrain
         return read;
     }
 
-    public Task OnChildReadyAsync(string taskId, string state)
+    public async Task OnChildReadyAsync(string taskId, string state)
     {
         if (_meta is not null && _positions.ContainsKey(taskId) && TaskStates.IsReady(state))
         {
             Complete(taskId, state);
             Wake();
+            await TriggerChordIfCompleteAsync();
         }
         else if (_meta is null)
         {
             // A child of a group that is not saved (yet): saving reads the children anyway.
             DeactivateOnIdle();
         }
+    }
 
-        return Task.CompletedTask;
+    /// <summary>
+    /// When every child of a chord's header is READY: claim the trigger in the store (only the
+    /// first claim across all activations and silos wins), then run the body with the header's
+    /// results in submission order, or store its FAILURE naming the first failed child.
+    /// </summary>
+    private async Task TriggerChordIfCompleteAsync()
+    {
+        if (_meta is not { Chord: { } chord } meta || _chordDone || _completionOrder.Count < meta.TaskIds.Length)
+        {
+            return;
+        }
+
+        _chordDone = true;
+        var claimed = await StoreCall.Run(_store, _metrics, _logger, "claim", GroupId, () => _store.TryClaimAsync("chord:" + GroupId, meta.ExpiresAt));
+        if (!claimed)
+        {
+            return;
+        }
+
+        var header = new List<TaskResult>(meta.TaskIds.Length);
+        for (var offset = 0; offset < meta.TaskIds.Length; offset += ReadBatch)
+        {
+            var batch = meta.TaskIds.AsMemory(offset, Math.Min(ReadBatch, meta.TaskIds.Length - offset)).ToArray();
+            var read = await StoreCall.Run(_store, _metrics, _logger, "read", GroupId, () => _store.ReadManyAsync(batch));
+            header.AddRange(read.Select((r, i) => r ?? TaskResult.Pending(batch[i])));
+        }
+
+        string? problem = null;
+        ResultPayload? args = null;
+        if (header.FirstOrDefault(r => r.State != TaskStates.Success) is { } failed)
+        {
+            // Celery's ChordError text: "Dependency <id> raised <exception>".
+            var reason = TaskStates.IsExceptionState(failed.State) && failed.Payload is not null
+                ? _serializer.ReadFailure(failed).ToString()
+                : failed.State;
+            problem = $"Dependency {failed.TaskId} raised {reason}";
+        }
+        else
+        {
+            try
+            {
+                var values = header.Select(r => r.Payload is null ? default : _serializer.Deserialize<System.Text.Json.JsonElement>(r.TaskId, r.Payload)).ToArray();
+                args = _serializer.Serialize(values, "json", "none");
+            }
+            catch (Exception ex) when (ex is ResultDecodeException or ContentTypeNotAcceptedException)
+            {
+                problem = $"The header results of chord {GroupId} cannot be passed to its body as JSON: {ex.Message}";
+            }
+        }
+
+        if (problem is null)
+        {
+            try
+            {
+                await GrainFactory.GetGrain<ITaskRunnerGrain>(0).SubmitAsync(new TaskSubmission
+                {
+                    TaskId = chord.TaskId, Name = chord.Name, Args = args, ParentId = GroupId, Queue = chord.Queue, Expires = chord.Expires,
+                });
+                LogChordTriggered(_logger, GroupId, chord.Name, chord.TaskId);
+                return;
+            }
+            catch (TaskNotRegisteredException ex)
+            {
+                problem = ex.Message;
+            }
+        }
+
+        LogChordFailed(_logger, GroupId, chord.TaskId, problem);
+        await GrainFactory.GetGrain<IResultWriterGrain>(0).WriteAsync(
+            new TaskResult
+            {
+                TaskId = chord.TaskId,
+                State = TaskStates.Failure,
+                Payload = ResultSerializer.SerializeFailure("ChordError", "celery.exceptions", [problem]),
+                Name = chord.Name,
+                ParentId = GroupId,
+                Queue = chord.Queue,
+            },
+            chord.Expires);
     }
 
     public async Task<bool> ForgetAsync()
@@ -220,6 +328,12 @@ internal sealed partial class GroupResultGrain : Grain, IGroupResultGrain
             waiter.TrySetResult();
         }
     }
+
+    [LoggerMessage(1, LogLevel.Information, "Chord {GroupId}: header complete, body {Name} started as task {BodyTaskId}")]
+    private static partial void LogChordTriggered(ILogger logger, string groupId, string name, string bodyTaskId);
+
+    [LoggerMessage(2, LogLevel.Warning, "Chord {GroupId}: body task {BodyTaskId} stored as FAILURE: {Reason}")]
+    private static partial void LogChordFailed(ILogger logger, string groupId, string bodyTaskId, string reason);
 
     private GroupStatus Status() => _meta is null
         ? new GroupStatus { GroupId = GroupId, Exists = false }

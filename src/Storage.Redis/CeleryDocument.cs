@@ -208,6 +208,12 @@ internal static class CeleryDocument
                 json.WriteNumber("rg_expires_at_ms", expires.ToUnixTimeMilliseconds());
             }
 
+            if (group.Chord is { } chord)
+            {
+                // Celery ignores fields it does not know, so the document stays restorable by it.
+                json.WriteString("rg_chord", chord.ToJson());
+            }
+
             json.WriteEndObject();
         }
 
@@ -249,6 +255,7 @@ internal static class CeleryDocument
                 ExpiresAt = root.TryGetProperty("rg_expires_at_ms", out var x) && x.ValueKind == JsonValueKind.Number
                     ? DateTimeOffset.FromUnixTimeMilliseconds(x.GetInt64())
                     : null,
+                Chord = String(root, "rg_chord") is { } chord ? ChordBody.FromJson(chord) : null,
             };
         }
         catch (JsonException ex)

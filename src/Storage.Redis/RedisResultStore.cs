@@ -12,6 +12,7 @@ internal sealed partial class RedisResultStore : IResultStore, IResultChangeFeed
 {
     public const string TaskKeyPrefix = "celery-task-meta-";
     public const string GroupKeyPrefix = "celery-taskset-meta-";
+    public const string ClaimKeyPrefix = "resultgrid-claim-";
 
     // One round trip: the never-replace-SUCCESS check and the write happen inside Redis. The
     // status is read from the head of the stored document (both Celery and ResultGrid write it
@@ -226,6 +227,14 @@ internal sealed partial class RedisResultStore : IResultStore, IResultChangeFeed
 
     public ValueTask<bool> ForgetGroupAsync(string groupId, CancellationToken cancellationToken = default) =>
         Retry("forget group", async () => await Database.KeyDeleteAsync(GroupKeyOf(groupId)));
+
+    /// <summary>SET NX with the claim's TTL: Redis decides who is first.</summary>
+    public ValueTask<bool> TryClaimAsync(string key, DateTimeOffset? expiresAt, CancellationToken cancellationToken = default) =>
+        Retry("claim", async () =>
+        {
+            TimeSpan? ttl = expiresAt is { } at ? TimeSpan.FromMilliseconds(Math.Max(1, (at - _time.GetUtcNow()).TotalMilliseconds)) : null;
+            return await Database.StringSetAsync(_settings.KeyPrefix + ClaimKeyPrefix + key, _time.GetUtcNow().ToUnixTimeMilliseconds(), ttl, When.NotExists);
+        });
 
     /// <summary>
     /// Every stored task id, by SCAN over the key pattern (never KEYS, which would block the

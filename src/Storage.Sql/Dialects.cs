@@ -73,6 +73,8 @@ internal sealed class PostgreSqlDialect : SqlDialect
 
     public override string UpsertGroup(SqlTables t) => OnConflictGroupUpsert(t);
 
+    public override string Claim(SqlTables t) => OnConflictClaim(t);
+
     protected override bool IsDriverTransient(Exception exception) => exception switch
     {
         // 08: connection exceptions; 57P01-57P03: the server shutting down or starting up;
@@ -169,8 +171,14 @@ internal sealed class MySqlDialect(string isolationLevel = "READ COMMITTED") : S
     public override bool UpsertReturnsApplied => false;
 
     public override string UpsertGroup(SqlTables t) =>
-        $"INSERT INTO {t.Groups} (group_id, task_ids, date_done, expires_at) VALUES (@p0, @p1, @p2, @p3) " +
-        "ON DUPLICATE KEY UPDATE task_ids = VALUES(task_ids), date_done = VALUES(date_done), expires_at = VALUES(expires_at)";
+        $"INSERT INTO {t.Groups} (group_id, task_ids, date_done, expires_at, chord) VALUES (@p0, @p1, @p2, @p3, @p4) " +
+        "ON DUPLICATE KEY UPDATE task_ids = VALUES(task_ids), date_done = VALUES(date_done), expires_at = VALUES(expires_at), chord = VALUES(chord)";
+
+    // An expired claim is removed first; then the primary key lets exactly one INSERT IGNORE in,
+    // and ROW_COUNT() says whether it was this one.
+    public override string Claim(SqlTables t) =>
+        $"DELETE FROM {t.Claims} WHERE claim_key = @p0 AND expires_at <= @p1; " +
+        $"INSERT IGNORE INTO {t.Claims} (claim_key, claimed_at, expires_at) VALUES (@p0, @p1, @p2); SELECT ROW_COUNT()";
 
     protected override bool IsDriverTransient(Exception exception) => exception switch
     {
@@ -225,6 +233,8 @@ internal sealed class SqliteDialect : SqlDialect
     public override bool UpsertReturnsApplied => true;
 
     public override string UpsertGroup(SqlTables t) => OnConflictGroupUpsert(t);
+
+    public override string Claim(SqlTables t) => OnConflictClaim(t);
 
     // SQLITE_BUSY and SQLITE_LOCKED: another process holds the file's lock longer than the timeout.
     protected override bool IsDriverTransient(Exception exception) => exception is SqliteException { SqliteErrorCode: 5 or 6 };

@@ -6,7 +6,7 @@ namespace ResultGrid.Storage.Sql;
 /// <summary>
 /// The tables' names as the SQL text writes them (quoted, schema-qualified).
 /// </summary>
-internal sealed record SqlTables(string Tasks, string Groups, string Version, string TaskTableName, string GroupTableName);
+internal sealed record SqlTables(string Tasks, string Groups, string Version, string Claims, string TaskTableName, string GroupTableName);
 
 /// <summary>
 /// What differs between databases: SQL text, column types, the driver and its error codes.
@@ -38,7 +38,7 @@ internal abstract class SqlDialect
     public SqlTables Tables(SqlResultStoreOptions options)
     {
         string Qualify(string table) => options.Schema is { } schema && SupportsSchemas ? Quote(schema) + "." + Quote(table) : Quote(table);
-        return new SqlTables(Qualify(options.TaskTable), Qualify(options.GroupTable), Qualify("resultgrid_schema"), options.TaskTable, options.GroupTable);
+        return new SqlTables(Qualify(options.TaskTable), Qualify(options.GroupTable), Qualify("resultgrid_schema"), Qualify(options.TaskTable + "_claims"), options.TaskTable, options.GroupTable);
     }
 
     protected virtual bool SupportsSchemas => false;
@@ -74,6 +74,7 @@ internal abstract class SqlDialect
             ($"ix_{t.TaskTableName}_group_id", "group_id"),
         ];
         (string Name, string Columns)[] groupIndexes = [($"ix_{t.GroupTableName}_expires_at", "expires_at")];
+        (string Name, string Columns)[] claimIndexes = [($"ix_{t.TaskTableName}_claims_expires_at", "expires_at")];
 
         statements.Add($"""
             CREATE TABLE IF NOT EXISTS {t.Tasks} (
@@ -106,7 +107,16 @@ internal abstract class SqlDialect
               group_id {IdType} NOT NULL PRIMARY KEY,
               task_ids {LongTextType} NOT NULL,
               date_done {TimeType} NULL,
-              expires_at {TimeType} NULL{Inline(groupIndexes)}
+              expires_at {TimeType} NULL,
+              chord {LongTextType} NULL{Inline(groupIndexes)}
+            ){TableOptions}
+            """);
+        // One-time events (a chord's trigger): the primary key makes the first insert the only one.
+        statements.Add($"""
+            CREATE TABLE IF NOT EXISTS {t.Claims} (
+              claim_key {IdType} NOT NULL PRIMARY KEY,
+              claimed_at {TimeType} NOT NULL,
+              expires_at {TimeType} NULL{Inline(claimIndexes)}
             ){TableOptions}
             """);
         statements.Add($"""
@@ -119,6 +129,7 @@ internal abstract class SqlDialect
         {
             statements.AddRange(taskIndexes.Select(i => $"CREATE INDEX IF NOT EXISTS {Quote(i.Name)} ON {t.Tasks} ({i.Columns})"));
             statements.AddRange(groupIndexes.Select(i => $"CREATE INDEX IF NOT EXISTS {Quote(i.Name)} ON {t.Groups} ({i.Columns})"));
+            statements.AddRange(claimIndexes.Select(i => $"CREATE INDEX IF NOT EXISTS {Quote(i.Name)} ON {t.Claims} ({i.Columns})"));
         }
 
         return statements;
@@ -151,6 +162,12 @@ internal abstract class SqlDialect
     public virtual bool MultiRowUpserts => true;
 
     public abstract string UpsertGroup(SqlTables t);
+
+    /// <summary>
+    /// Takes the claim <c>@p0</c> at <c>@p1</c> until <c>@p2</c> if nobody holds it (or the holder's
+    /// claim expired). Its scalar is non-null and non-zero exactly when this call took it.
+    /// </summary>
+    public abstract string Claim(SqlTables t);
 
     /// <summary>
     /// An error that a retry on a new connection may cure: a lost connection, a restart, a
@@ -215,8 +232,13 @@ internal abstract class SqlDialect
         "RETURNING task_id";
 
     protected static string OnConflictGroupUpsert(SqlTables t) =>
-        $"INSERT INTO {t.Groups} (group_id, task_ids, date_done, expires_at) VALUES (@p0, @p1, @p2, @p3) " +
-        "ON CONFLICT (group_id) DO UPDATE SET task_ids = excluded.task_ids, date_done = excluded.date_done, expires_at = excluded.expires_at";
+        $"INSERT INTO {t.Groups} (group_id, task_ids, date_done, expires_at, chord) VALUES (@p0, @p1, @p2, @p3, @p4) " +
+        "ON CONFLICT (group_id) DO UPDATE SET task_ids = excluded.task_ids, date_done = excluded.date_done, expires_at = excluded.expires_at, chord = excluded.chord";
+
+    protected static string OnConflictClaim(SqlTables t) =>
+        $"INSERT INTO {t.Claims} AS cur (claim_key, claimed_at, expires_at) VALUES (@p0, @p1, @p2) " +
+        "ON CONFLICT (claim_key) DO UPDATE SET claimed_at = excluded.claimed_at, expires_at = excluded.expires_at " +
+        "WHERE cur.expires_at <= excluded.claimed_at RETURNING claim_key";
 
     public static SqlDialect For(SqlStoreSettings settings) => settings.Kind switch
     {

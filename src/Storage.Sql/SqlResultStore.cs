@@ -435,13 +435,14 @@ internal sealed partial class SqlResultStore : IResultStore, IResultScan, IResul
             Add(command, 1, JsonSerializer.Serialize(group.TaskIds));
             Add(command, 2, Time(group.DateDone));
             Add(command, 3, Time(group.ExpiresAt));
+            Add(command, 4, group.Chord?.ToJson());
             return await command.ExecuteNonQueryAsync(cancellationToken);
         }, cancellationToken);
 
     public ValueTask<GroupMeta?> ReadGroupAsync(string groupId, CancellationToken cancellationToken = default) =>
         Run("read group", async c =>
         {
-            await using var command = Command(c, $"SELECT task_ids, date_done, expires_at FROM {_tables.Groups} WHERE group_id = @p0");
+            await using var command = Command(c, $"SELECT task_ids, date_done, expires_at, chord FROM {_tables.Groups} WHERE group_id = @p0");
             Add(command, 0, groupId);
             await using var reader = await command.ExecuteReaderAsync(cancellationToken);
             if (!await reader.ReadAsync(cancellationToken))
@@ -455,6 +456,7 @@ internal sealed partial class SqlResultStore : IResultStore, IResultScan, IResul
                 TaskIds = JsonSerializer.Deserialize<string[]>(reader.GetString(0)) ?? [],
                 DateDone = TimeAt(reader, 1),
                 ExpiresAt = TimeAt(reader, 2),
+                Chord = TextAt(reader, 3) is { } chord ? ChordBody.FromJson(chord) : null,
             };
             return group.IsExpired(_time.GetUtcNow()) ? null : group;
         }, cancellationToken);
@@ -465,6 +467,21 @@ internal sealed partial class SqlResultStore : IResultStore, IResultScan, IResul
             await using var command = Command(c, $"DELETE FROM {_tables.Groups} WHERE group_id = @p0");
             Add(command, 0, groupId);
             return await command.ExecuteNonQueryAsync(cancellationToken) > 0;
+        }, cancellationToken);
+
+    public ValueTask<bool> TryClaimAsync(string key, DateTimeOffset? expiresAt, CancellationToken cancellationToken = default) =>
+        Run("claim", async c =>
+        {
+            await using var command = Command(c, _dialect.Claim(_tables));
+            Add(command, 0, key);
+            Add(command, 1, _time.GetUtcNow().UtcDateTime);
+            Add(command, 2, Time(expiresAt));
+            return await command.ExecuteScalarAsync(cancellationToken) switch
+            {
+                null or DBNull => false,
+                string => true,
+                var count => Convert.ToInt64(count, CultureInfo.InvariantCulture) > 0,
+            };
         }, cancellationToken);
 
     /// <summary>Every stored task id, in pages of 1,000 on the primary key (never one long-running read).</summary>

@@ -60,6 +60,13 @@ public interface IResultStore
     ValueTask<bool> ForgetGroupAsync(string groupId, CancellationToken cancellationToken = default);
 
     /// <summary>
+    /// Records a one-time event under <paramref name="key"/> (a chord's trigger), atomically in
+    /// the backend: true for the first caller only, across silos and restarts, until the claim
+    /// expires at <paramref name="expiresAt"/> (null: never).
+    /// </summary>
+    ValueTask<bool> TryClaimAsync(string key, DateTimeOffset? expiresAt, CancellationToken cancellationToken = default);
+
+    /// <summary>
     /// Single retrieval: atomically returns the READY result and marks it consumed, so that no
     /// two callers ever both receive it. Null when there is nothing READY to hand out (not
     /// stored, not ready, or already consumed).

@@ -289,4 +289,40 @@ public abstract class ResultStoreConformanceTests
             Assert.Contains(outcomes, o => o.Applied);
         }
     }
+
+    [Fact]
+    public async Task A_claim_is_taken_once_among_concurrent_callers()
+    {
+        var key = NewId("claim");
+        var takes = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => Store.TryClaimAsync(key, DateTimeOffset.UtcNow.AddHours(1), Ct).AsTask()));
+
+        Assert.Single(takes, t => t);
+        Assert.False(await Store.TryClaimAsync(key, null, Ct));
+        Assert.True(await Store.TryClaimAsync(NewId("claim"), null, Ct));
+    }
+
+    [Fact]
+    public async Task An_expired_claim_can_be_taken_again()
+    {
+        var key = NewId("claim");
+        Assert.True(await Store.TryClaimAsync(key, DateTimeOffset.UtcNow.AddMilliseconds(300), Ct));
+        Assert.False(await Store.TryClaimAsync(key, null, Ct));
+
+        await Task.Delay(700, Ct);
+
+        Assert.True(await Store.TryClaimAsync(key, null, Ct));
+        Assert.False(await Store.TryClaimAsync(key, null, Ct));
+    }
+
+    [Fact]
+    public async Task A_chord_body_is_saved_and_restored_with_its_group()
+    {
+        var gid = NewId("chordmeta");
+        var body = new ChordBody { TaskId = NewId("body"), Name = "reports.merge", Queue = "reports", Expires = TimeSpan.FromMinutes(5) };
+        await Store.SaveGroupAsync(new GroupMeta { GroupId = gid, TaskIds = ["a", "b"], DateDone = DateTimeOffset.UtcNow, Chord = body }, Ct);
+
+        var restored = await Store.ReadGroupAsync(gid, Ct);
+
+        Assert.Equal(body, restored!.Chord);
+    }
 }

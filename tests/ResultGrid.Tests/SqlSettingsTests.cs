@@ -74,7 +74,7 @@ public sealed class SqlSettingsTests
     [Fact]
     public void MySQL_statements_run_at_READ_COMMITTED_unless_told_otherwise()
     {
-        var sql = SqlDialect.For(Parse("db+mysql://u@db/r")).UpsertTasks(new SqlTables("t", "g", "v", "t", "g"), 1);
+        var sql = SqlDialect.For(Parse("db+mysql://u@db/r")).UpsertTasks(new SqlTables("t", "g", "v", "c", "t", "g"), 1);
         Assert.StartsWith("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED;", sql, StringComparison.Ordinal);
     }
 

@@ -17,12 +17,21 @@ public static class TestTasks
     /// <summary>Runs per task id of test.flaky.</summary>
     public static readonly ConcurrentDictionary<string, int> Attempts = new();
 
+    /// <summary>Runs per task id of test.concat (chord bodies): a body must run exactly once.</summary>
+    public static readonly ConcurrentDictionary<string, int> BodyRuns = new();
+
     public static TaskCompletionSource Gate(string taskId) =>
         Gates.GetOrAdd(taskId, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
 
     public static void Register(IServiceCollection services)
     {
         services.AddResultGridTask<AddArgs, int>("test.add", (a, _) => Task.FromResult(a.A + a.B));
+        services.AddResultGridTask<int, int>("test.square", (n, _) => Task.FromResult(n * n));
+        services.AddResultGridTask<int[], string>("test.concat", (values, ctx) =>
+        {
+            BodyRuns.AddOrUpdate(ctx.TaskId, 1, (_, n) => n + 1);
+            return Task.FromResult(string.Join(',', values));
+        });
         services.AddResultGridTask<string, int>("test.fail", (message, _) => throw new InvalidOperationException(message));
         services.AddResultGridTask<int, string>(
             "test.flaky",

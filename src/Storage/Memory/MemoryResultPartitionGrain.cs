@@ -15,6 +15,7 @@ public interface IMemoryResultPartitionGrain : IGrainWithStringKey
     [Alias("SaveGroup")] Task SaveGroupAsync(GroupMeta group);
     [Alias("ReadGroup")] Task<GroupMeta?> ReadGroupAsync(string groupId);
     [Alias("ForgetGroup")] Task<bool> ForgetGroupAsync(string groupId);
+    [Alias("Claim")] Task<bool> TryClaimAsync(string key, DateTimeOffset? expiresAt);
 }
 
 /// <summary>
@@ -32,6 +33,7 @@ internal sealed class MemoryResultPartitionGrain : Grain, IMemoryResultPartition
 
     private readonly Dictionary<string, Entry> _entries = new(StringComparer.Ordinal);
     private readonly Dictionary<string, GroupMeta> _groups = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, DateTimeOffset?> _claims = new(StringComparer.Ordinal);
     private readonly TimeProvider _time;
 
     public MemoryResultPartitionGrain(TimeProvider time)
@@ -116,6 +118,17 @@ internal sealed class MemoryResultPartitionGrain : Grain, IMemoryResultPartition
         return Task.FromResult(existed);
     }
 
+    public Task<bool> TryClaimAsync(string key, DateTimeOffset? expiresAt)
+    {
+        if (_claims.TryGetValue(key, out var until) && (until is null || until > _time.GetUtcNow()))
+        {
+            return Task.FromResult(false);
+        }
+
+        _claims[key] = expiresAt;
+        return Task.FromResult(true);
+    }
+
     private Entry? Live(string taskId)
     {
         if (!_entries.TryGetValue(taskId, out var entry))
@@ -157,6 +170,14 @@ internal sealed class MemoryResultPartitionGrain : Grain, IMemoryResultPartition
             if (group.IsExpired(now))
             {
                 _groups.Remove(id);
+            }
+        }
+
+        foreach (var (key, until) in _claims)
+        {
+            if (until <= now)
+            {
+                _claims.Remove(key);
             }
         }
 

@@ -56,5 +56,8 @@ internal sealed class MemoryResultStore : IResultStore
     public ValueTask<bool> ForgetGroupAsync(string groupId, CancellationToken cancellationToken = default) =>
         new(PartitionOf(groupId).ForgetGroupAsync(groupId));
 
+    public ValueTask<bool> TryClaimAsync(string key, DateTimeOffset? expiresAt, CancellationToken cancellationToken = default) =>
+        new(PartitionOf(key).TryClaimAsync(key, expiresAt));
+
     private IMemoryResultPartitionGrain PartitionOf(string taskId) => _partitions[StableHash.Of(taskId) % (uint)_partitions.Length];
 }
