@@ -121,7 +121,7 @@ internal sealed partial class GroupResultGrain : Grain, IGroupResultGrain
         for (var offset = 0; offset < meta.TaskIds.Length; offset += ReadBatch)
         {
             var batch = meta.TaskIds.AsMemory(offset, Math.Min(ReadBatch, meta.TaskIds.Length - offset)).ToArray();
-            var results = await StoreCall.Run(_store, _metrics, _logger, "read", GroupId, () => _store.ReadManyAsync(batch));
+            var results = await StoreCall.Run(_store, _metrics, _logger, "read", GroupId, () => ReadOffTheActivation(batch));
             foreach (var result in results)
             {
                 if (result is { IsReady: true })
@@ -172,7 +172,7 @@ internal sealed partial class GroupResultGrain : Grain, IGroupResultGrain
             throw new ArgumentException($"At most {ReadBatch} results are read at once; {taskIds.Length} were asked for.", nameof(taskIds));
         }
 
-        var results = await StoreCall.Run(_store, _metrics, _logger, "read", GroupId, () => _store.ReadManyAsync(taskIds));
+        var results = await StoreCall.Run(_store, _metrics, _logger, "read", GroupId, () => ReadOffTheActivation(taskIds));
         var read = new TaskResult[taskIds.Length];
         for (var i = 0; i < read.Length; i++)
         {
@@ -221,7 +221,7 @@ internal sealed partial class GroupResultGrain : Grain, IGroupResultGrain
         for (var offset = 0; offset < meta.TaskIds.Length; offset += ReadBatch)
         {
             var batch = meta.TaskIds.AsMemory(offset, Math.Min(ReadBatch, meta.TaskIds.Length - offset)).ToArray();
-            var read = await StoreCall.Run(_store, _metrics, _logger, "read", GroupId, () => _store.ReadManyAsync(batch));
+            var read = await StoreCall.Run(_store, _metrics, _logger, "read", GroupId, () => ReadOffTheActivation(batch));
             header.AddRange(read.Select((r, i) => r ?? TaskResult.Pending(batch[i])));
         }
 
@@ -287,6 +287,14 @@ internal sealed partial class GroupResultGrain : Grain, IGroupResultGrain
         DeactivateOnIdle();
         return existed;
     }
+
+    /// <summary>
+    /// A batched store read run on the thread pool, not on this activation's single-threaded
+    /// scheduler: a join's concurrent batches then decode on every core (a 10,000-task join on
+    /// Redis spent ~25 ms decoding one batch after another here).
+    /// </summary>
+    private ValueTask<TaskResult?[]> ReadOffTheActivation(string[] taskIds) =>
+        new(Task.Run(() => _store.ReadManyAsync(taskIds).AsTask()));
 
     /// <summary>Records a child's READY state; a child READY again (a FAILURE retried into SUCCESS) moves between the counts.</summary>
     private void Complete(string taskId, string state)

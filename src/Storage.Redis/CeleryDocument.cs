@@ -265,46 +265,83 @@ internal static class CeleryDocument
     }
 
     /// <summary>Reads a document written by ResultGrid or by Celery.</summary>
+    /// <remarks>
+    /// One forward pass of a <see cref="Utf8JsonReader"/> over the bytes, taking raw slices of the
+    /// values that stay JSON (result, args, kwargs): joins read thousands of documents at once,
+    /// and a parsed JsonDocument with a lookup per field cost ~6 µs a document, most of a
+    /// 10,000-task join.
+    /// </remarks>
     /// <exception cref="FormatException">The document is not a Celery task meta document.</exception>
     public static TaskResult Decode(string taskId, ReadOnlyMemory<byte> document)
     {
         try
         {
-            using var doc = JsonDocument.Parse(document);
-            var root = doc.RootElement;
-            if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("status", out var status) || status.ValueKind != JsonValueKind.String)
+            var bytes = document.Span;
+            var reader = new Utf8JsonReader(bytes);
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+            {
+                throw new FormatException($"The stored document of task '{taskId}' is not a JSON object; it is not a Celery task meta document.");
+            }
+
+            string? status = null, traceback = null, id = null, groupId = null, parentId = null, name = null, worker = null, queue = null;
+            string? contentType = null, contentEncoding = null, dateDone = null;
+            int? retries = null;
+            long? expiresAtMs = null;
+            Range? result = null, args = null, kwargs = null, children = null;
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                var property = reader;
+                reader.Read();
+                if (property.ValueTextEquals("status"u8)) { status = Text(ref reader); }
+                else if (property.ValueTextEquals("result"u8)) { result = Raw(ref reader); }
+                else if (property.ValueTextEquals("traceback"u8)) { traceback = Text(ref reader); }
+                else if (property.ValueTextEquals("date_done"u8)) { dateDone = Text(ref reader); }
+                else if (property.ValueTextEquals("task_id"u8)) { id = Text(ref reader); }
+                else if (property.ValueTextEquals("children"u8)) { children = Raw(ref reader); }
+                else if (property.ValueTextEquals("group_id"u8)) { groupId = Text(ref reader); }
+                else if (property.ValueTextEquals("parent_id"u8)) { parentId = Text(ref reader); }
+                else if (property.ValueTextEquals("name"u8)) { name = Text(ref reader); }
+                else if (property.ValueTextEquals("args"u8)) { args = Raw(ref reader); }
+                else if (property.ValueTextEquals("kwargs"u8)) { kwargs = Raw(ref reader); }
+                else if (property.ValueTextEquals("worker"u8)) { worker = Text(ref reader); }
+                else if (property.ValueTextEquals("retries"u8)) { retries = reader.TokenType == JsonTokenType.Number && reader.TryGetInt32(out var n) ? n : null; }
+                else if (property.ValueTextEquals("queue"u8)) { queue = Text(ref reader); }
+                else if (property.ValueTextEquals("rg_content_type"u8)) { contentType = Text(ref reader); }
+                else if (property.ValueTextEquals("rg_content_encoding"u8)) { contentEncoding = Text(ref reader); }
+                else if (property.ValueTextEquals("rg_expires_at_ms"u8)) { expiresAtMs = reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out var ms) ? ms : null; }
+                else { reader.Skip(); }
+            }
+
+            if (status is null)
             {
                 throw new FormatException($"The stored document of task '{taskId}' has no \"status\" string; it is not a Celery task meta document.");
             }
 
-            var contentType = String(root, "rg_content_type");
             ResultPayload? payload = null;
-            if (root.TryGetProperty("result", out var result) && result.ValueKind != JsonValueKind.Null)
+            if (result is { } r)
             {
                 payload = contentType is null
-                    ? Json(result)
-                    : new ResultPayload { Data = result.GetBytesFromBase64(), ContentType = contentType, ContentEncoding = String(root, "rg_content_encoding") };
+                    ? Json(bytes[r])
+                    : new ResultPayload { Data = Base64(bytes[r], taskId), ContentType = contentType, ContentEncoding = contentEncoding };
             }
 
             return new TaskResult
             {
-                TaskId = String(root, "task_id") ?? taskId,
-                State = status.GetString()!,
+                TaskId = id ?? taskId,
+                State = status,
                 Payload = payload,
-                Traceback = String(root, "traceback"),
-                DateDone = String(root, "date_done") is { } done ? ParseDate(done) : null,
-                Children = Children(root),
-                GroupId = String(root, "group_id"),
-                ParentId = String(root, "parent_id"),
-                Name = String(root, "name"),
-                Args = root.TryGetProperty("args", out var args) && args.ValueKind != JsonValueKind.Null ? Json(args) : null,
-                Kwargs = root.TryGetProperty("kwargs", out var kwargs) && kwargs.ValueKind != JsonValueKind.Null ? Json(kwargs) : null,
-                Worker = String(root, "worker"),
-                Retries = root.TryGetProperty("retries", out var r) && r.ValueKind == JsonValueKind.Number ? r.GetInt32() : null,
-                Queue = String(root, "queue"),
-                ExpiresAt = root.TryGetProperty("rg_expires_at_ms", out var x) && x.ValueKind == JsonValueKind.Number
-                    ? DateTimeOffset.FromUnixTimeMilliseconds(x.GetInt64())
-                    : null,
+                Traceback = traceback,
+                DateDone = dateDone is null ? null : ParseDate(dateDone),
+                Children = children is { } c ? Children(document[c]) : null,
+                GroupId = groupId,
+                ParentId = parentId,
+                Name = name,
+                Args = args is { } a ? Json(bytes[a]) : null,
+                Kwargs = kwargs is { } k ? Json(bytes[k]) : null,
+                Worker = worker,
+                Retries = retries,
+                Queue = queue,
+                ExpiresAt = expiresAtMs is { } at ? DateTimeOffset.FromUnixTimeMilliseconds(at) : null,
             };
         }
         catch (JsonException ex)
@@ -313,23 +350,66 @@ internal static class CeleryDocument
         }
     }
 
-    private static ResultPayload Json(JsonElement value) => new()
+    /// <summary>A string value, or null for JSON null or any other kind.</summary>
+    private static string? Text(ref Utf8JsonReader reader)
     {
-        Data = Encoding.UTF8.GetBytes(value.GetRawText()),
+        if (reader.TokenType == JsonTokenType.String)
+        {
+            return reader.GetString();
+        }
+
+        reader.Skip();
+        return null;
+    }
+
+    /// <summary>Where the current value lies in the document (null for JSON null), leaving the reader at its end.</summary>
+    private static Range? Raw(ref Utf8JsonReader reader)
+    {
+        if (reader.TokenType == JsonTokenType.Null)
+        {
+            return null;
+        }
+
+        var start = (int)reader.TokenStartIndex;
+        reader.Skip();
+        return start..(int)reader.BytesConsumed;
+    }
+
+    private static byte[] Base64(ReadOnlySpan<byte> quoted, string taskId)
+    {
+        var reader = new Utf8JsonReader(quoted);
+        reader.Read();
+        return reader.TokenType == JsonTokenType.String
+            ? reader.GetBytesFromBase64()
+            : throw new FormatException($"The stored result of task '{taskId}' has rg_content_type but is not a base64 string.");
+    }
+
+    private static ResultPayload Json(ReadOnlySpan<byte> raw) => new()
+    {
+        Data = raw.ToArray(),
         ContentType = "application/json",
         ContentEncoding = "utf-8",
     };
 
+    private static string[]? Children(ReadOnlyMemory<byte> raw)
+    {
+        using var doc = JsonDocument.Parse(raw);
+        return Children(doc.RootElement);
+    }
+
     private static string? String(JsonElement root, string name) =>
         root.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
 
+    // Celery writes isoformat(): microseconds and no offset (ResultGrid's form), or other ISO forms.
     private static DateTimeOffset ParseDate(string text) =>
-        DateTimeOffset.Parse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal);
+        DateTimeOffset.TryParseExact(text, DateFormat, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var exact)
+            ? exact
+            : DateTimeOffset.Parse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal);
 
     /// <summary>Children as ids, from Celery's ((id, parent), children) lists or from plain strings.</summary>
-    private static string[]? Children(JsonElement root)
+    private static string[]? Children(JsonElement children)
     {
-        if (!root.TryGetProperty("children", out var children) || children.ValueKind != JsonValueKind.Array || children.GetArrayLength() == 0)
+        if (children.ValueKind != JsonValueKind.Array || children.GetArrayLength() == 0)
         {
             return null;
         }
