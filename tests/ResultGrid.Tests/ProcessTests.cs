@@ -139,11 +139,12 @@ public sealed class ProcessTests
     }
 
     [Fact]
-    public async Task Results_on_the_default_backend_survive_a_killed_silo()
+    public async Task Results_and_groups_on_the_default_backend_survive_a_killed_silo()
     {
         var env = SiloEnv();
         var work = Directory.CreateTempSubdirectory("rg-restart-").FullName;
         var id = TaskIds.NewId();
+        var groupId = TaskIds.NewId();
         try
         {
             await using (var silo = new Running(Built("src/Silo", "ResultGrid.Silo"), env, work))
@@ -152,6 +153,7 @@ public sealed class ProcessTests
                 using var client = await ConnectAsync(env);
                 var results = client.Services.GetRequiredService<ResultGrid.Client.IResultGridClient>();
                 await results.MarkSucceededAsync(id, new Dictionary<string, int> { ["answer"] = 42 }, cancellationToken: Ct);
+                await results.SaveGroupAsync(groupId, [id, TaskIds.NewId()], cancellationToken: Ct);
                 await silo.KillAsync();
             }
 
@@ -163,6 +165,10 @@ public sealed class ProcessTests
                 var read = await results.GetAsync(id, Ct);
                 Assert.Equal(TaskStates.Success, read.State);
                 Assert.Equal(42, read.GetValue<Dictionary<string, int>>()!["answer"]);
+
+                // The group is restored from the file with its counts rebuilt from its children.
+                var group = await results.GetGroupAsync(groupId, Ct);
+                Assert.Equal((true, 2, 1, 1), (group.Exists, group.Total, group.Completed, group.Waiting));
             }
         }
         finally
