@@ -105,8 +105,19 @@ public interface IResultSearch
     IAsyncEnumerable<TaskResultInfo> QueryAllAsync(ResultQuery query, CancellationToken cancellationToken = default);
 }
 
-/// <summary>The whole SDK: reader, writer, submitter, groups and search.</summary>
-public interface IResultGridClient : IResultReader, IResultWriter, ITaskSubmitter, IGroupResults, IResultSearch
+/// <summary>Upkeep of the backend.</summary>
+public interface IResultMaintenance
+{
+    /// <summary>
+    /// Deletes expired results now, in bounded batches (or joins the sweep already running), and
+    /// reports it. On backends that expire results by themselves (Redis, memory) it reports
+    /// <see cref="SweepReport.Swept"/> false.
+    /// </summary>
+    Task<SweepReport> SweepExpiredAsync(CancellationToken cancellationToken = default);
+}
+
+/// <summary>The whole SDK: reader, writer, submitter, groups, search and upkeep.</summary>
+public interface IResultGridClient : IResultReader, IResultWriter, ITaskSubmitter, IGroupResults, IResultSearch, IResultMaintenance
 {
 }
 

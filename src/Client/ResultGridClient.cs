@@ -31,6 +31,21 @@ public sealed class ResultGridClient : IResultGridClient
         _time = time ?? TimeProvider.System;
     }
 
+    // ---- upkeep ----
+
+    public async Task<SweepReport> SweepExpiredAsync(CancellationToken cancellationToken = default)
+    {
+        // Bounded calls in a loop, like a wait: a sweep of millions of rows outlasts any call timeout.
+        var sweeper = _grainFactory.GetGrain<IResultSweeperGrain>("default");
+        while (true)
+        {
+            if (await sweeper.SweepNowAsync(_options.EffectiveWaitSlice).WaitAsync(cancellationToken).ConfigureAwait(false) is { } report)
+            {
+                return report;
+            }
+        }
+    }
+
     // ---- search ----
 
     public async Task<ResultQueryPage> QueryAsync(ResultQuery query, CancellationToken cancellationToken = default)

@@ -16,6 +16,9 @@ public sealed class ResultGridMetrics
     private readonly Counter<long> _errors;
     private readonly UpDownCounter<long> _waiters;
     private readonly Histogram<double> _storeDuration;
+    private readonly Counter<long> _swept;
+    private double _oldestExpiredAge;
+    private string _sweptBackend = "none";
 
     public ResultGridMetrics(IMeterFactory meterFactory)
     {
@@ -25,6 +28,12 @@ public sealed class ResultGridMetrics
         _errors = meter.CreateCounter<long>("resultgrid.store.errors", "{error}", "Store calls that failed, by backend and operation.");
         _waiters = meter.CreateUpDownCounter<long>("resultgrid.waiters.active", "{waiter}", "Waiters held in result grains.");
         _storeDuration = meter.CreateHistogram<double>("resultgrid.store.duration", "ms", "Store call latency, by backend and operation.");
+        _swept = meter.CreateCounter<long>("resultgrid.cleanup.deleted", "{result}", "Expired results deleted by sweeps, by backend.");
+        meter.CreateObservableGauge(
+            "resultgrid.cleanup.oldest_expired_age",
+            () => new Measurement<double>(Volatile.Read(ref _oldestExpiredAge), new KeyValuePair<string, object?>("backend", _sweptBackend)),
+            "s",
+            "How long the oldest expired result still stored has been expired, as of the last sweep (0: none left).");
     }
 
     // Custom states are tagged as one value: tag cardinality must not grow with user input.
@@ -38,6 +47,17 @@ public sealed class ResultGridMetrics
 
     public void StoreError(string backend, string operation) =>
         _errors.Add(1, new KeyValuePair<string, object?>("backend", backend), new KeyValuePair<string, object?>("operation", operation));
+
+    public void Swept(string backend, long rows) => _swept.Add(rows, new KeyValuePair<string, object?>("backend", backend));
+
+    public void OldestExpired(string backend, double ageSeconds)
+    {
+        _sweptBackend = backend;
+        Volatile.Write(ref _oldestExpiredAge, ageSeconds);
+    }
+
+    /// <summary>The last sweep's figure, for tests and the operator tools.</summary>
+    public double OldestExpiredAgeSeconds => Volatile.Read(ref _oldestExpiredAge);
 
     public void WaiterAdded() => _waiters.Add(1);
 

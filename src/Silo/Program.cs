@@ -88,6 +88,9 @@ builder.UseOrleans(orleans =>
     }
     else
     {
+        // Reminders drive the SQL sweep; on one machine they live in memory and the sweep's one
+        // reminder is registered again at every start.
+        orleans.UseInMemoryReminderService();
         orleans.UseLocalhostClustering(
             siloPort: silo.SiloPort,
             gatewayPort: silo.GatewayPort,

@@ -170,6 +170,10 @@ internal sealed class MySqlDialect(string isolationLevel = "READ COMMITTED") : S
 
     public override bool UpsertReturnsApplied => false;
 
+    // MySQL refuses LIMIT inside an IN subquery, but has DELETE … LIMIT, which walks the index.
+    public override string DeleteExpired(string table, string key, int limit) =>
+        $"DELETE FROM {table} WHERE expires_at <= @p0 LIMIT {limit.ToString(CultureInfo.InvariantCulture)}";
+
     public override string UpsertGroup(SqlTables t) =>
         $"INSERT INTO {t.Groups} (group_id, task_ids, date_done, expires_at, chord) VALUES (@p0, @p1, @p2, @p3, @p4) " +
         "ON DUPLICATE KEY UPDATE task_ids = VALUES(task_ids), date_done = VALUES(date_done), expires_at = VALUES(expires_at), chord = VALUES(chord)";

@@ -170,6 +170,13 @@ internal abstract class SqlDialect
     public abstract string Claim(SqlTables t);
 
     /// <summary>
+    /// Deletes at most <paramref name="limit"/> rows of <paramref name="table"/> whose
+    /// <c>expires_at</c> is at or before <c>@p0</c>, found through the expires_at index.
+    /// </summary>
+    public virtual string DeleteExpired(string table, string key, int limit) =>
+        $"DELETE FROM {table} WHERE {key} IN (SELECT {key} FROM {table} WHERE expires_at <= @p0 LIMIT {limit.ToString(System.Globalization.CultureInfo.InvariantCulture)})";
+
+    /// <summary>
     /// An error that a retry on a new connection may cure: a lost connection, a restart, a
     /// fail-over, a busy database. Never a certificate the client refused: the drivers report
     /// that like a lost connection, but trying again only repeats it.

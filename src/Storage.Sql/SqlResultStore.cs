@@ -14,7 +14,7 @@ namespace ResultGrid.Storage.Sql;
 /// reads are by primary key; searches use the indexes. The database-specific parts are SQL
 /// text in a <see cref="SqlDialect"/>.
 /// </summary>
-internal sealed partial class SqlResultStore : IResultStore, IResultScan, IResultQuery, IAsyncDisposable
+internal sealed partial class SqlResultStore : IResultStore, IResultScan, IResultQuery, IExpiredResultSweep, IAsyncDisposable
 {
     private const int ReadChunk = 500;
     private static readonly int Columns = SqlDialect.TaskColumns.Length;
@@ -482,6 +482,36 @@ internal sealed partial class SqlResultStore : IResultStore, IResultScan, IResul
                 string => true,
                 var count => Convert.ToInt64(count, CultureInfo.InvariantCulture) > 0,
             };
+        }, cancellationToken);
+
+    public ValueTask<int> DeleteExpiredAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
+        return Run("sweep", async c =>
+        {
+            var deleted = 0;
+            foreach (var (table, key) in new[] { (_tables.Tasks, "task_id"), (_tables.Groups, "group_id"), (_tables.Claims, "claim_key") })
+            {
+                await using var command = Command(c, _dialect.DeleteExpired(table, key, limit));
+                Add(command, 0, now.UtcDateTime);
+                var rows = await command.ExecuteNonQueryAsync(cancellationToken);
+                if (table == _tables.Tasks)
+                {
+                    deleted = rows;
+                }
+            }
+
+            return deleted;
+        }, cancellationToken);
+    }
+
+    public ValueTask<DateTimeOffset?> OldestExpiredAsync(DateTimeOffset now, CancellationToken cancellationToken = default) =>
+        Run("sweep", async c =>
+        {
+            await using var command = Command(c, $"SELECT MIN(expires_at) FROM {_tables.Tasks} WHERE expires_at <= @p0");
+            Add(command, 0, now.UtcDateTime);
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            return await reader.ReadAsync(cancellationToken) ? TimeAt(reader, 0) : null;
         }, cancellationToken);
 
     /// <summary>Every stored task id, in pages of 1,000 on the primary key (never one long-running read).</summary>

@@ -54,6 +54,7 @@ public abstract class ResultCluster : IAsyncLifetime
         {
             silo.Services.AddRedisResultStore();
             silo.Services.AddSqlResultStore();
+            silo.UseInMemoryReminderService();
             silo.AddResultGrid(o =>
             {
                 o.Backend = backend;

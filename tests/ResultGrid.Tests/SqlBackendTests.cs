@@ -1,4 +1,5 @@
 using System.Data.Common;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using ResultGrid.Client;
 using ResultGrid.Storage;
@@ -208,6 +209,67 @@ public abstract class SqlBackendTests(ResultCluster cluster)
         }
     }
 
+    private async Task<long> CountAsync(string sql, DateTime at)
+    {
+        await using var database = Database();
+        await using var command = database.CreateCommand(sql);
+        var p = command.CreateParameter();
+        p.ParameterName = "@p0";
+        p.Value = at;
+        command.Parameters.Add(p);
+        return Convert.ToInt64(await command.ExecuteScalarAsync(Ct), System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    [Fact]
+    public async Task A_sweep_deletes_expired_results_groups_and_claims_and_keeps_the_rest()
+    {
+        var name = $"sweep.{Guid.NewGuid():N}";
+        var kept = Enumerable.Range(0, 5).Select(_ => TaskIds.NewId()).ToArray();
+        foreach (var id in kept)
+        {
+            await Client.MarkSucceededAsync(id, 1, new ResultWriteOptions { Name = name }, Ct);
+        }
+
+        for (var i = 0; i < 30; i++)
+        {
+            await Client.MarkSucceededAsync(TaskIds.NewId(), i, new ResultWriteOptions { Name = name, Expires = TimeSpan.FromMilliseconds(200) }, Ct);
+        }
+
+        var group = TaskIds.NewId();
+        await Client.SaveGroupAsync(group, [kept[0]], TimeSpan.FromMilliseconds(200), Ct);
+        await Store.TryClaimAsync("sweep-claim-" + group, DateTimeOffset.UtcNow.AddMilliseconds(200), Ct);
+        await Task.Delay(500, Ct);
+        var sweepStart = DateTime.UtcNow;
+
+        // Still in the table (reads hide them): the sweep is what deletes them.
+        Assert.True(await CountAsync("SELECT COUNT(*) FROM resultgrid_tasks WHERE expires_at <= @p0", sweepStart) >= 30);
+
+        var report = await Client.SweepExpiredAsync(Ct);
+
+        Assert.True(report.Swept);
+        Assert.True(report.Deleted >= 30, $"deleted {report.Deleted}");
+        Assert.Null(report.OldestExpiredRemaining);
+        Assert.Equal(0, await CountAsync("SELECT COUNT(*) FROM resultgrid_tasks WHERE expires_at <= @p0", sweepStart));
+        Assert.Equal(0, await CountAsync("SELECT COUNT(*) FROM resultgrid_groups WHERE expires_at <= @p0", sweepStart));
+        Assert.Equal(0, await CountAsync("SELECT COUNT(*) FROM resultgrid_tasks_claims WHERE expires_at <= @p0", sweepStart));
+        Assert.Equal(5, (await Client.QueryAsync(new ResultQuery { Name = name }, Ct)).Items.Count);
+    }
+
+    [Fact]
+    public async Task One_reminder_drives_the_sweep_however_many_results_expire()
+    {
+        var reminders = cluster.Cluster.Silos[0].ServiceProvider.GetRequiredService<Orleans.IReminderTable>();
+        var before = await reminders.ReadRows(0, 0, Ct);
+        Assert.Contains(before.Reminders, r => r.ReminderName == "resultgrid-sweep");
+
+        await Parallel.ForEachAsync(Enumerable.Range(0, 2_000), new ParallelOptions { MaxDegreeOfParallelism = 64, CancellationToken = Ct }, async (i, ct) =>
+            await Client.MarkSucceededAsync(TaskIds.NewId(), i, new ResultWriteOptions { Expires = TimeSpan.FromMinutes(1) }, ct));
+
+        var after = await reminders.ReadRows(0, 0, Ct);
+        Assert.Equal(before.Reminders.Count, after.Reminders.Count);
+        Assert.Single(after.Reminders, r => r.ReminderName == "resultgrid-sweep");
+    }
+
     /// <summary>The backend URL with its password, as the cluster was configured.</summary>
     protected abstract string OriginalUrl();
 }
@@ -229,6 +291,14 @@ public sealed class SqliteBackendTests(SqliteCluster cluster) : SqlBackendTests(
 
 public sealed class SearchOnOtherBackendsTests(MemoryCluster cluster)
 {
+    [Fact]
+    public async Task A_backend_that_expires_by_itself_reports_nothing_to_sweep()
+    {
+        var report = await cluster.External.SweepExpiredAsync(TestContext.Current.CancellationToken);
+        Assert.False(report.Swept);
+        Assert.Equal("memory", report.Backend);
+    }
+
     [Fact]
     public async Task A_backend_without_tables_says_searching_needs_a_SQL_backend()
     {

@@ -45,6 +45,9 @@ public static class ResultGridSiloExtensions
         services.TryAddSingleton<ResultGridMetrics>();
         services.AddSingleton<ResultStores>();
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<ResultStores>());
+        services.AddOptions<ResultCleanupOptions>().BindConfiguration(ResultCleanupOptions.SectionName).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ResultCleanupOptions>, ResultCleanupOptionsValidator>());
+        services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, ResultSweepScheduler>();
         services.TryAddSingleton<WaiterIndex>();
         services.TryAddSingleton<ResultWriteService>();
         services.TryAddSingleton<TaskRegistry>();

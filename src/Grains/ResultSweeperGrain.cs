@@ -1,0 +1,160 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Orleans.Runtime;
+using ResultGrid.Storage;
+
+namespace ResultGrid.Grains;
+
+/// <summary>
+/// Deletes expired results of one store (key: the store's name) in bounded batches on the
+/// expires-at index. One reminder drives it, whatever the number of results; a sweep can also be
+/// run on demand. Stores with native expiry (Redis, memory) have nothing for it to do.
+/// </summary>
+internal sealed partial class ResultSweeperGrain(
+    ResultStores stores,
+    IOptions<ResultCleanupOptions> options,
+    ResultGridMetrics metrics,
+    TimeProvider time,
+    ILogger<ResultSweeperGrain> logger) : Grain, IResultSweeperGrain, IRemindable
+{
+    public const string ReminderName = "resultgrid-sweep";
+
+    private readonly ResultCleanupOptions _options = options.Value;
+    private Task<SweepReport>? _running;
+
+    public async Task<SweepReport?> SweepNowAsync(TimeSpan maxWait)
+    {
+        var running = _running ??= RunAsync();
+        try
+        {
+            return await running.WaitAsync(maxWait, time);
+        }
+        catch (TimeoutException)
+        {
+            return null;
+        }
+    }
+
+    private async Task<SweepReport> RunAsync()
+    {
+        try
+        {
+            return await SweepAsync();
+        }
+        finally
+        {
+            _running = null;
+        }
+    }
+
+    private async Task<SweepReport> SweepAsync()
+    {
+        var store = stores.Default;
+        if (store is not IExpiredResultSweep sweep)
+        {
+            return new SweepReport { Backend = store.Backend, Swept = false };
+        }
+
+        // Everything expired when the sweep began; rows expiring during it wait for the next one.
+        var now = time.GetUtcNow();
+        var clock = Stopwatch.StartNew();
+        long deleted = 0;
+        var batches = 0;
+        while (clock.Elapsed < _options.MaxDuration)
+        {
+            var rows = await StoreCall.Run(store, metrics, logger, "sweep", "*", () => sweep.DeleteExpiredAsync(now, _options.BatchSize));
+            batches++;
+            deleted += rows;
+            metrics.Swept(store.Backend, rows);
+            if (rows < _options.BatchSize)
+            {
+                break;
+            }
+
+            if (_options.PauseBetweenBatches > TimeSpan.Zero)
+            {
+                await Task.Delay(_options.PauseBetweenBatches, time);
+            }
+        }
+
+        var after = time.GetUtcNow();
+        var oldest = await StoreCall.Run(store, metrics, logger, "sweep", "*", () => sweep.OldestExpiredAsync(after));
+        metrics.OldestExpired(store.Backend, oldest is { } o ? (after - o).TotalSeconds : 0);
+        LogSwept(logger, store.Backend, deleted, batches, clock.Elapsed.TotalMilliseconds, oldest?.ToString("O") ?? "none");
+        return new SweepReport { Backend = store.Backend, Swept = true, Deleted = deleted, Batches = batches, Duration = clock.Elapsed, OldestExpiredRemaining = oldest };
+    }
+
+    public async Task EnsureScheduledAsync()
+    {
+        if (!_options.Enabled || stores.Default is not IExpiredResultSweep)
+        {
+            if (await this.GetReminder(ReminderName) is { } existing)
+            {
+                await this.UnregisterReminder(existing);
+            }
+
+            return;
+        }
+
+        var (due, period) = Schedule(time.GetUtcNow());
+        await this.RegisterOrUpdateReminder(ReminderName, due, period);
+        LogScheduled(logger, stores.Default.Backend, due.ToString(), period.ToString());
+    }
+
+    /// <summary>Every <see cref="ResultCleanupOptions.Interval"/>, or daily at <see cref="ResultCleanupOptions.DailyAt"/> (UTC).</summary>
+    internal (TimeSpan Due, TimeSpan Period) Schedule(DateTimeOffset now)
+    {
+        if (_options.DailyTime is not { } at)
+        {
+            return (_options.Interval, _options.Interval);
+        }
+
+        var today = new DateTimeOffset(DateOnly.FromDateTime(now.UtcDateTime).ToDateTime(at), TimeSpan.Zero);
+        var next = today > now ? today : today.AddDays(1);
+        return (next - now, TimeSpan.FromDays(1));
+    }
+
+    public Task ReceiveReminder(string reminderName, TickStatus status)
+    {
+        if (reminderName == ReminderName)
+        {
+            // Not awaited: a long sweep must not hold the reminder's call past its timeout.
+            _running ??= RunAsync();
+        }
+
+        return Task.CompletedTask;
+    }
+
+    [LoggerMessage(1, LogLevel.Information, "Swept {Backend}: {Deleted} expired results deleted in {Batches} batches, {Milliseconds} ms; oldest expired left: {Oldest}")]
+    private static partial void LogSwept(ILogger logger, string backend, long deleted, int batches, double milliseconds, string oldest);
+
+    [LoggerMessage(2, LogLevel.Information, "Sweep of {Backend} scheduled: first in {Due}, then every {Period}")]
+    private static partial void LogScheduled(ILogger logger, string backend, string due, string period);
+}
+
+/// <summary>Schedules the sweep once the silo is up; every silo asks, the reminder is one.</summary>
+internal sealed partial class ResultSweepScheduler(IGrainFactory grains, ResultStores stores, ILogger<ResultSweepScheduler> logger) : ILifecycleParticipant<ISiloLifecycle>
+{
+    public void Participate(ISiloLifecycle lifecycle) =>
+        lifecycle.Subscribe(nameof(ResultSweepScheduler), ServiceLifecycleStage.Active, async _ =>
+        {
+            if (stores.Default is not IExpiredResultSweep)
+            {
+                return;
+            }
+
+            try
+            {
+                await grains.GetGrain<IResultSweeperGrain>("default").EnsureScheduledAsync();
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                // Most often no reminder service is configured. Reads still hide expired rows.
+                LogNotScheduled(logger, ex, stores.RedactedUrl);
+            }
+        });
+
+    [LoggerMessage(1, LogLevel.Warning, "Expired results of {Backend} are not swept on a schedule: the sweep's reminder could not be registered (configure an Orleans reminder service). Reads still never return them, and a sweep can be run on demand.")]
+    private static partial void LogNotScheduled(ILogger logger, Exception exception, string backend);
+}
