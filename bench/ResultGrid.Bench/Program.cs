@@ -56,6 +56,7 @@ builder.Logging.SetMinimumLevel(LogLevel.Warning);
 builder.UseOrleans(silo =>
 {
     silo.UseLocalhostClustering(siloPort: FreePort(), gatewayPort: FreePort(), clusterId: "bench", serviceId: "bench");
+    silo.UseInMemoryReminderService();
     silo.Services.AddRedisResultStore();
     silo.Services.AddSqlResultStore();
     silo.AddResultGrid(o => o.Backend = backendUrl);
@@ -201,6 +202,28 @@ Emit($"{scheme}.wake_latency_p99", scheme, Percentile(latencies, 0.99), "ms");
         await client.JoinAsync<int>(gid, TimeSpan.FromSeconds(30));
     });
     Emit($"{scheme}.groups_of_10_per_second", scheme, groupsPerSecond, "groups/s");
+}
+
+if (scheme == "postgresql")
+{
+    // Expiry at scale: expired rows put in directly (as a day of results would leave them), then
+    // swept through the sweeper grain; writer latency measured without a sweep and during one.
+    var expired = quick ? 200_000 : 1_000_000;
+    var (database, _, _) = ResultGrid.Storage.Sql.SqlConnections.Create(backendUrl, new ResultGrid.Storage.Sql.SqlResultStoreOptions());
+    await using (database)
+    {
+        await using var insert = database.CreateCommand(
+            $"INSERT INTO resultgrid_tasks (task_id, state, updated_at, expires_at) SELECT 'expired-{Guid.NewGuid():N}-' || g, 'SUCCESS', now(), now() - interval '1 hour' FROM generate_series(1, {expired}) g");
+        insert.CommandTimeout = 600;
+        await insert.ExecuteNonQueryAsync();
+    }
+
+    var quiet = await WriterLatency.RunAsync(client, TimeSpan.FromSeconds(quick ? 3 : 8), null);
+    var sweep = client.SweepExpiredAsync();
+    var during = await WriterLatency.RunAsync(client, TimeSpan.FromSeconds(30), sweep);
+    var report = await sweep;
+    Emit($"{scheme}.sweep_expired_rows", scheme, report.Deleted / report.Duration.TotalSeconds, "rows/s");
+    Emit($"{scheme}.writer_p99_during_sweep", scheme, Percentile(during, 0.99), "ms", "writer_p99_without_sweep", Math.Round(Percentile(quiet, 0.99), 3));
 }
 
 if (args.Contains("--codecs"))
@@ -387,6 +410,27 @@ namespace ResultGrid.Bench
 
         public static Task<double> RunAsync(IResultGridClient client, int count, int inFlight) =>
             Rate.RunAsync(count, inFlight, id => client.MarkSucceededAsync(id, Value));
+    }
+
+    /// <summary>Write latencies of 8 writers, each writing one result after another, for a time or until <c>until</c> completes.</summary>
+    internal static class WriterLatency
+    {
+        public static async Task<List<double>> RunAsync(IResultGridClient client, TimeSpan duration, Task? until)
+        {
+            var latencies = new System.Collections.Concurrent.ConcurrentBag<double>();
+            var clock = Stopwatch.StartNew();
+            bool Running() => until is null ? clock.Elapsed < duration : !until.IsCompleted && clock.Elapsed < duration;
+            await Task.WhenAll(Enumerable.Range(0, 8).Select(async _ =>
+            {
+                while (Running())
+                {
+                    var start = Stopwatch.GetTimestamp();
+                    await client.MarkSucceededAsync(TaskIds.NewId(), 1);
+                    latencies.Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
+                }
+            }));
+            return [.. latencies];
+        }
     }
 
     internal static class WakeLatency

@@ -1,0 +1,58 @@
+using System.Collections.Concurrent;
+using ResultGrid.Client;
+using ResultGrid.Storage.Sql;
+
+namespace ResultGrid.Tests;
+
+/// <summary>The sweep at the scale that broke others' cleanups: a million expired rows on PostgreSQL, with writers writing throughout.</summary>
+public sealed class SqlSweepAtScaleTests(PostgresCluster cluster)
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact(Timeout = 600_000)]
+    public async Task A_sweep_of_a_million_expired_rows_finishes_while_writers_write_and_leaves_none()
+    {
+        var store = (SqlResultStore)cluster.Store(0);
+        await using var database = SqlDialect.For(store.Settings).CreateDataSource(store.Settings);
+        var prefix = $"bulk-{Guid.NewGuid():N}";
+        await using (var insert = database.CreateCommand(
+            $"INSERT INTO resultgrid_tasks (task_id, state, updated_at, expires_at) " +
+            $"SELECT '{prefix}-' || g, 'SUCCESS', now(), now() - interval '1 hour' FROM generate_series(1, 1000000) g"))
+        {
+            insert.CommandTimeout = 600;
+            Assert.Equal(1_000_000, await insert.ExecuteNonQueryAsync(Ct));
+        }
+
+        var sweepStart = DateTime.UtcNow;
+        var written = new ConcurrentQueue<string>();
+        using var stop = new CancellationTokenSource();
+        var writers = Enumerable.Range(0, 8).Select(w => Task.Run(async () =>
+        {
+            for (var i = 0; !stop.IsCancellationRequested; i++)
+            {
+                var id = $"during-sweep-{w}-{i}-{Guid.NewGuid():N}";
+                await cluster.External.MarkSucceededAsync(id, i, cancellationToken: Ct);
+                written.Enqueue(id);
+            }
+        }, Ct)).ToArray();
+
+        var report = await cluster.External.SweepExpiredAsync(Ct);
+        await stop.CancelAsync();
+        await Task.WhenAll(writers);
+
+        Assert.True(report.Deleted >= 1_000_000, $"the sweep deleted {report.Deleted}");
+        await using (var count = database.CreateCommand("SELECT COUNT(*) FROM resultgrid_tasks WHERE expires_at <= @p0"))
+        {
+            var p = count.CreateParameter();
+            p.ParameterName = "@p0";
+            p.Value = sweepStart;
+            count.Parameters.Add(p);
+            Assert.Equal(0L, Convert.ToInt64(await count.ExecuteScalarAsync(Ct), System.Globalization.CultureInfo.InvariantCulture));
+        }
+
+        Assert.NotEmpty(written);
+        var ids = written.ToArray();
+        var read = await store.ReadManyAsync(ids, Ct);
+        Assert.All(read, r => Assert.Equal(TaskStates.Success, r!.State));
+    }
+}
