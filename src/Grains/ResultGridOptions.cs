@@ -22,6 +22,13 @@ public sealed class ResultGridOptions
     /// </summary>
     public TimeSpan? ResultExpires { get; set; } = TimeSpan.FromDays(1);
 
+    /// <summary>
+    /// Once a READY result has been read (or a waiter received it), it expires this long after
+    /// that first read, if that is sooner than its own expiry: results that were collected need
+    /// not be kept a day. Null (the default) keeps the expiry as written.
+    /// </summary>
+    public TimeSpan? ExpireAfterRead { get; set; }
+
     /// <summary>Store name, args, kwargs, worker and queue with each result (Celery's <c>result_extended</c>). Default off.</summary>
     public bool ExtendedResults { get; set; }
 
@@ -55,6 +62,11 @@ internal sealed class ResultGridOptionsValidator(ResultStoreProviderRegistry reg
         if (registry.Validate(options.Backend) is { } problem)
         {
             failures.Add($"ResultGrid:Backend: {problem}");
+        }
+
+        if (options.ExpireAfterRead is { } r && r <= TimeSpan.Zero)
+        {
+            failures.Add($"ResultGrid:ExpireAfterRead is {r}; give a positive time span such as 00:05:00, or leave it empty to keep results until they expire.");
         }
 
         if (options.ResultExpires is { } e && e < TimeSpan.Zero)

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Logging;
 using ResultGrid.Storage;
 
@@ -41,9 +42,12 @@ internal sealed class TaskResultGrain : Grain, ITaskResultGrain
     // it would sleep through its own wake-up until the next slice.
     private TaskResult? _notified;
 
-    public TaskResultGrain(ResultStores stores, WaiterIndex index, ResultGridMetrics metrics, TimeProvider time, ILogger<TaskResultGrain> logger)
+    private readonly ResultGridOptions _options;
+
+    public TaskResultGrain(ResultStores stores, WaiterIndex index, ResultGridMetrics metrics, IOptions<ResultGridOptions> options, TimeProvider time, ILogger<TaskResultGrain> logger)
     {
         _store = stores.Default;
+        _options = options.Value;
         _index = index;
         _metrics = metrics;
         _time = time;
@@ -60,6 +64,7 @@ internal sealed class TaskResultGrain : Grain, ITaskResultGrain
             result = await ConsumeAsync();
         }
 
+        await ExpireAfterReadAsync(result);
         _metrics.Read(_store.Backend, result.State);
         DeactivateIfUnwatched();
         return result;
@@ -114,6 +119,7 @@ internal sealed class TaskResultGrain : Grain, ITaskResultGrain
                 current = await ConsumeAsync();
             }
 
+            await ExpireAfterReadAsync(current);
             _metrics.Read(_store.Backend, current.State);
             DeactivateIfUnwatched();
             return current;
@@ -153,6 +159,7 @@ internal sealed class TaskResultGrain : Grain, ITaskResultGrain
             ready = await ConsumeAsync();
         }
 
+        await ExpireAfterReadAsync(ready);
         _metrics.Read(_store.Backend, ready.State);
         return ready;
     }
@@ -202,6 +209,24 @@ internal sealed class TaskResultGrain : Grain, ITaskResultGrain
         {
             // Only this activation's own registration goes: a newer activation's stays.
             await _index.UnregisterAsync(TaskId, _registration);
+        }
+    }
+
+    /// <summary>
+    /// ExpireAfterRead: a READY result handed to a reader expires that long from now, unless it
+    /// expires sooner anyway (so later reads change nothing). Not for rpc://, which consumed it.
+    /// </summary>
+    private async Task ExpireAfterReadAsync(TaskResult delivered)
+    {
+        if (_options.ExpireAfterRead is not { } after || !delivered.IsReady || _store.SingleRetrieval)
+        {
+            return;
+        }
+
+        var at = _time.GetUtcNow() + after;
+        if (delivered.ExpiresAt is not { } current || current > at)
+        {
+            await StoreCall.Run(_store, _metrics, _logger, "expire", TaskId, () => _store.ExpireAsync(TaskId, at));
         }
     }
 

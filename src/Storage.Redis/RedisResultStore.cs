@@ -38,6 +38,16 @@ internal sealed partial class RedisResultStore : IResultStore, IResultChangeFeed
         return false
         """);
 
+    // Only ever shortens: PEXPIRE when the key has no TTL or a longer one. (PEXPIRE … LT would do
+    // it in one command, but only from Redis 7.)
+    private static readonly LuaScript ExpireScript = LuaScript.Prepare("""
+        local ttl = redis.call('PTTL', @key)
+        if ttl == -2 then return 0 end
+        local wanted = tonumber(@ttl)
+        if ttl == -1 or ttl > wanted then redis.call('PEXPIRE', @key, wanted) end
+        return 1
+        """);
+
     private readonly RedisStoreSettings _settings;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
@@ -227,6 +237,13 @@ internal sealed partial class RedisResultStore : IResultStore, IResultChangeFeed
 
     public ValueTask<bool> ForgetGroupAsync(string groupId, CancellationToken cancellationToken = default) =>
         Retry("forget group", async () => await Database.KeyDeleteAsync(GroupKeyOf(groupId)));
+
+    public ValueTask<bool> ExpireAsync(string taskId, DateTimeOffset expiresAt, CancellationToken cancellationToken = default) =>
+        Retry("expire", async () =>
+        {
+            var ttl = Math.Max(1L, (long)(expiresAt - _time.GetUtcNow()).TotalMilliseconds);
+            return (long)await Database.ScriptEvaluateAsync(ExpireScript, new { key = KeyOf(taskId), ttl }) == 1;
+        });
 
     /// <summary>SET NX with the claim's TTL: Redis decides who is first.</summary>
     public ValueTask<bool> TryClaimAsync(string key, DateTimeOffset? expiresAt, CancellationToken cancellationToken = default) =>

@@ -469,6 +469,22 @@ internal sealed partial class SqlResultStore : IResultStore, IResultScan, IResul
             return await command.ExecuteNonQueryAsync(cancellationToken) > 0;
         }, cancellationToken);
 
+    public ValueTask<bool> ExpireAsync(string taskId, DateTimeOffset expiresAt, CancellationToken cancellationToken = default) =>
+        Run("expire", async c =>
+        {
+            await using (var command = Command(c, $"UPDATE {_tables.Tasks} SET expires_at = @p1 WHERE task_id = @p0 AND (expires_at IS NULL OR expires_at > @p1)"))
+            {
+                Add(command, 0, taskId);
+                Add(command, 1, expiresAt.UtcDateTime);
+                if (await command.ExecuteNonQueryAsync(cancellationToken) > 0)
+                {
+                    return true;
+                }
+            }
+
+            return await ExistsAsync(taskId, cancellationToken);
+        }, cancellationToken);
+
     public ValueTask<bool> TryClaimAsync(string key, DateTimeOffset? expiresAt, CancellationToken cancellationToken = default) =>
         Run("claim", async c =>
         {

@@ -60,6 +60,12 @@ public interface IResultStore
     ValueTask<bool> ForgetGroupAsync(string groupId, CancellationToken cancellationToken = default);
 
     /// <summary>
+    /// Brings the stored result's expiry forward to <paramref name="expiresAt"/>; never later
+    /// than it already is. True when a result is stored. (Expire-after-read.)
+    /// </summary>
+    ValueTask<bool> ExpireAsync(string taskId, DateTimeOffset expiresAt, CancellationToken cancellationToken = default);
+
+    /// <summary>
     /// Records a one-time event under <paramref name="key"/> (a chord's trigger), atomically in
     /// the backend: true for the first caller only, across silos and restarts, until the claim
     /// expires at <paramref name="expiresAt"/> (null: never).

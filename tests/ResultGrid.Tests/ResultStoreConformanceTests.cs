@@ -325,4 +325,20 @@ public abstract class ResultStoreConformanceTests
 
         Assert.Equal(body, restored!.Chord);
     }
+
+    [Fact]
+    public async Task Expire_brings_a_result_s_expiry_forward_and_never_later()
+    {
+        var id = NewId("expire");
+        await Store.WriteAsync(Record(id, TaskStates.Success, "1"), Ct);
+
+        Assert.True(await Store.ExpireAsync(id, DateTimeOffset.UtcNow.AddMilliseconds(400), Ct));
+        Assert.True(await Store.ExpireAsync(id, DateTimeOffset.UtcNow.AddHours(5), Ct));
+        Assert.NotNull(await Store.ReadAsync(id, Ct));
+        Assert.False(await Store.ExpireAsync(NewId("expire"), DateTimeOffset.UtcNow.AddHours(1), Ct));
+
+        await Task.Delay(900, Ct);
+
+        Assert.Null(await Store.ReadAsync(id, Ct));
+    }
 }

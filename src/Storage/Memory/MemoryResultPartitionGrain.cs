@@ -16,6 +16,7 @@ public interface IMemoryResultPartitionGrain : IGrainWithStringKey
     [Alias("ReadGroup")] Task<GroupMeta?> ReadGroupAsync(string groupId);
     [Alias("ForgetGroup")] Task<bool> ForgetGroupAsync(string groupId);
     [Alias("Claim")] Task<bool> TryClaimAsync(string key, DateTimeOffset? expiresAt);
+    [Alias("Expire")] Task<bool> ExpireAsync(string taskId, DateTimeOffset expiresAt);
 }
 
 /// <summary>
@@ -116,6 +117,21 @@ internal sealed class MemoryResultPartitionGrain : Grain, IMemoryResultPartition
     {
         var existed = _groups.Remove(groupId, out var group) && !group.IsExpired(_time.GetUtcNow());
         return Task.FromResult(existed);
+    }
+
+    public Task<bool> ExpireAsync(string taskId, DateTimeOffset expiresAt)
+    {
+        if (Live(taskId) is not { } entry)
+        {
+            return Task.FromResult(false);
+        }
+
+        if (entry.Record.ExpiresAt is not { } current || current > expiresAt)
+        {
+            _entries[taskId] = entry with { Record = entry.Record with { ExpiresAt = expiresAt } };
+        }
+
+        return Task.FromResult(true);
     }
 
     public Task<bool> TryClaimAsync(string key, DateTimeOffset? expiresAt)

@@ -56,6 +56,9 @@ internal sealed class MemoryResultStore : IResultStore
     public ValueTask<bool> ForgetGroupAsync(string groupId, CancellationToken cancellationToken = default) =>
         new(PartitionOf(groupId).ForgetGroupAsync(groupId));
 
+    public ValueTask<bool> ExpireAsync(string taskId, DateTimeOffset expiresAt, CancellationToken cancellationToken = default) =>
+        new(PartitionOf(taskId).ExpireAsync(taskId, expiresAt));
+
     public ValueTask<bool> TryClaimAsync(string key, DateTimeOffset? expiresAt, CancellationToken cancellationToken = default) =>
         new(PartitionOf(key).TryClaimAsync(key, expiresAt));
 
