@@ -255,21 +255,6 @@ public abstract class SqlBackendTests(ResultCluster cluster)
         Assert.Equal(5, (await Client.QueryAsync(new ResultQuery { Name = name }, Ct)).Items.Count);
     }
 
-    [Fact]
-    public async Task One_reminder_drives_the_sweep_however_many_results_expire()
-    {
-        var reminders = cluster.Cluster.Silos[0].ServiceProvider.GetRequiredService<Orleans.IReminderTable>();
-        var before = await reminders.ReadRows(0, 0, Ct);
-        Assert.Contains(before.Reminders, r => r.ReminderName == "resultgrid-sweep");
-
-        await Parallel.ForEachAsync(Enumerable.Range(0, 2_000), new ParallelOptions { MaxDegreeOfParallelism = 64, CancellationToken = Ct }, async (i, ct) =>
-            await Client.MarkSucceededAsync(TaskIds.NewId(), i, new ResultWriteOptions { Expires = TimeSpan.FromMinutes(1) }, ct));
-
-        var after = await reminders.ReadRows(0, 0, Ct);
-        Assert.Equal(before.Reminders.Count, after.Reminders.Count);
-        Assert.Single(after.Reminders, r => r.ReminderName == "resultgrid-sweep");
-    }
-
     /// <summary>The backend URL with its password, as the cluster was configured.</summary>
     protected abstract string OriginalUrl();
 }

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Microsoft.Extensions.DependencyInjection;
 using ResultGrid.Client;
 using ResultGrid.Storage.Sql;
 
@@ -54,5 +55,20 @@ public sealed class SqlSweepAtScaleTests(PostgresCluster cluster)
         var ids = written.ToArray();
         var read = await store.ReadManyAsync(ids, Ct);
         Assert.All(read, r => Assert.Equal(TaskStates.Success, r!.State));
+    }
+
+    [Fact(Timeout = 600_000)]
+    public async Task One_reminder_drives_the_sweep_while_a_hundred_thousand_results_with_expiry_are_stored()
+    {
+        var reminders = cluster.Cluster.Silos[0].ServiceProvider.GetRequiredService<Orleans.IReminderTable>();
+        var before = await reminders.ReadRows(0, 0, Ct);
+        Assert.Single(before.Reminders, r => r.ReminderName == "resultgrid-sweep");
+
+        await Parallel.ForEachAsync(Enumerable.Range(0, 100_000), new ParallelOptions { MaxDegreeOfParallelism = 128, CancellationToken = Ct }, async (i, ct) =>
+            await cluster.External.MarkSucceededAsync(TaskIds.NewId(), i, new ResultWriteOptions { Expires = TimeSpan.FromMinutes(1) }, ct));
+
+        var after = await reminders.ReadRows(0, 0, Ct);
+        Assert.Equal(before.Reminders.Count, after.Reminders.Count);
+        Assert.Single(after.Reminders, r => r.ReminderName == "resultgrid-sweep");
     }
 }
