@@ -35,6 +35,10 @@ public interface ITaskResultGrain : IGrainWithStringKey
     [AlwaysInterleave, Alias("Exists")]
     Task<bool> ExistsAsync();
 
+    /// <summary>Stored, or what the backend can tell of why not (expired, consumed), or PENDING.</summary>
+    [AlwaysInterleave, Alias("Existence")]
+    Task<ResultExistence> GetExistenceAsync();
+
     /// <summary>Deletes the stored result. True when there was one.</summary>
     [Alias("Forget")]
     Task<bool> ForgetAsync();

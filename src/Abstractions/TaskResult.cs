@@ -77,6 +77,25 @@ public sealed record TaskResult
         this with { Name = null, Args = null, Kwargs = null, Worker = null, Queue = null };
 }
 
+/// <summary>
+/// Whether a result is there, and if not, what the backend knows of why. PENDING (nothing known)
+/// is what Celery answers for all of these; a backend says more where it can tell.
+/// </summary>
+public enum ResultExistence
+{
+    /// <summary>Nothing is known of the id: never stored, or gone without a trace (a Redis key whose TTL ran out, a forgotten result, a swept row).</summary>
+    Pending = 0,
+
+    /// <summary>A result is stored and readable.</summary>
+    Stored = 1,
+
+    /// <summary>The result expired; the backend still holds its record (a SQL row before the sweep, a memory entry before the timer).</summary>
+    Expired = 2,
+
+    /// <summary>rpc://: the result was handed out once and is gone.</summary>
+    Consumed = 3,
+}
+
 /// <summary>What a write did.</summary>
 public enum WriteOutcome
 {

@@ -22,6 +22,13 @@ public interface IResultReader
     /// <summary>True when a result (any state) is stored for the id.</summary>
     Task<bool> ExistsAsync(string taskId, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Stored, or what the backend can tell of why not: <see cref="ResultExistence.Expired"/>
+    /// (a SQL row or memory entry not yet removed), <see cref="ResultExistence.Consumed"/>
+    /// (rpc://), else <see cref="ResultExistence.Pending"/>, which is all Celery ever says.
+    /// </summary>
+    Task<ResultExistence> GetExistenceAsync(string taskId, CancellationToken cancellationToken = default);
+
     /// <summary>Deletes the stored result (Celery's forget). True when there was one.</summary>
     Task<bool> ForgetAsync(string taskId, CancellationToken cancellationToken = default);
 }

@@ -166,6 +166,9 @@ public sealed class ResultGridClient : IResultGridClient
     public Task<bool> ExistsAsync(string taskId, CancellationToken cancellationToken = default) =>
         Grain(taskId).ExistsAsync().WaitAsync(cancellationToken);
 
+    public Task<ResultExistence> GetExistenceAsync(string taskId, CancellationToken cancellationToken = default) =>
+        Grain(taskId).GetExistenceAsync().WaitAsync(cancellationToken);
+
     public Task<bool> ForgetAsync(string taskId, CancellationToken cancellationToken = default) =>
         Grain(taskId).ForgetAsync().WaitAsync(cancellationToken);
 

@@ -190,6 +190,13 @@ internal sealed class TaskResultGrain : Grain, ITaskResultGrain
         return exists;
     }
 
+    public async Task<ResultExistence> GetExistenceAsync()
+    {
+        var existence = await StoreCall.Run(_store, _metrics, _logger, "exists", TaskId, () => _store.GetExistenceAsync(TaskId));
+        DeactivateIfUnwatched();
+        return existence;
+    }
+
     public async Task<bool> ForgetAsync()
     {
         _notified = null;

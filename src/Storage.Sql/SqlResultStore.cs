@@ -419,6 +419,18 @@ internal sealed partial class SqlResultStore : IResultStore, IResultScan, IResul
             return await reader.ReadAsync(cancellationToken) && (TimeAt(reader, 0) is not { } at || at > _time.GetUtcNow());
         }, cancellationToken);
 
+    /// <summary>An expired row the sweep has not reached yet says "expired".</summary>
+    public ValueTask<ResultExistence> GetExistenceAsync(string taskId, CancellationToken cancellationToken = default) =>
+        Run("exists", async c =>
+        {
+            await using var command = Command(c, $"SELECT expires_at FROM {_tables.Tasks} WHERE task_id = @p0");
+            Add(command, 0, taskId);
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            return !await reader.ReadAsync(cancellationToken) ? ResultExistence.Pending
+                : TimeAt(reader, 0) is { } at && at <= _time.GetUtcNow() ? ResultExistence.Expired
+                : ResultExistence.Stored;
+        }, cancellationToken);
+
     public ValueTask<bool> ForgetAsync(string taskId, CancellationToken cancellationToken = default) =>
         Run("forget", async c =>
         {

@@ -47,6 +47,13 @@ public interface IResultStore
     /// <summary>True when an unexpired, unconsumed result is stored.</summary>
     ValueTask<bool> ExistsAsync(string taskId, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Stored, or why not where the store can tell (expired but not yet removed, consumed);
+    /// PENDING otherwise. The default knows only stored or not.
+    /// </summary>
+    async ValueTask<ResultExistence> GetExistenceAsync(string taskId, CancellationToken cancellationToken = default) =>
+        await ExistsAsync(taskId, cancellationToken) ? ResultExistence.Stored : ResultExistence.Pending;
+
     /// <summary>Deletes the result. True when there was one.</summary>
     ValueTask<bool> ForgetAsync(string taskId, CancellationToken cancellationToken = default);
 

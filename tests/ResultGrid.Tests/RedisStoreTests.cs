@@ -10,6 +10,9 @@ namespace ResultGrid.Tests;
 public sealed class RedisStoreConformanceTests(RedisCluster cluster) : ResultStoreConformanceTests
 {
     protected override IResultStore Store => cluster.Store(0);
+
+    // The key's own TTL removes it: Redis keeps no trace of an expired result.
+    protected override ResultExistence[] AfterExpiry => [ResultExistence.Pending];
 }
 
 /// <summary>What Redis holds: Celery's keys, documents, TTLs and pub/sub messages.</summary>

@@ -341,4 +341,21 @@ public abstract class ResultStoreConformanceTests
 
         Assert.Null(await Store.ReadAsync(id, Ct));
     }
+
+    /// <summary>What the store can say of an expired result it has not removed yet.</summary>
+    protected virtual ResultExistence[] AfterExpiry => [ResultExistence.Expired];
+
+    [Fact]
+    public async Task Existence_tells_stored_from_pending_and_expired_where_the_store_knows()
+    {
+        var id = NewId("exist");
+        await Store.WriteAsync(Record(id, TaskStates.Success, "1") with { ExpiresAt = DateTimeOffset.UtcNow.AddMilliseconds(300) }, Ct);
+
+        Assert.Equal(ResultExistence.Stored, await Store.GetExistenceAsync(id, Ct));
+        Assert.Equal(ResultExistence.Pending, await Store.GetExistenceAsync(NewId("exist"), Ct));
+
+        await Task.Delay(700, Ct);
+
+        Assert.Contains(await Store.GetExistenceAsync(id, Ct), AfterExpiry);
+    }
 }

@@ -255,6 +255,21 @@ public abstract class SqlBackendTests(ResultCluster cluster)
         Assert.Equal(5, (await Client.QueryAsync(new ResultQuery { Name = name }, Ct)).Items.Count);
     }
 
+    [Fact]
+    public async Task The_client_hears_expired_until_the_sweep_and_pending_after_it()
+    {
+        var id = TaskIds.NewId();
+        await Client.MarkSucceededAsync(id, 1, new ResultWriteOptions { Expires = TimeSpan.FromMilliseconds(200) }, Ct);
+        Assert.Equal(ResultExistence.Stored, await Client.GetExistenceAsync(id, Ct));
+
+        await Task.Delay(500, Ct);
+
+        Assert.Equal(TaskStates.Pending, await Client.GetStateAsync(id, Ct));
+        Assert.Equal(ResultExistence.Expired, await Client.GetExistenceAsync(id, Ct));
+        await Client.SweepExpiredAsync(Ct);
+        Assert.Equal(ResultExistence.Pending, await Client.GetExistenceAsync(id, Ct));
+    }
+
     /// <summary>The backend URL with its password, as the cluster was configured.</summary>
     protected abstract string OriginalUrl();
 }

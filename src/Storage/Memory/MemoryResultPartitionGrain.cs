@@ -9,6 +9,7 @@ public interface IMemoryResultPartitionGrain : IGrainWithStringKey
     [Alias("Write")] Task<StoreWriteResult> WriteAsync(TaskResult result);
     [Alias("Read"), ReadOnly] Task<TaskResult?> ReadAsync(string taskId);
     [Alias("Exists"), ReadOnly] Task<bool> ExistsAsync(string taskId);
+    [Alias("Existence"), ReadOnly] Task<ResultExistence> GetExistenceAsync(string taskId);
     [Alias("Forget")] Task<bool> ForgetAsync(string taskId);
     [Alias("Consume")] Task<TaskResult?> ConsumeAsync(string taskId);
     [Alias("Count"), ReadOnly] Task<int> CountAsync();
@@ -74,6 +75,13 @@ internal sealed class MemoryResultPartitionGrain : Grain, IMemoryResultPartition
     }
 
     public Task<bool> ExistsAsync(string taskId) => Task.FromResult(Live(taskId) is { Consumed: false });
+
+    // Read before Live() would drop an expired entry: until the timer sweeps it, it says "expired".
+    public Task<ResultExistence> GetExistenceAsync(string taskId) => Task.FromResult(
+        !_entries.TryGetValue(taskId, out var entry) ? ResultExistence.Pending
+        : entry.Record.IsExpired(_time.GetUtcNow()) ? ResultExistence.Expired
+        : entry.Consumed ? ResultExistence.Consumed
+        : ResultExistence.Stored);
 
     public Task<bool> ForgetAsync(string taskId)
     {

@@ -39,6 +39,9 @@ internal sealed class MemoryResultStore : IResultStore
     public ValueTask<bool> ExistsAsync(string taskId, CancellationToken cancellationToken = default) =>
         new(PartitionOf(taskId).ExistsAsync(taskId));
 
+    public ValueTask<ResultExistence> GetExistenceAsync(string taskId, CancellationToken cancellationToken = default) =>
+        new(PartitionOf(taskId).GetExistenceAsync(taskId));
+
     public ValueTask<bool> ForgetAsync(string taskId, CancellationToken cancellationToken = default) =>
         new(PartitionOf(taskId).ForgetAsync(taskId));
 
