@@ -325,36 +325,13 @@ static double? PgBenchUpsertRate(string url, int seconds)
         File.Delete(script);
     }
 
-    static string? Run(string file, params string[] arguments)
-    {
-        var info = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var argument in arguments)
-        {
-            info.ArgumentList.Add(argument);
-        }
-
-        using var process = Process.Start(info)!;
-        var error = process.StandardError.ReadToEndAsync();
-        var output = process.StandardOutput.ReadToEnd();
-        process.WaitForExit();
-        if (process.ExitCode != 0)
-        {
-            Console.Error.WriteLine($"pgbench-upsert peer: {file} failed: {error.Result}");
-            return null;
-        }
-
-        return output;
-    }
+    static string? Run(string file, params string[] arguments) => PeerProcess("pgbench-upsert peer", file, arguments);
 }
 
-static double? CeleryJoinMs(string url, string groupId) => CeleryPeer("celery_join.py", "ms", url, groupId);
-
-// Runs one of the Celery peer scripts with Debian's python3 (where python3-celery lives) and
-// reads one number from the JSON line it prints; null, with the reason on stderr, if it fails.
-static double? CeleryPeer(string script, string field, params string[] arguments)
+// Runs a peer's program and returns what it printed; null, with the reason on stderr, if it failed.
+static string? PeerProcess(string peer, string file, params string[] arguments)
 {
-    var info = new ProcessStartInfo("/usr/bin/python3") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-    info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, script));
+    var info = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
     foreach (var argument in arguments)
     {
         info.ArgumentList.Add(argument);
@@ -366,12 +343,22 @@ static double? CeleryPeer(string script, string field, params string[] arguments
     process.WaitForExit();
     if (process.ExitCode != 0)
     {
-        Console.Error.WriteLine($"Celery peer {script} failed (install python3-celery with python3-redis, or python3-sqlalchemy and python3-psycopg2): {error.Result}");
+        Console.Error.WriteLine($"{peer}: {file} failed: {error.Result}");
         return null;
     }
 
-    return JsonDocument.Parse(output).RootElement.GetProperty(field).GetDouble();
+    return output;
 }
+
+static double? CeleryJoinMs(string url, string groupId) => CeleryPeer("celery_join.py", "ms", url, groupId);
+
+// Runs one of the Celery peer scripts with Debian's python3 (where python3-celery lives) and
+// reads one number from the JSON line it prints; null, with the reason on stderr, if it fails.
+static double? CeleryPeer(string script, string field, params string[] arguments) =>
+    PeerProcess("Celery peer (install python3-celery with python3-redis, or python3-sqlalchemy and python3-psycopg2)",
+        "/usr/bin/python3", [Path.Combine(AppContext.BaseDirectory, script), .. arguments]) is { } output
+        ? JsonDocument.Parse(output).RootElement.GetProperty(field).GetDouble()
+        : null;
 
 static int InFlight() => int.TryParse(Environment.GetEnvironmentVariable("BENCH_INFLIGHT"), out var n) ? n : 256;
 

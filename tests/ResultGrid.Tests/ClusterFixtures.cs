@@ -113,10 +113,11 @@ public sealed class RedisCluster() : ResultCluster("redis://")
     }
 }
 
-/// <summary>db+postgresql:// on a PostgreSQL server of its own.</summary>
-public sealed class PostgresCluster() : ResultCluster("db+postgresql://")
+/// <summary>A SQL backend on a database server of the cluster's own, started before the silos.</summary>
+public abstract class SqlServerCluster<TServer>() : ResultCluster("db+")
+    where TServer : SqlServerProcess, new()
 {
-    public PostgresProcess Server { get; } = new();
+    public TServer Server { get; } = new();
 
     protected override async ValueTask<string> BackendUrlAsync()
     {
@@ -130,24 +131,12 @@ public sealed class PostgresCluster() : ResultCluster("db+postgresql://")
         await Server.DisposeAsync();
     }
 }
+
+/// <summary>db+postgresql:// on a PostgreSQL server of its own.</summary>
+public sealed class PostgresCluster : SqlServerCluster<PostgresProcess>;
 
 /// <summary>db+mysql:// on a MariaDB server of its own.</summary>
-public sealed class MariaDbCluster() : ResultCluster("db+mysql://")
-{
-    public MariaDbProcess Server { get; } = new();
-
-    protected override async ValueTask<string> BackendUrlAsync()
-    {
-        await Server.StartAsync();
-        return Server.Url;
-    }
-
-    public override async ValueTask DisposeAsync()
-    {
-        await base.DisposeAsync();
-        await Server.DisposeAsync();
-    }
-}
+public sealed class MariaDbCluster : SqlServerCluster<MariaDbProcess>;
 
 /// <summary>db+sqlite:// on a file in a temporary directory.</summary>
 public sealed class SqliteCluster() : ResultCluster("db+sqlite://")
