@@ -22,13 +22,19 @@ internal sealed partial class ResultSweeperGrain(
 
     private readonly ResultCleanupOptions _options = options.Value;
     private Task<SweepReport>? _running;
+    private DateTimeOffset _runningFrom;
+    private Task<SweepReport>? _followUp;
 
     public async Task<SweepReport?> SweepNowAsync(TimeSpan maxWait)
     {
-        var running = _running ??= RunAsync();
+        var asked = time.GetUtcNow();
+
+        // A sweep already running only deletes what had expired when it began: a caller who asks
+        // later gets the sweep after it, so everything expired before the call is covered.
+        var sweep = _running is null || _runningFrom >= asked ? _running ??= Start() : _followUp ??= AfterAsync(_running);
         try
         {
-            return await running.WaitAsync(maxWait, time);
+            return await sweep.WaitAsync(maxWait, time);
         }
         catch (TimeoutException)
         {
@@ -36,8 +42,32 @@ internal sealed partial class ResultSweeperGrain(
         }
     }
 
+    private Task<SweepReport> Start()
+    {
+        _runningFrom = time.GetUtcNow();
+        return RunAsync();
+    }
+
+    private async Task<SweepReport> AfterAsync(Task<SweepReport> previous)
+    {
+        try
+        {
+            await previous;
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // Its failure was its callers'; this sweep is a new attempt.
+        }
+
+        _followUp = null;
+        return await (_running ??= Start());
+    }
+
     private async Task<SweepReport> RunAsync()
     {
+        // Never complete synchronously: the caller stores this task in _running first, and the
+        // finally below must clear it after that.
+        await Task.Yield();
         try
         {
             return await SweepAsync();
@@ -120,7 +150,7 @@ internal sealed partial class ResultSweeperGrain(
         if (reminderName == ReminderName)
         {
             // Not awaited: a long sweep must not hold the reminder's call past its timeout.
-            _running ??= RunAsync();
+            _running ??= Start();
         }
 
         return Task.CompletedTask;
