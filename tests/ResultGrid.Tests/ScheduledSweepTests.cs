@@ -31,6 +31,28 @@ public sealed class ScheduledSweepTests
         builder.ConfigureClient(c => c.AddResultGridClient());
         await using var cluster = builder.Build();
         await cluster.DeployAsync(ct);
+        long deletedMetric = 0;
+        using var listener = new System.Diagnostics.Metrics.MeterListener
+        {
+            InstrumentPublished = (instrument, l) =>
+            {
+                if (instrument.Meter.Name == ResultGridMetrics.MeterName && instrument.Name == "resultgrid.cleanup.deleted")
+                {
+                    l.EnableMeasurementEvents(instrument);
+                }
+            },
+        };
+        listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>
+        {
+            foreach (var tag in tags)
+            {
+                if (tag is { Key: "backend", Value: "sqlite" })
+                {
+                    Interlocked.Add(ref deletedMetric, value);
+                }
+            }
+        });
+        listener.Start();
         try
         {
             var client = cluster.Client.ServiceProvider.GetRequiredService<IResultGridClient>();
@@ -56,6 +78,10 @@ public sealed class ScheduledSweepTests
 
             Assert.Equal(1, left);
             Assert.Equal(TaskStates.Success, (await client.GetAsync(keep, ct)).State);
+
+            // The sweep is visible: rows deleted, and no expired row left behind.
+            Assert.True(Interlocked.Read(ref deletedMetric) >= 20, $"resultgrid.cleanup.deleted reported {deletedMetric}");
+            Assert.Equal(0, cluster.Silos[0].ServiceProvider.GetRequiredService<ResultGridMetrics>().OldestExpiredAgeSeconds);
         }
         finally
         {
