@@ -37,6 +37,10 @@ internal sealed partial class GroupResultGrain : Grain, IGroupResultGrain
     // makes it once across activations and silos.
     private bool _chordDone;
 
+    // This activation holds the trigger's claim in the store: a retry after a failure goes on
+    // without claiming again (the store would refuse it).
+    private bool _chordClaimed;
+
     public GroupResultGrain(ResultStores stores, IOptions<ResultGridOptions> options, ResultGridMetrics metrics, ResultSerializer serializer, TimeProvider time, ILogger<GroupResultGrain> logger)
     {
         _store = stores.Default;
@@ -211,10 +215,29 @@ internal sealed partial class GroupResultGrain : Grain, IGroupResultGrain
         }
 
         _chordDone = true;
-        var claimed = await StoreCall.Run(_store, _metrics, _logger, "claim", GroupId, () => _store.TryClaimAsync("chord:" + GroupId, meta.ExpiresAt));
-        if (!claimed)
+        try
         {
-            return;
+            await RunChordAsync(meta, chord);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // Never the last child's writer's problem (its result is stored): try again shortly,
+            // from this activation, which keeps the claim if it took it.
+            _chordDone = false;
+            LogChordRetry(_logger, ex, GroupId);
+            this.RegisterGrainTimer(_ => TriggerChordIfCompleteAsync(), new GrainTimerCreationOptions { DueTime = TimeSpan.FromSeconds(5), Period = Timeout.InfiniteTimeSpan });
+        }
+    }
+
+    private async Task RunChordAsync(GroupMeta meta, ChordBody chord)
+    {
+        if (!_chordClaimed)
+        {
+            _chordClaimed = await StoreCall.Run(_store, _metrics, _logger, "claim", GroupId, () => _store.TryClaimAsync("chord:" + GroupId, meta.ExpiresAt));
+            if (!_chordClaimed)
+            {
+                return;
+            }
         }
 
         var header = new List<TaskResult>(meta.TaskIds.Length);
@@ -339,6 +362,9 @@ internal sealed partial class GroupResultGrain : Grain, IGroupResultGrain
 
     [LoggerMessage(1, LogLevel.Information, "Chord {GroupId}: header complete, body {Name} started as task {BodyTaskId}")]
     private static partial void LogChordTriggered(ILogger logger, string groupId, string name, string bodyTaskId);
+
+    [LoggerMessage(3, LogLevel.Warning, "Chord {GroupId}: triggering the body failed; trying again in 5 s")]
+    private static partial void LogChordRetry(ILogger logger, Exception exception, string groupId);
 
     [LoggerMessage(2, LogLevel.Warning, "Chord {GroupId}: body task {BodyTaskId} stored as FAILURE: {Reason}")]
     private static partial void LogChordFailed(ILogger logger, string groupId, string bodyTaskId, string reason);
