@@ -8,7 +8,7 @@ namespace ResultGrid.Storage.Redis;
 /// each written with its own TTL and published on the channel named like the key, as Celery does,
 /// so Celery clients waiting on pub/sub wake up too.
 /// </summary>
-internal sealed partial class RedisResultStore : IResultStore, IResultChangeFeed, IResultScan, IAsyncDisposable
+internal sealed partial class RedisResultStore : IResultStore, IResultChangeFeed, IResultScan, IBackendDiagnostics, IAsyncDisposable
 {
     public const string TaskKeyPrefix = "celery-task-meta-";
     public const string GroupKeyPrefix = "celery-taskset-meta-";
@@ -325,6 +325,38 @@ internal sealed partial class RedisResultStore : IResultStore, IResultChangeFeed
                 // The connection is gone, and the subscription with it.
             }
         }
+    }
+
+    /// <summary>Version, persistence and eviction policy of every master: what decides whether results survive.</summary>
+    public async Task<IReadOnlyList<BackendFact>> DescribeAsync(CancellationToken cancellationToken = default)
+    {
+        var facts = new List<BackendFact>();
+        foreach (var endpoint in _connections[0].GetEndPoints())
+        {
+            var server = _connections[0].GetServer(endpoint);
+            if (server.IsReplica)
+            {
+                continue;
+            }
+
+            var info = (await server.InfoAsync()).SelectMany(g => g).ToDictionary(p => p.Key, p => p.Value, StringComparer.Ordinal);
+            var at = _isCluster || _connections[0].GetEndPoints().Length > 1 ? $" ({endpoint})" : string.Empty;
+            facts.Add(new BackendFact("redis version" + at, info.GetValueOrDefault("redis_version", "?")));
+            var aof = info.GetValueOrDefault("aof_enabled") == "1";
+            var save = (await server.ConfigGetAsync("save")).FirstOrDefault().Value ?? string.Empty;
+            facts.Add(aof || save.Length > 0
+                ? new BackendFact("persistence" + at, aof ? "append-only file" + (save.Length > 0 ? $" and RDB snapshots ({save})" : string.Empty) : $"RDB snapshots only ({save}): the last minutes of results are lost in a crash", aof ? FactLevel.Ok : FactLevel.Warning,
+                    aof ? null : "Turn on appendonly (appendfsync everysec) to keep results written since the last snapshot.")
+                : new BackendFact("persistence" + at, "none: results do not survive a restart of Redis", FactLevel.Warning, "Turn on appendonly yes (or RDB snapshots) if results must outlive a Redis restart."));
+            var policy = info.GetValueOrDefault("maxmemory_policy", "noeviction");
+            var maxMemory = info.GetValueOrDefault("maxmemory", "0");
+            // Every result carries a TTL, so even the volatile-* policies may evict them.
+            var evicts = policy != "noeviction" && maxMemory != "0";
+            facts.Add(new BackendFact("maxmemory-policy" + at, $"{policy} (maxmemory {maxMemory})", evicts ? FactLevel.Warning : FactLevel.Ok,
+                evicts ? "Results can be evicted before they expire: set maxmemory-policy noeviction for a result store." : null));
+        }
+
+        return facts;
     }
 
     public async ValueTask DisposeAsync()

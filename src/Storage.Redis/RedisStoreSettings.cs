@@ -60,6 +60,13 @@ public sealed class RedisResultStoreOptions
 
     public string? SslKeyFile { get; set; }
 
+    /// <summary>
+    /// Let the connection run INFO and CONFIG GET, which StackExchange.Redis keeps behind its admin
+    /// switch, so the store can report persistence and eviction settings (the CLI's check turns it
+    /// on). The store itself never runs an admin command. Default off.
+    /// </summary>
+    public bool AllowAdmin { get; set; }
+
     /// <summary>Retries of calls that lost the connection: exponential back-off with jitter.</summary>
     public StoreRetryOptions Retry { get; set; } = new();
 }
@@ -184,6 +191,7 @@ internal sealed class RedisStoreSettings
             SslCertFile = q.TryGetValue("ssl_certfile", out var cf) ? cf : options.SslCertFile,
             SslKeyFile = q.TryGetValue("ssl_keyfile", out var kf) ? kf : options.SslKeyFile,
             Retry = options.Retry,
+            AllowAdmin = options.AllowAdmin,
         };
     }
 
@@ -199,6 +207,7 @@ internal sealed class RedisStoreSettings
             ServiceName = address.SentinelMaster,
             Ssl = url.Scheme == "rediss",
             AbortOnConnectFail = true,
+            AllowAdmin = merged.AllowAdmin,
             ConnectTimeout = (int)merged.ConnectTimeout.TotalMilliseconds,
             SyncTimeout = (int)merged.SocketTimeout.TotalMilliseconds,
             AsyncTimeout = (int)merged.SocketTimeout.TotalMilliseconds,

@@ -14,7 +14,7 @@ namespace ResultGrid.Storage.Sql;
 /// reads are by primary key; searches use the indexes. The database-specific parts are SQL
 /// text in a <see cref="SqlDialect"/>.
 /// </summary>
-internal sealed partial class SqlResultStore : IResultStore, IResultScan, IResultQuery, IExpiredResultSweep, IAsyncDisposable
+internal sealed partial class SqlResultStore : IResultStore, IResultScan, IResultQuery, IExpiredResultSweep, IBackendDiagnostics, IAsyncDisposable
 {
     private const int ReadChunk = 500;
     private static readonly int Columns = SqlDialect.TaskColumns.Length;
@@ -670,6 +670,62 @@ internal sealed partial class SqlResultStore : IResultStore, IResultScan, IResul
         {
             throw new ArgumentException("PageToken is not a token this store issued: pass the NextPageToken of the previous page unchanged, or null for the first page.", nameof(token), ex);
         }
+    }
+
+    /// <summary>Server version, the store's tables and their schema version, and on MySQL the server's default isolation.</summary>
+    public async Task<IReadOnlyList<BackendFact>> DescribeAsync(CancellationToken cancellationToken = default)
+    {
+        var facts = new List<BackendFact>();
+        var versionSql = _settings.Kind switch
+        {
+            SqlDatabaseKind.PostgreSql => "SELECT version()",
+            SqlDatabaseKind.MySql => "SELECT VERSION()",
+            _ => "SELECT sqlite_version()",
+        };
+        facts.Add(new BackendFact("server version", await Scalar(versionSql) ?? "?"));
+        foreach (var table in new[] { _tables.Tasks, _tables.Groups, _tables.Claims, _tables.Version })
+        {
+            try
+            {
+                await Scalar($"SELECT COUNT(*) FROM (SELECT 1 FROM {table} LIMIT 1) t");
+                facts.Add(new BackendFact("table " + Unquoted(table), "present"));
+            }
+            catch (System.Data.Common.DbException ex)
+            {
+                facts.Add(new BackendFact("table " + Unquoted(table), "missing: " + ex.Message, FactLevel.Failure, "Start a silo with ResultGrid:Sql:CreateTables on, or create the tables with ResultGrid's DDL."));
+            }
+        }
+
+        var version = await Scalar($"SELECT version FROM {_tables.Version} WHERE table_name = '{_settings.Options.TaskTable}'");
+        facts.Add(new BackendFact("schema version", version ?? "none", version == SqlDialect.SchemaVersion.ToString(CultureInfo.InvariantCulture) ? FactLevel.Ok : FactLevel.Failure,
+            version is null ? "The tables were not created by ResultGrid." : null));
+        if (_settings.Kind == SqlDatabaseKind.MySql)
+        {
+            string? isolation;
+            try
+            {
+                isolation = await Scalar("SELECT @@transaction_isolation");
+            }
+            catch (System.Data.Common.DbException)
+            {
+                // MariaDB before 11.1 and MySQL 5.7 call it tx_isolation.
+                isolation = await Scalar("SELECT @@tx_isolation");
+            }
+
+            facts.Add(new BackendFact("server default isolation", isolation ?? "?", FactLevel.Ok,
+                isolation == "READ-COMMITTED" ? null : $"ResultGrid sets {_settings.Options.MySqlIsolationLevel} on its own statements; other clients of these tables get the server's default."));
+        }
+
+        return facts;
+
+        static string Unquoted(string name) => name.Replace("\"", string.Empty, StringComparison.Ordinal).Replace("`", string.Empty, StringComparison.Ordinal);
+
+        async Task<string?> Scalar(string sql) =>
+            await Run("describe", async c =>
+            {
+                await using var command = Command(c, sql);
+                return await command.ExecuteScalarAsync(cancellationToken) is { } value and not DBNull ? Convert.ToString(value, CultureInfo.InvariantCulture) : null;
+            }, cancellationToken);
     }
 
     public async ValueTask DisposeAsync()

@@ -37,11 +37,11 @@ public sealed class ProcessTests
         /// Starts <paramref name="dll"/> in <paramref name="workingDirectory"/>, or in a new
         /// temporary folder (removed on dispose), so that the silo's default SQLite file lands there.
         /// </summary>
-        public Running(string dll, IDictionary<string, string> env, string? workingDirectory = null)
+        public Running(string dll, IDictionary<string, string> env, string? workingDirectory = null, IEnumerable<string>? arguments = null)
         {
             _ownDirectory = workingDirectory is null;
             WorkingDirectory = workingDirectory ?? Directory.CreateTempSubdirectory("rg-proc-").FullName;
-            var info = new ProcessStartInfo("dotnet", [dll]) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = WorkingDirectory };
+            var info = new ProcessStartInfo("dotnet", [dll, .. arguments ?? []]) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = WorkingDirectory };
             foreach (var (k, v) in env)
             {
                 info.Environment[k] = v;

@@ -1,0 +1,98 @@
+using System.Text.Json;
+
+namespace ResultGrid.Tests;
+
+/// <summary>`resultgrid check`, run as the real program against real servers.</summary>
+public sealed class CliCheckTests(RedisCluster redis, PostgresCluster postgres, MariaDbCluster maria)
+{
+    private static async Task<(int Exit, string Output, string Error)> CheckAsync(params string[] arguments)
+    {
+        await using var cli = new ProcessTests.Running(ProcessTests.Built("src/Cli", "resultgrid"), new Dictionary<string, string>(), arguments: ["check", .. arguments]);
+        var exit = await cli.Exit(TimeSpan.FromSeconds(60));
+        return (exit, cli.Output, cli.Error);
+    }
+
+    private static Dictionary<string, (string Outcome, string Detail)> Checks(string output)
+    {
+        using var doc = JsonDocument.Parse(output);
+        return doc.RootElement.GetProperty("checks").EnumerateArray()
+            .ToDictionary(c => c.GetProperty("name").GetString()!, c => (c.GetProperty("outcome").GetString()!, c.GetProperty("detail").GetString()!));
+    }
+
+    private static readonly string[] Exercised = ["connect", "write and read back", "never overwrite SUCCESS", "expiry honoured", "round-trip latency", "forget"];
+
+    [Fact]
+    public async Task Redis_passes_every_check_and_is_warned_about_missing_persistence()
+    {
+        var (exit, output, error) = await CheckAsync(await redis.Server.UrlAsync(), "--json");
+
+        Assert.True(exit == 0, $"exit {exit}: {output}{error}");
+        var checks = Checks(output);
+        Assert.All(Exercised.Append("waiter woken"), name => Assert.Equal("pass", checks[name].Outcome));
+        // The test server runs with neither RDB nor AOF.
+        Assert.Equal("warn", checks["persistence"].Outcome);
+        Assert.Contains("appendonly", checks["persistence"].Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_redis_that_may_evict_results_is_warned_about()
+    {
+        await using var server = new RedisProcess("--appendonly", "yes", "--maxmemory", "64mb", "--maxmemory-policy", "allkeys-lru");
+        await server.StartAsync();
+
+        var (exit, output, _) = await CheckAsync($"redis://127.0.0.1:{server.Port}/0", "--json");
+
+        Assert.Equal(0, exit);
+        var checks = Checks(output);
+        Assert.Equal("pass", checks["persistence"].Outcome);
+        Assert.Equal("warn", checks["maxmemory-policy"].Outcome);
+        Assert.Contains("noeviction", checks["maxmemory-policy"].Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task PostgreSQL_MariaDB_and_SQLite_pass_and_report_their_tables()
+    {
+        var sqlite = Path.Combine(Directory.CreateTempSubdirectory("rg-cli-").FullName, "check.db");
+        foreach (var url in new[] { postgres.Server.Url, maria.Server.Url, $"db+sqlite:///{sqlite}" })
+        {
+            var (exit, output, error) = await CheckAsync(url, "--json");
+
+            Assert.True(exit == 0, $"{url}: exit {exit}: {output}{error}");
+            var checks = Checks(output);
+            Assert.All(Exercised, name => Assert.Equal("pass", checks[name].Outcome));
+            Assert.Equal("skip", checks["waiter woken"].Outcome);
+            Assert.True(checks.TryGetValue("table resultgrid_tasks", out var table) && table.Detail == "present", $"{url}: {output}");
+            Assert.Equal("1", checks["schema version"].Detail);
+            Assert.DoesNotContain(SqlServerProcess.Password, output, StringComparison.Ordinal);
+        }
+
+        Assert.Contains("server default isolation", Checks((await CheckAsync(maria.Server.Url, "--json")).Output).Keys);
+    }
+
+    [Fact]
+    public async Task An_unreachable_server_fails_the_connect_line_with_exit_1_and_no_stack_trace()
+    {
+        var port = FreePort.Get();
+        var (exit, output, error) = await CheckAsync($"db+postgresql://rg:s3cret-pw@127.0.0.1:{port}/reports");
+
+        Assert.Equal(1, exit);
+        Assert.Contains("connect", output, StringComparison.Ordinal);
+        Assert.Contains($"127.0.0.1:{port}", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("s3cret-pw", output + error, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", output + error, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("redis//missing-colon", "has no scheme")]
+    [InlineData("memory://", "lives inside a running cluster")]
+    [InlineData("db+postgresql://host", "needs one database name")]
+    public async Task A_bad_url_is_one_line_and_exit_2(string url, string expected)
+    {
+        var (exit, output, error) = await CheckAsync(url);
+
+        Assert.Equal(2, exit);
+        Assert.Contains(expected, error, StringComparison.Ordinal);
+        Assert.Single(error.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Empty(output.Trim());
+    }
+}
