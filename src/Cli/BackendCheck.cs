@@ -23,45 +23,13 @@ internal static class BackendCheck
 
     public static async Task<int> RunAsync(string url, bool json, CancellationToken cancellationToken)
     {
-        if (!BackendUrl.TryParse(url, out var parsed, out var error))
+        await using var opened = await CliStore.CreateAsync("check", url, allowAdmin: true);
+        if (opened.Store is not { } store)
         {
-            await Console.Error.WriteLineAsync($"resultgrid check: {error}");
             return 2;
         }
 
-        if (parsed.Scheme is "memory" or "rpc")
-        {
-            await Console.Error.WriteLineAsync($"resultgrid check: {parsed.Scheme}:// lives inside a running cluster's memory, so there is no server to check; check a redis://, rediss:// or db+ URL.");
-            return 2;
-        }
-
-        // The silo's settings, from the environment only: credentials never come from the command line here.
-        var configuration = new ConfigurationBuilder().AddEnvironmentVariables().Build();
-        var services = new ServiceCollection();
-        services.AddSingleton<IConfiguration>(configuration);
-        services.AddLogging();
-        // One retry, not ten: a check should say "unreachable" in seconds.
-        services.AddRedisResultStore(o =>
-        {
-            o.Retry = new StoreRetryOptions { MaxRetries = 1, BaseDelay = TimeSpan.FromMilliseconds(200), MaxDelay = TimeSpan.FromMilliseconds(200) };
-            o.AllowAdmin = true; // INFO and CONFIG GET, for the persistence and eviction facts
-        });
-        services.AddSqlResultStore(o => o.Retry = new StoreRetryOptions { MaxRetries = 1, BaseDelay = TimeSpan.FromMilliseconds(200), MaxDelay = TimeSpan.FromMilliseconds(200) });
-        services.AddSingleton<ResultStoreProviderRegistry>();
-        await using var provider = services.BuildServiceProvider();
-        var registry = provider.GetRequiredService<ResultStoreProviderRegistry>();
-        if (registry.Validate(url) is { } problem)
-        {
-            await Console.Error.WriteLineAsync($"resultgrid check: {problem}");
-            return 2;
-        }
-
-        var store = registry.Create(provider, "check", url);
         var lines = await ExerciseAsync(store, cancellationToken);
-        if (store is IAsyncDisposable disposable)
-        {
-            await disposable.DisposeAsync();
-        }
 
         var passed = lines.All(l => l.Outcome != "fail");
         if (json)
@@ -69,7 +37,7 @@ internal static class BackendCheck
             Console.WriteLine(JsonSerializer.Serialize(
                 new
                 {
-                    backend = parsed.Redacted,
+                    backend = opened.Redacted,
                     passed,
                     checks = lines.Select(l => new { name = l.Name, outcome = l.Outcome, detail = l.Detail }),
                 },
@@ -84,7 +52,7 @@ internal static class BackendCheck
                 table.AddRow(Markup.Escape(line.Name), $"[{colour}]{line.Outcome}[/]", Markup.Escape(line.Detail));
             }
 
-            AnsiConsole.MarkupLine($"Backend [bold]{Markup.Escape(parsed.Redacted)}[/]");
+            AnsiConsole.MarkupLine($"Backend [bold]{Markup.Escape(opened.Redacted)}[/]");
             AnsiConsole.Write(table);
             AnsiConsole.MarkupLine(passed ? "[green]All checks passed.[/]" : "[red]Some checks failed.[/]");
         }
@@ -94,7 +62,7 @@ internal static class BackendCheck
 
     private static ResultPayload Json(string text) => new() { Data = Encoding.UTF8.GetBytes(text), ContentType = "application/json", ContentEncoding = "utf-8" };
 
-    private static string Reason(Exception ex)
+    internal static string Reason(Exception ex)
     {
         var parts = new List<string>();
         for (var e = ex; e is not null; e = e.InnerException)

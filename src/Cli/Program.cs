@@ -10,5 +10,32 @@ var check = new Command("check", "Connects to a backend and exercises it for rea
 };
 check.SetAction((result, cancellationToken) => BackendCheck.RunAsync(result.GetValue(url)!, result.GetValue(json), cancellationToken));
 
-var root = new RootCommand("resultgrid: operator tools for a ResultGrid result backend.") { check };
+var taskId = new Argument<string>("task-id") { Description = "The task's id." };
+var inspectUrl = new Argument<string>("backend-url") { Description = url.Description };
+var inspectJson = new Option<bool>("--json") { Description = json.Description };
+var inspect = new Command("inspect", "Shows one stored result, every field, straight from the backend.") { inspectUrl, taskId, inspectJson };
+inspect.SetAction((result, ct) => ResultCommands.InspectAsync(result.GetValue(inspectUrl)!, result.GetValue(taskId)!, result.GetValue(inspectJson), ct));
+
+var forgetUrl = new Argument<string>("backend-url") { Description = url.Description };
+var forgetId = new Argument<string>("task-id") { Description = "The task's id." };
+var forget = new Command("forget", "Deletes one stored result (Celery's forget).") { forgetUrl, forgetId };
+forget.SetAction((result, ct) => ResultCommands.ForgetAsync(result.GetValue(forgetUrl)!, result.GetValue(forgetId)!, ct));
+
+var queryUrl = new Argument<string>("backend-url") { Description = "A SQL backend: db+postgresql://, db+mysql:// or db+sqlite://." };
+var states = new Option<string[]>("--state") { Description = "Only these states (repeat the option for several).", AllowMultipleArgumentsPerToken = true };
+var name = new Option<string?>("--name") { Description = "Only this task name." };
+var group = new Option<string?>("--group") { Description = "Only the children of this group." };
+var from = new Option<DateTimeOffset?>("--from") { Description = "Only results done at or after this time (ISO 8601)." };
+var before = new Option<DateTimeOffset?>("--before") { Description = "Only results done before this time (ISO 8601)." };
+var limit = new Option<int>("--limit") { Description = "The most results shown (default 50).", DefaultValueFactory = _ => 50 };
+var queryJson = new Option<bool>("--json") { Description = json.Description };
+var query = new Command("query", "Searches stored results by state, name, group and date done, newest first (SQL backends).") { queryUrl, states, name, group, from, before, limit, queryJson };
+query.SetAction((result, ct) => ResultCommands.QueryAsync(
+    result.GetValue(queryUrl)!,
+    new ResultGrid.ResultQuery { States = result.GetValue(states), Name = result.GetValue(name), GroupId = result.GetValue(group), DoneFrom = result.GetValue(from), DoneBefore = result.GetValue(before) },
+    Math.Max(1, result.GetValue(limit)),
+    result.GetValue(queryJson),
+    ct));
+
+var root = new RootCommand("resultgrid: operator tools for a ResultGrid result backend.") { check, inspect, forget, query };
 return await root.Parse(args).InvokeAsync();

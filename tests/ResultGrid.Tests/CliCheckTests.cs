@@ -3,13 +3,53 @@ using System.Text.Json;
 namespace ResultGrid.Tests;
 
 /// <summary>`resultgrid check`, run as the real program against real servers.</summary>
-public sealed class CliCheckTests(RedisCluster redis, PostgresCluster postgres, MariaDbCluster maria)
+public sealed class CliCheckTests(RedisCluster redis, PostgresCluster postgres, MariaDbCluster maria, SqliteCluster sqlite)
 {
-    private static async Task<(int Exit, string Output, string Error)> CheckAsync(params string[] arguments)
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    private static Task<(int Exit, string Output, string Error)> CheckAsync(params string[] arguments) => CliAsync(["check", .. arguments]);
+
+    private static async Task<(int Exit, string Output, string Error)> CliAsync(params string[] arguments)
     {
-        await using var cli = new ProcessTests.Running(ProcessTests.Built("src/Cli", "resultgrid"), new Dictionary<string, string>(), arguments: ["check", .. arguments]);
+        await using var cli = new ProcessTests.Running(ProcessTests.Built("src/Cli", "resultgrid"), new Dictionary<string, string>(), arguments: arguments);
         var exit = await cli.Exit(TimeSpan.FromSeconds(60));
         return (exit, cli.Output, cli.Error);
+    }
+
+    [Fact]
+    public async Task Inspect_query_and_forget_work_on_what_the_cluster_wrote()
+    {
+        var client = sqlite.External;
+        var name = $"cli.{Guid.NewGuid():N}";
+        var ok = TaskIds.NewId();
+        var failed = TaskIds.NewId();
+        await client.MarkSucceededAsync(ok, new { Total = 42 }, new ResultGrid.Client.ResultWriteOptions { Name = name, Worker = "w1@host" }, Ct);
+        await client.MarkFailedAsync(failed, new InvalidOperationException("no data"), new ResultGrid.Client.ResultWriteOptions { Name = name }, Ct);
+
+        var (exit, output, error) = await CliAsync("query", sqlite.Url, "--name", name, "--state", "FAILURE", "--json");
+        Assert.True(exit == 0, output + error);
+        using (var found = JsonDocument.Parse(output))
+        {
+            Assert.Equal([failed], found.RootElement.EnumerateArray().Select(r => r.GetProperty("task_id").GetString()));
+        }
+
+        (exit, output, error) = await CliAsync("inspect", sqlite.Url, ok, "--json");
+        Assert.True(exit == 0, output + error);
+        using (var shown = JsonDocument.Parse(output))
+        {
+            Assert.Equal("SUCCESS", shown.RootElement.GetProperty("state").GetString());
+            Assert.Equal("w1@host", shown.RootElement.GetProperty("worker").GetString());
+            Assert.Contains("42", shown.RootElement.GetProperty("payload").GetString(), StringComparison.Ordinal);
+        }
+
+        (exit, output, _) = await CliAsync("forget", sqlite.Url, ok);
+        Assert.Equal(0, exit);
+        Assert.Contains("forgotten", output, StringComparison.Ordinal);
+        Assert.Equal(TaskStates.Pending, await client.GetStateAsync(ok, Ct));
+
+        (exit, _, error) = await CliAsync("query", await redis.Server.UrlAsync());
+        Assert.Equal(2, exit);
+        Assert.Contains("needs a SQL backend", error, StringComparison.Ordinal);
     }
 
     private static Dictionary<string, (string Outcome, string Detail)> Checks(string output)

@@ -1,0 +1,95 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using ResultGrid.Storage;
+
+namespace ResultGrid.Cli;
+
+/// <summary>
+/// A store built from a backend URL exactly as a silo builds it (the same providers; options
+/// from the environment, where credentials belong), for the commands that talk to a backend
+/// directly. A URL that cannot be used is reported in one line on stderr and leaves
+/// <see cref="Store"/> null (exit code 2).
+/// </summary>
+internal sealed class CliStore : IAsyncDisposable
+{
+    private readonly ServiceProvider? _services;
+
+    private CliStore(ServiceProvider? services, IResultStore? store, string redacted)
+    {
+        _services = services;
+        Store = store;
+        Redacted = redacted;
+    }
+
+    public IResultStore? Store { get; }
+
+    /// <summary>The URL with any password hidden.</summary>
+    public string Redacted { get; }
+
+    public static async Task<CliStore> CreateAsync(string command, string url, bool allowAdmin = false)
+    {
+        if (!BackendUrl.TryParse(url, out var parsed, out var error))
+        {
+            await Console.Error.WriteLineAsync($"resultgrid {command}: {error}");
+            return new CliStore(null, null, string.Empty);
+        }
+
+        if (parsed.Scheme is "memory" or "rpc")
+        {
+            await Console.Error.WriteLineAsync($"resultgrid {command}: {parsed.Scheme}:// lives inside a running cluster's memory, so there is no server to reach; give a redis://, rediss:// or db+ URL.");
+            return new CliStore(null, null, parsed.Redacted);
+        }
+
+        var services = new ServiceCollection();
+        services.AddSingleton<IConfiguration>(new ConfigurationBuilder().AddEnvironmentVariables().Build());
+        services.AddLogging();
+
+        // One retry, not ten: a command should say "unreachable" in seconds.
+        var retry = new StoreRetryOptions { MaxRetries = 1, BaseDelay = TimeSpan.FromMilliseconds(200), MaxDelay = TimeSpan.FromMilliseconds(200) };
+        services.AddRedisResultStore(o =>
+        {
+            o.Retry = retry;
+            o.AllowAdmin = allowAdmin; // INFO and CONFIG GET, for check's persistence and eviction facts
+        });
+        services.AddSqlResultStore(o => o.Retry = retry);
+        services.AddSingleton<ResultStoreProviderRegistry>();
+        var provider = services.BuildServiceProvider();
+        var registry = provider.GetRequiredService<ResultStoreProviderRegistry>();
+        if (registry.Validate(url) is { } problem)
+        {
+            await Console.Error.WriteLineAsync($"resultgrid {command}: {problem}");
+            await provider.DisposeAsync();
+            return new CliStore(null, null, parsed.Redacted);
+        }
+
+        return new CliStore(provider, registry.Create(provider, command, url), parsed.Redacted);
+    }
+
+    /// <summary>Connects; on failure writes one line naming the backend and the reason, and returns false (exit code 1).</summary>
+    public async Task<bool> ConnectAsync(string command, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await Store!.InitializeAsync(cancellationToken);
+            return true;
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            await Console.Error.WriteLineAsync($"resultgrid {command}: {Redacted}: {BackendCheck.Reason(ex)}");
+            return false;
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Store is IAsyncDisposable disposable)
+        {
+            await disposable.DisposeAsync();
+        }
+
+        if (_services is not null)
+        {
+            await _services.DisposeAsync();
+        }
+    }
+}
