@@ -37,5 +37,11 @@ query.SetAction((result, ct) => ResultCommands.QueryAsync(
     result.GetValue(queryJson),
     ct));
 
-var root = new RootCommand("resultgrid: operator tools for a ResultGrid result backend.") { check, inspect, forget, query };
+var sweepUrl = new Argument<string>("backend-url") { Description = url.Description };
+var batchSize = new Option<int>("--batch-size") { Description = "Rows per DELETE statement (default 1000).", DefaultValueFactory = _ => 1000 };
+var sweepJson = new Option<bool>("--json") { Description = json.Description };
+var sweep = new Command("sweep", "Deletes expired results now, in bounded batches (SQL backends; Redis and memory expire by themselves).") { sweepUrl, batchSize, sweepJson };
+sweep.SetAction((result, ct) => ResultCommands.SweepAsync(result.GetValue(sweepUrl)!, Math.Clamp(result.GetValue(batchSize), 1, 100_000), result.GetValue(sweepJson), ct));
+
+var root = new RootCommand("resultgrid: operator tools for a ResultGrid result backend.") { check, inspect, forget, query, sweep };
 return await root.Parse(args).InvokeAsync();

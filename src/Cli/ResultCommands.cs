@@ -177,4 +177,32 @@ internal static class ResultCommands
 
         return 0;
     }
+
+    public static async Task<int> SweepAsync(string url, int batchSize, bool json, CancellationToken cancellationToken)
+    {
+        await using var opened = await CliStore.CreateAsync("sweep", url);
+        if (opened.Store is not { } store)
+        {
+            return 2;
+        }
+
+        if (store is not IExpiredResultSweep sweep)
+        {
+            Console.WriteLine($"{store.Backend} removes expired results by itself (key TTLs): there is nothing to sweep.");
+            return 0;
+        }
+
+        if (!await opened.ConnectAsync("sweep", cancellationToken))
+        {
+            return 1;
+        }
+
+        var (deleted, batches, duration) = await ExpiredResults.SweepAsync(
+            sweep, DateTimeOffset.UtcNow, batchSize, TimeSpan.FromHours(1), TimeSpan.Zero, TimeProvider.System, cancellationToken: cancellationToken);
+        var oldest = await sweep.OldestExpiredAsync(DateTimeOffset.UtcNow, cancellationToken);
+        Console.WriteLine(json
+            ? JsonSerializer.Serialize(new { backend = opened.Redacted, deleted, batches, duration_ms = Math.Round(duration.TotalMilliseconds, 1), oldest_expired_left = oldest }, JsonOptions)
+            : $"{opened.Redacted}: deleted {deleted} expired results in {batches} batches, {duration.TotalMilliseconds:F0} ms; oldest expired left: {oldest?.ToString("O", CultureInfo.InvariantCulture) ?? "none"}");
+        return 0;
+    }
 }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orleans.Runtime;
@@ -87,32 +86,21 @@ internal sealed partial class ResultSweeperGrain(
         }
 
         // Everything expired when the sweep began; rows expiring during it wait for the next one.
-        var now = time.GetUtcNow();
-        var clock = Stopwatch.StartNew();
-        long deleted = 0;
-        var batches = 0;
-        while (clock.Elapsed < _options.MaxDuration)
-        {
-            var rows = await StoreCall.Run(store, metrics, logger, "sweep", "*", () => sweep.DeleteExpiredAsync(now, _options.BatchSize));
-            batches++;
-            deleted += rows;
-            metrics.Swept(store.Backend, rows);
-            if (rows < _options.BatchSize)
-            {
-                break;
-            }
-
-            if (_options.PauseBetweenBatches > TimeSpan.Zero)
-            {
-                await Task.Delay(_options.PauseBetweenBatches, time);
-            }
-        }
+        var (deleted, batches, duration) = await ExpiredResults.SweepAsync(
+            sweep,
+            time.GetUtcNow(),
+            _options.BatchSize,
+            _options.MaxDuration,
+            _options.PauseBetweenBatches,
+            time,
+            batch => StoreCall.Run(store, metrics, logger, "sweep", "*", batch),
+            rows => metrics.Swept(store.Backend, rows));
 
         var after = time.GetUtcNow();
         var oldest = await StoreCall.Run(store, metrics, logger, "sweep", "*", () => sweep.OldestExpiredAsync(after));
         metrics.OldestExpired(store.Backend, oldest is { } o ? (after - o).TotalSeconds : 0);
-        LogSwept(logger, store.Backend, deleted, batches, clock.Elapsed.TotalMilliseconds, oldest?.ToString("O") ?? "none");
-        return new SweepReport { Backend = store.Backend, Swept = true, Deleted = deleted, Batches = batches, Duration = clock.Elapsed, OldestExpiredRemaining = oldest };
+        LogSwept(logger, store.Backend, deleted, batches, duration.TotalMilliseconds, oldest?.ToString("O") ?? "none");
+        return new SweepReport { Backend = store.Backend, Swept = true, Deleted = deleted, Batches = batches, Duration = duration, OldestExpiredRemaining = oldest };
     }
 
     public async Task EnsureScheduledAsync()

@@ -17,6 +17,43 @@ public sealed class CliCheckTests(RedisCluster redis, PostgresCluster postgres, 
     }
 
     [Fact]
+    public async Task Sweep_deletes_expired_rows_now_and_says_so()
+    {
+        // A database file of its own: a sweep of the shared one would race other tests' expiry checks.
+        var url = $"db+sqlite:///{Path.Combine(Directory.CreateTempSubdirectory("rg-cli-sweep-").FullName, "sweep.db")}";
+        await using var store = new ResultGrid.Storage.Sql.SqlResultStore(
+            ResultGrid.Storage.Sql.SqlStoreSettings.Create(ResultGrid.Storage.BackendUrl.Parse(url), new ResultGrid.Storage.Sql.SqlResultStoreOptions()),
+            TimeProvider.System,
+            Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
+        await store.InitializeAsync(Ct);
+        var ids = Enumerable.Range(0, 5).Select(_ => TaskIds.NewId()).ToArray();
+        foreach (var id in ids)
+        {
+            await store.WriteAsync(new TaskResult { TaskId = id, State = TaskStates.Success, ExpiresAt = DateTimeOffset.UtcNow.AddMilliseconds(200) }, Ct);
+        }
+
+        await Task.Delay(500, Ct);
+        Assert.Equal(ResultExistence.Expired, await store.GetExistenceAsync(ids[0], Ct));
+
+        var (exit, output, error) = await CliAsync("sweep", url, "--json");
+
+        Assert.True(exit == 0, output + error);
+        using (var report = JsonDocument.Parse(output))
+        {
+            Assert.Equal(5, report.RootElement.GetProperty("deleted").GetInt64());
+        }
+
+        foreach (var id in ids)
+        {
+            Assert.Equal(ResultExistence.Pending, await store.GetExistenceAsync(id, Ct));
+        }
+
+        (exit, output, _) = await CliAsync("sweep", await redis.Server.UrlAsync());
+        Assert.Equal(0, exit);
+        Assert.Contains("nothing to sweep", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Inspect_query_and_forget_work_on_what_the_cluster_wrote()
     {
         var client = sqlite.External;
