@@ -18,8 +18,6 @@ internal sealed record CheckLine(string Name, string Outcome, string Detail);
 /// </summary>
 internal static class BackendCheck
 {
-    // Readable in a terminal and a script alike: '+' and quotes in URLs and table names stay as they are.
-    private static readonly JsonSerializerOptions JsonOptions = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     public static async Task<int> RunAsync(string url, bool json, CancellationToken cancellationToken)
     {
@@ -41,7 +39,7 @@ internal static class BackendCheck
                     passed,
                     checks = lines.Select(l => new { name = l.Name, outcome = l.Outcome, detail = l.Detail }),
                 },
-                JsonOptions));
+                CliJson.Options));
         }
         else
         {

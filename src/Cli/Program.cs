@@ -43,5 +43,29 @@ var sweepJson = new Option<bool>("--json") { Description = json.Description };
 var sweep = new Command("sweep", "Deletes expired results now, in bounded batches (SQL backends; Redis and memory expire by themselves).") { sweepUrl, batchSize, sweepJson };
 sweep.SetAction((result, ct) => ResultCommands.SweepAsync(result.GetValue(sweepUrl)!, Math.Clamp(result.GetValue(batchSize), 1, 100_000), result.GetValue(sweepJson), ct));
 
-var root = new RootCommand("resultgrid: operator tools for a ResultGrid result backend.") { check, inspect, forget, query, sweep };
+var migrateFrom = new Option<string>("--from") { Description = "The backend to copy from (redis://, rediss://, db+…); a Celery Redis backend's keys are read as they are.", Required = true };
+var migrateTo = new Option<string>("--to") { Description = "The backend to copy into; it gains only what it lacks, so it may already be in use (dual-write).", Required = true };
+var migrateBatch = new Option<int>("--batch-size") { Description = "Records per page (default 1000).", DefaultValueFactory = _ => 1000 };
+var migrateParallel = new Option<int>("--parallel") { Description = "Pages imported at once (default 4).", DefaultValueFactory = _ => 4 };
+var migrateState = new Option<string?>("--state") { Description = "The state file that makes the copy resumable (default resultgrid-migrate-<hash of the two URLs>.json in the current directory)." };
+var verifyOnly = new Option<bool>("--verify-only") { Description = "Only compare the two backends, record by record." };
+var noVerify = new Option<bool>("--no-verify") { Description = "Copy without the verify pass." };
+var migrateJson = new Option<bool>("--json") { Description = json.Description };
+var migrate = new Command("migrate", "Copies every unexpired result and group, with its remaining TTL, from one backend to another, resumably, then verifies the copy checksum for checksum.")
+{
+    migrateFrom, migrateTo, migrateBatch, migrateParallel, migrateState, verifyOnly, noVerify, migrateJson,
+};
+migrate.SetAction((result, ct) => MigrateCommand.RunAsync(
+    new MigrateCommand.Arguments(
+        result.GetValue(migrateFrom)!,
+        result.GetValue(migrateTo)!,
+        Math.Clamp(result.GetValue(migrateBatch), 1, 10_000),
+        Math.Clamp(result.GetValue(migrateParallel), 1, 16),
+        result.GetValue(migrateState),
+        result.GetValue(verifyOnly),
+        result.GetValue(noVerify),
+        result.GetValue(migrateJson)),
+    ct));
+
+var root = new RootCommand("resultgrid: operator tools for a ResultGrid result backend.") { check, inspect, forget, query, sweep, migrate };
 return await root.Parse(args).InvokeAsync();

@@ -11,7 +11,6 @@ internal static class ResultCommands
 {
     private const int ShownPayloadBytes = 2048;
 
-    private static readonly JsonSerializerOptions JsonOptions = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     private static async Task<bool> ValidIdAsync(string command, string taskId)
     {
@@ -50,7 +49,7 @@ internal static class ResultCommands
         var fields = Describe(taskId, result, existence);
         if (json)
         {
-            Console.WriteLine(JsonSerializer.Serialize(fields, JsonOptions));
+            Console.WriteLine(JsonSerializer.Serialize(fields, CliJson.Options));
         }
         else
         {
@@ -161,7 +160,7 @@ internal static class ResultCommands
 
         if (json)
         {
-            Console.WriteLine(JsonSerializer.Serialize(found.Select(r => new { task_id = r.TaskId, state = r.State, name = r.Name, group_id = r.GroupId, date_done = r.DateDone, expires_at = r.ExpiresAt }), JsonOptions));
+            Console.WriteLine(JsonSerializer.Serialize(found.Select(r => new { task_id = r.TaskId, state = r.State, name = r.Name, group_id = r.GroupId, date_done = r.DateDone, expires_at = r.ExpiresAt }), CliJson.Options));
         }
         else
         {
@@ -201,7 +200,7 @@ internal static class ResultCommands
             sweep, DateTimeOffset.UtcNow, batchSize, TimeSpan.FromHours(1), TimeSpan.Zero, TimeProvider.System, cancellationToken: cancellationToken);
         var oldest = await sweep.OldestExpiredAsync(DateTimeOffset.UtcNow, cancellationToken);
         Console.WriteLine(json
-            ? JsonSerializer.Serialize(new { backend = opened.Redacted, deleted, batches, duration_ms = Math.Round(duration.TotalMilliseconds, 1), oldest_expired_left = oldest }, JsonOptions)
+            ? JsonSerializer.Serialize(new { backend = opened.Redacted, deleted, batches, duration_ms = Math.Round(duration.TotalMilliseconds, 1), oldest_expired_left = oldest }, CliJson.Options)
             : $"{opened.Redacted}: deleted {deleted} expired results in {batches} batches, {duration.TotalMilliseconds:F0} ms; oldest expired left: {oldest?.ToString("O", CultureInfo.InvariantCulture) ?? "none"}");
         return 0;
     }

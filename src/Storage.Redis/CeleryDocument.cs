@@ -65,23 +65,8 @@ internal static class CeleryDocument
             WriteIfSet(json, "group_id", result.GroupId);
             WriteIfSet(json, "parent_id", result.ParentId);
             WriteIfSet(json, "name", result.Name);
-            if (result.Args is not null)
-            {
-                json.WritePropertyName("args");
-                if (!WriteJsonValue(json, result.Args))
-                {
-                    json.WriteNullValue();
-                }
-            }
-
-            if (result.Kwargs is not null)
-            {
-                json.WritePropertyName("kwargs");
-                if (!WriteJsonValue(json, result.Kwargs))
-                {
-                    json.WriteNullValue();
-                }
-            }
+            var argsBinary = WriteArgument(json, "args", result.Args);
+            var kwargsBinary = WriteArgument(json, "kwargs", result.Kwargs);
 
             WriteIfSet(json, "worker", result.Worker);
             if (result.Retries is { } retries)
@@ -96,6 +81,18 @@ internal static class CeleryDocument
                 WriteIfSet(json, "rg_content_encoding", contentEncoding);
             }
 
+            if (argsBinary)
+            {
+                json.WriteString("rg_args_content_type", result.Args!.ContentType);
+                WriteIfSet(json, "rg_args_content_encoding", result.Args.ContentEncoding);
+            }
+
+            if (kwargsBinary)
+            {
+                json.WriteString("rg_kwargs_content_type", result.Kwargs!.ContentType);
+                WriteIfSet(json, "rg_kwargs_content_encoding", result.Kwargs.ContentEncoding);
+            }
+
             if (result.ExpiresAt is { } expires)
             {
                 json.WriteNumber("rg_expires_at_ms", expires.ToUnixTimeMilliseconds());
@@ -105,6 +102,28 @@ internal static class CeleryDocument
         }
 
         return buffer.WrittenSpan.ToArray();
+    }
+
+    /// <summary>
+    /// Args or kwargs: a JSON value when they are JSON (what Celery reads), otherwise base64 with
+    /// their content type in an <c>rg_</c> field, so that no codec's arguments are lost. True
+    /// for the base64 form.
+    /// </summary>
+    private static bool WriteArgument(Utf8JsonWriter json, string name, ResultPayload? value)
+    {
+        if (value is null)
+        {
+            return false;
+        }
+
+        json.WritePropertyName(name);
+        if (WriteJsonValue(json, value))
+        {
+            return false;
+        }
+
+        json.WriteBase64StringValue(value.Data);
+        return true;
     }
 
     /// <summary>Celery's AsyncResult.as_tuple() of a result with no parent: <c>[[id, null], null]</c>.</summary>
@@ -285,6 +304,7 @@ internal static class CeleryDocument
 
             string? status = null, traceback = null, id = null, groupId = null, parentId = null, name = null, worker = null, queue = null;
             string? contentType = null, contentEncoding = null, dateDone = null;
+            string? argsType = null, argsEncoding = null, kwargsType = null, kwargsEncoding = null;
             int? retries = null;
             long? expiresAtMs = null;
             Range? result = null, args = null, kwargs = null, children = null;
@@ -308,6 +328,10 @@ internal static class CeleryDocument
                 else if (property.ValueTextEquals("queue"u8)) { queue = Text(ref reader); }
                 else if (property.ValueTextEquals("rg_content_type"u8)) { contentType = Text(ref reader); }
                 else if (property.ValueTextEquals("rg_content_encoding"u8)) { contentEncoding = Text(ref reader); }
+                else if (property.ValueTextEquals("rg_args_content_type"u8)) { argsType = Text(ref reader); }
+                else if (property.ValueTextEquals("rg_args_content_encoding"u8)) { argsEncoding = Text(ref reader); }
+                else if (property.ValueTextEquals("rg_kwargs_content_type"u8)) { kwargsType = Text(ref reader); }
+                else if (property.ValueTextEquals("rg_kwargs_content_encoding"u8)) { kwargsEncoding = Text(ref reader); }
                 else if (property.ValueTextEquals("rg_expires_at_ms"u8)) { expiresAtMs = reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out var ms) ? ms : null; }
                 else { reader.Skip(); }
             }
@@ -336,8 +360,8 @@ internal static class CeleryDocument
                 GroupId = groupId,
                 ParentId = parentId,
                 Name = name,
-                Args = args is { } a ? Json(bytes[a]) : null,
-                Kwargs = kwargs is { } k ? Json(bytes[k]) : null,
+                Args = args is { } a ? Argument(bytes[a], argsType, argsEncoding, taskId) : null,
+                Kwargs = kwargs is { } k ? Argument(bytes[k], kwargsType, kwargsEncoding, taskId) : null,
                 Worker = worker,
                 Retries = retries,
                 Queue = queue,
@@ -381,8 +405,11 @@ internal static class CeleryDocument
         reader.Read();
         return reader.TokenType == JsonTokenType.String
             ? reader.GetBytesFromBase64()
-            : throw new FormatException($"The stored result of task '{taskId}' has rg_content_type but is not a base64 string.");
+            : throw new FormatException($"The stored result of task '{taskId}' has an rg_ content type but its value is not a base64 string.");
     }
+
+    private static ResultPayload Argument(ReadOnlySpan<byte> raw, string? contentType, string? contentEncoding, string taskId) =>
+        contentType is null ? Json(raw) : new ResultPayload { Data = Base64(raw, taskId), ContentType = contentType, ContentEncoding = contentEncoding };
 
     private static ResultPayload Json(ReadOnlySpan<byte> raw) => new()
     {

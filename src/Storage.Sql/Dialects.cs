@@ -170,6 +170,31 @@ internal sealed class MySqlDialect(string isolationLevel = "READ COMMITTED") : S
 
     public override bool UpsertReturnsApplied => false;
 
+    /// <summary>
+    /// No conditional DO UPDATE and no RETURNING here either: every column keeps its value while
+    /// the stored row is live, expires_at (which that condition reads) assigned last; a COUNT in
+    /// the same round trip, before the INSERT, says how many of the ids were already live.
+    /// </summary>
+    public override string ImportTasks(SqlTables t, int rows)
+    {
+        const string live = "(expires_at IS NULL OR expires_at > VALUES(updated_at))";
+        var assignments = TaskColumns.Skip(1).Where(c => c != "expires_at").Append("expires_at")
+            .Select(c => $"{c} = IF({live}, {c}, VALUES({c}))");
+        var ids = string.Join(", ", Enumerable.Range(0, rows).Select(r => "@p" + (r * TaskColumns.Length).ToString(CultureInfo.InvariantCulture)));
+        return $"SELECT COUNT(*) FROM {t.Tasks} WHERE task_id IN ({ids}) AND (expires_at IS NULL OR expires_at > @p7); " +
+               $"INSERT INTO {t.Tasks} ({ColumnList}) VALUES {ValuesList(rows, TaskColumns.Length)} " +
+               $"ON DUPLICATE KEY UPDATE {string.Join(", ", assignments)}";
+    }
+
+    public override string ImportGroup(SqlTables t)
+    {
+        const string live = "(expires_at IS NULL OR expires_at > @p5)";
+        return $"SELECT COUNT(*) FROM {t.Groups} WHERE group_id = @p0 AND {live}; " +
+               $"INSERT INTO {t.Groups} (group_id, task_ids, date_done, expires_at, chord) VALUES (@p0, @p1, @p2, @p3, @p4) " +
+               $"ON DUPLICATE KEY UPDATE task_ids = IF({live}, task_ids, VALUES(task_ids)), date_done = IF({live}, date_done, VALUES(date_done)), " +
+               $"chord = IF({live}, chord, VALUES(chord)), expires_at = IF({live}, expires_at, VALUES(expires_at))";
+    }
+
     // MySQL refuses LIMIT inside an IN subquery, but has DELETE … LIMIT, which walks the index.
     public override string DeleteExpired(string table, string key, int limit) =>
         $"DELETE FROM {table} WHERE expires_at <= @p0 LIMIT {limit.ToString(CultureInfo.InvariantCulture)}";

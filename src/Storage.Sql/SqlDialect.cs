@@ -247,6 +247,27 @@ internal abstract class SqlDialect
         "ON CONFLICT (claim_key) DO UPDATE SET claimed_at = excluded.claimed_at, expires_at = excluded.expires_at " +
         "WHERE cur.expires_at <= excluded.claimed_at RETURNING claim_key";
 
+    /// <summary>
+    /// The bulk import of <paramref name="rows"/> results for a migration (parameters as in
+    /// <see cref="UpsertTasks"/>): a row goes in where no live row holds its id (none, or an
+    /// expired one the sweep has not removed yet); a live row is left as it is. Its first result
+    /// set tells what happened: the ids added where <see cref="UpsertReturnsApplied"/>, otherwise
+    /// one count of the batch's ids that were already live.
+    /// </summary>
+    public virtual string ImportTasks(SqlTables t, int rows) =>
+        $"INSERT INTO {t.Tasks} AS cur ({ColumnList}) VALUES {ValuesList(rows, TaskColumns.Length)} " +
+        $"ON CONFLICT (task_id) DO UPDATE SET {string.Join(", ", TaskColumns.Skip(1).Select(c => $"{c} = excluded.{c}"))} " +
+        "WHERE cur.expires_at <= excluded.updated_at RETURNING task_id";
+
+    /// <summary>
+    /// One group for a migration, <c>@p0…@p4</c> as in <see cref="UpsertGroup"/> and the time now
+    /// in <c>@p5</c>; a live saved group is left as it is. First result as in <see cref="ImportTasks"/>.
+    /// </summary>
+    public virtual string ImportGroup(SqlTables t) =>
+        $"INSERT INTO {t.Groups} AS cur (group_id, task_ids, date_done, expires_at, chord) VALUES (@p0, @p1, @p2, @p3, @p4) " +
+        "ON CONFLICT (group_id) DO UPDATE SET task_ids = excluded.task_ids, date_done = excluded.date_done, expires_at = excluded.expires_at, chord = excluded.chord " +
+        "WHERE cur.expires_at <= @p5 RETURNING group_id";
+
     public static SqlDialect For(SqlStoreSettings settings) => settings.Kind switch
     {
         SqlDatabaseKind.PostgreSql => new PostgreSqlDialect(),

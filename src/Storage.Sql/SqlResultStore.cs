@@ -454,7 +454,7 @@ internal sealed partial class SqlResultStore : IResultStore, IResultScan, IResul
     public ValueTask<GroupMeta?> ReadGroupAsync(string groupId, CancellationToken cancellationToken = default) =>
         Run("read group", async c =>
         {
-            await using var command = Command(c, $"SELECT task_ids, date_done, expires_at, chord FROM {_tables.Groups} WHERE group_id = @p0");
+            await using var command = Command(c, $"SELECT group_id, task_ids, date_done, expires_at, chord FROM {_tables.Groups} WHERE group_id = @p0");
             Add(command, 0, groupId);
             await using var reader = await command.ExecuteReaderAsync(cancellationToken);
             if (!await reader.ReadAsync(cancellationToken))
@@ -462,14 +462,7 @@ internal sealed partial class SqlResultStore : IResultStore, IResultScan, IResul
                 return null;
             }
 
-            var group = new GroupMeta
-            {
-                GroupId = groupId,
-                TaskIds = JsonSerializer.Deserialize<string[]>(reader.GetString(0)) ?? [],
-                DateDone = TimeAt(reader, 1),
-                ExpiresAt = TimeAt(reader, 2),
-                Chord = TextAt(reader, 3) is { } chord ? ChordBody.FromJson(chord) : null,
-            };
+            var group = GroupFromRow(reader);
             return group.IsExpired(_time.GetUtcNow()) ? null : group;
         }, cancellationToken);
 

@@ -56,6 +56,21 @@ def main():
         ids = sys.argv[4].split(",")
         GroupResult(task_id, [app.AsyncResult(i) for i in ids], app=app).save(backend=app.backend)
         print(json.dumps({"saved": len(ids)}))
+    elif command == "store-many":
+        # TASK_ID is a prefix here: PREFIX-0 … PREFIX-(N-1), stored as a Celery worker does
+        # (extended meta, Celery's default result_expires of a day as the key's TTL), then saved
+        # as one group PREFIX-group.
+        from celery.result import GroupResult
+        count = int(sys.argv[4])
+        ids = [f"{task_id}-{i}" for i in range(count)]
+        for i, tid in enumerate(ids):
+            request = type("Request", (), {"id": tid, "task": "celery.add", "args": [i, 1], "kwargs": {"k": i},
+                                           "hostname": "celery@py", "retries": 0, "delivery_info": {"routing_key": "celery"},
+                                           "group": None, "parent_id": None, "root_id": None, "ignore_result": False,
+                                           "properties": {}, "children": [], "chord": None, "origin": None})()
+            app.backend.store_result(tid, {"sum": i + 1, "text": "\u00fc" * (i % 5)}, "SUCCESS", request=request)
+        GroupResult(f"{task_id}-group", [app.AsyncResult(i) for i in ids], app=app).save(backend=app.backend)
+        print(json.dumps({"stored": count}))
     else:
         raise SystemExit(f"unknown command {command}")
 

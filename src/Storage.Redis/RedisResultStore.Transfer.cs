@@ -1,0 +1,216 @@
+using System.Globalization;
+using StackExchange.Redis;
+
+namespace ResultGrid.Storage.Redis;
+
+/// <summary>
+/// Bulk copy for <c>resultgrid migrate</c>: SCAN pages with their values and TTLs in one
+/// pipelined round trip, and SET … NX imports. Keys written by Celery itself are read the same
+/// way, which is how a Celery Redis backend's results move into any ResultGrid backend.
+/// </summary>
+internal sealed partial class RedisResultStore : IResultTransfer
+{
+    public async ValueTask<long> EstimateResultCountAsync(CancellationToken cancellationToken = default)
+    {
+        long total = 0;
+        foreach (var server in Primaries())
+        {
+            total += await Retry("count", async () => await server.DatabaseSizeAsync(_settings.Database));
+        }
+
+        return total;
+    }
+
+    public async ValueTask<TransferPage<TaskResult>> ReadResultsAsync(string? cursor, int pageSize, CancellationToken cancellationToken = default)
+    {
+        var (entries, next) = await ScanPageAsync(_settings.KeyPrefix + TaskKeyPrefix, cursor, pageSize);
+        var now = _time.GetUtcNow();
+        var items = new List<TaskResult>(entries.Count);
+        var problems = new List<TransferProblem>();
+        foreach (var (id, value, ttl) in entries)
+        {
+            try
+            {
+                var result = CeleryDocument.Decode(id, value);
+                result = result.ExpiresAt is null && ttl is { } left ? result with { ExpiresAt = now + left } : result;
+                if (!result.IsExpired(now))
+                {
+                    items.Add(result);
+                }
+            }
+            catch (FormatException ex)
+            {
+                problems.Add(new TransferProblem(id, ex.Message + UndecodableAdvice));
+            }
+        }
+
+        return new TransferPage<TaskResult>(items, next, problems);
+    }
+
+    public async ValueTask<TransferPage<GroupMeta>> ReadGroupsAsync(string? cursor, int pageSize, CancellationToken cancellationToken = default)
+    {
+        var (entries, next) = await ScanPageAsync(_settings.KeyPrefix + GroupKeyPrefix, cursor, pageSize);
+        var now = _time.GetUtcNow();
+        var items = new List<GroupMeta>(entries.Count);
+        var problems = new List<TransferProblem>();
+        foreach (var (id, value, ttl) in entries)
+        {
+            try
+            {
+                var group = CeleryDocument.DecodeGroup(id, value);
+                group = group.ExpiresAt is null && ttl is { } left ? group with { ExpiresAt = now + left } : group;
+                if (!group.IsExpired(now))
+                {
+                    items.Add(group);
+                }
+            }
+            catch (FormatException ex)
+            {
+                problems.Add(new TransferProblem(id, ex.Message + UndecodableAdvice));
+            }
+        }
+
+        return new TransferPage<GroupMeta>(items, next, problems);
+    }
+
+    // What a Celery user with another result_serializer needs to hear: ResultGrid never loads
+    // pickle (it would run code named by the stored data), and reads JSON documents only.
+    private const string UndecodableAdvice = " Only JSON task meta documents are copied (Celery's result_serializer = 'json'); pickle, yaml and msgpack documents are left where they are.";
+
+    public async ValueTask<int> ImportResultsAsync(IReadOnlyList<TaskResult> results, CancellationToken cancellationToken = default)
+    {
+        var documents = results.Select(r => (Key: KeyOf(r.TaskId), Document: (RedisValue)CeleryDocument.Encode(r), r.ExpiresAt)).ToArray();
+        return await ImportAsync(documents);
+    }
+
+    public async ValueTask<int> ImportGroupsAsync(IReadOnlyList<GroupMeta> groups, CancellationToken cancellationToken = default)
+    {
+        var documents = groups.Select(g => (Key: GroupKeyOf(g.GroupId), Document: (RedisValue)CeleryDocument.EncodeGroup(g), g.ExpiresAt)).ToArray();
+        return await ImportAsync(documents);
+    }
+
+    /// <summary>SET NX with the remaining TTL, every key pipelined; a retried batch adds nothing twice.</summary>
+    private ValueTask<int> ImportAsync((RedisKey Key, RedisValue Document, DateTimeOffset? ExpiresAt)[] documents) =>
+        Retry("import", async () =>
+        {
+            var database = Database;
+            var now = _time.GetUtcNow();
+            var writes = new List<Task<bool>>(documents.Length);
+            foreach (var (key, document, expiresAt) in documents)
+            {
+                TimeSpan? ttl = expiresAt is { } at ? at - now : null;
+                if (ttl is { } left && left <= TimeSpan.Zero)
+                {
+                    continue;
+                }
+
+                writes.Add(database.StringSetAsync(key, document, ttl, When.NotExists));
+            }
+
+            return (await Task.WhenAll(writes)).Count(added => added);
+        });
+
+    private IServer[] Primaries() =>
+        _connections.Length == 0
+            ? throw new InvalidOperationException($"The Redis result store for {_settings.RedactedUrl} is used before it was initialised.")
+            : _connections[0].GetEndPoints()
+                .Select(e => _connections[0].GetServer(e))
+                .Where(s => !s.IsReplica)
+                .OrderBy(s => s.EndPoint.ToString(), StringComparer.Ordinal)
+                .ToArray();
+
+    /// <summary>
+    /// One SCAN step over the keys under <paramref name="prefix"/>, with each key's value and
+    /// remaining TTL. The cursor is <c>node:scan-cursor</c>: the primaries in a fixed order (one
+    /// for a standalone server), each scanned to its end before the next. SCAN may return a key
+    /// twice; the imports are idempotent, so that costs nothing.
+    /// </summary>
+    private async Task<(List<(string Id, byte[] Value, TimeSpan? Ttl)> Entries, string? Next)> ScanPageAsync(string prefix, string? cursor, int pageSize)
+    {
+        var primaries = Primaries();
+        var (node, position) = ParseCursor(cursor, primaries.Length);
+        var server = primaries[node];
+        var database = server.Multiplexer.GetDatabase(_settings.Database);
+        // A cluster node has only database 0, and SCAN must go to that node; a standalone server
+        // is scanned through the database, which selects the configured one.
+        object[] scan = ["SCAN", position, "MATCH", prefix + "*", "COUNT", pageSize];
+        var scanned = await Retry("scan", async () => _isCluster
+            ? await server.ExecuteAsync((string)scan[0], scan[1..])
+            : await database.ExecuteAsync((string)scan[0], scan[1..]));
+        var reply = (RedisResult[])scanned!;
+        var nextPosition = (string)reply[0]!;
+        var keys = ((RedisResult[])reply[1]!).Select(k => (RedisKey)(byte[])k!).ToArray();
+        var entries = new List<(string, byte[], TimeSpan?)>(keys.Length);
+        if (keys.Length > 0)
+        {
+            var (values, ttls) = await Retry("scan", () => ValuesAndTtlsAsync(database, keys));
+            for (var i = 0; i < keys.Length; i++)
+            {
+                if (!values[i].IsNull)
+                {
+                    entries.Add((((string)keys[i]!)[prefix.Length..], (byte[])values[i]!, ttls[i] >= 0 ? TimeSpan.FromMilliseconds(ttls[i]) : null));
+                }
+            }
+        }
+
+        string? next = nextPosition != "0" ? $"{node}:{nextPosition}" : node + 1 < primaries.Length ? $"{node + 1}:0" : null;
+        return (entries, next);
+    }
+
+    // A page's values and remaining TTLs (ms; negative: none or gone) in one command and one reply.
+    private static readonly LuaScript ValuesAndTtlsScript = LuaScript.Prepare("""
+        local reply = {}
+        for i, key in ipairs(KEYS) do
+          reply[2 * i - 1] = redis.call('GET', key)
+          reply[2 * i] = redis.call('PTTL', key)
+        end
+        return reply
+        """);
+
+    private async ValueTask<(RedisValue[] Values, long[] Ttls)> ValuesAndTtlsAsync(IDatabase database, RedisKey[] keys)
+    {
+        var values = new RedisValue[keys.Length];
+        var ttls = new long[keys.Length];
+        if (!_isCluster)
+        {
+            var reply = (RedisResult[])(await database.ScriptEvaluateAsync(ValuesAndTtlsScript.ExecutableScript, keys))!;
+            for (var i = 0; i < keys.Length; i++)
+            {
+                values[i] = (RedisValue)reply[2 * i];
+                ttls[i] = (long)reply[2 * i + 1];
+            }
+
+            return (values, ttls);
+        }
+
+        // A cluster's keys live in different slots, which one script cannot span: one GET and
+        // one PTTL per key, all pipelined, each routed to its slot's node.
+        var gets = keys.Select(k => database.StringGetAsync(k)).ToArray();
+        var pttls = keys.Select(k => database.ExecuteAsync("PTTL", k)).ToArray();
+        await Task.WhenAll(gets.Cast<Task>().Concat(pttls));
+        for (var i = 0; i < keys.Length; i++)
+        {
+            values[i] = gets[i].Result;
+            ttls[i] = (long)pttls[i].Result;
+        }
+
+        return (values, ttls);
+    }
+
+    private (int Node, string Position) ParseCursor(string? cursor, int nodes)
+    {
+        if (cursor is null)
+        {
+            return (0, "0");
+        }
+
+        var colon = cursor.IndexOf(':', StringComparison.Ordinal);
+        if (colon > 0 && int.TryParse(cursor.AsSpan(0, colon), NumberStyles.None, CultureInfo.InvariantCulture, out var node) && node < nodes &&
+            ulong.TryParse(cursor.AsSpan(colon + 1), NumberStyles.None, CultureInfo.InvariantCulture, out _))
+        {
+            return (node, cursor[(colon + 1)..]);
+        }
+
+        throw new ArgumentException($"'{cursor}' is not a Redis transfer cursor of {_settings.RedactedUrl} (node:scan-cursor, with node below {nodes}); start the copy afresh without it.", nameof(cursor));
+    }
+}
