@@ -4,6 +4,9 @@
 # where peer is a real alternative measured in the same run, or null.
 #
 #   ./scripts/bench.sh [--quick] [--backend memory|rpc|redis|postgresql|mysql|sqlite] [--codecs]
+#   ./scripts/bench.sh [--quick] --migrate
+# --migrate measures `resultgrid migrate`'s copy, Redis to PostgreSQL (both started here), in
+# results/s; its peer is the drivers alone (SCAN + MGET, binary COPY of the raw documents).
 # --codecs adds, per codec and compression and for results of 100 B, 10 KB and 1 MB, the store
 # rate (peer: the same codec uncompressed) and the stored size as a fraction of the JSON size.
 # With --backend redis it installs (Debian packages) and starts a redis-server on a free
@@ -18,8 +21,10 @@ cd "$root"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 
 backend=memory
+migrate=0
 for ((i = 1; i <= $#; i++)); do
   if [[ "${!i}" == "--backend" ]]; then j=$((i + 1)); backend="${!j:-memory}"; fi
+  if [[ "${!i}" == "--migrate" ]]; then migrate=1; fi
 done
 
 pids=()
@@ -27,7 +32,7 @@ work="$(mktemp -d)"
 cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done; rm -rf "$work"; }
 trap cleanup EXIT
 
-if [[ "$backend" == redis* ]]; then
+if [[ "$backend" == redis* || $migrate -eq 1 ]]; then
   need=()
   command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
   /usr/bin/python3 -c 'import celery, redis' >/dev/null 2>&1 || need+=(python3-celery python3-redis)
@@ -53,7 +58,7 @@ install_missing() {
   fi
 }
 
-if [[ "$backend" == postgresql ]]; then
+if [[ "$backend" == postgresql || $migrate -eq 1 ]]; then
   need=()
   compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || need+=(postgresql)
   /usr/bin/python3 -c 'import celery, sqlalchemy, psycopg2' >/dev/null 2>&1 || need+=(python3-celery python3-sqlalchemy python3-psycopg2)

@@ -51,6 +51,21 @@ switch (scheme)
         return 2;
 }
 
+if (args.Contains("--migrate"))
+{
+    // Migration, Redis to PostgreSQL: scripts/bench.sh --migrate starts both servers.
+    var (redisUrl, sqlUrl) = (Environment.GetEnvironmentVariable("RESULTGRID_BENCH_REDIS") ?? "", Environment.GetEnvironmentVariable("RESULTGRID_BENCH_SQL") ?? "");
+    if (redisUrl.Length == 0 || !sqlUrl.StartsWith("db+postgresql://", StringComparison.Ordinal))
+    {
+        await Console.Error.WriteLineAsync("--migrate needs RESULTGRID_BENCH_REDIS and a db+postgresql:// RESULTGRID_BENCH_SQL; scripts/bench.sh --migrate sets both.");
+        return 2;
+    }
+
+    var (copyRates, rawRates) = await MigrationBench.RunAsync(redisUrl, sqlUrl, quick ? 50_000 : 100_000, quick ? 2 : 3);
+    Emit("migrate.redis_to_postgresql", "redis->postgresql", Median(copyRates), "results/s", "raw-scan-mget-copy", Math.Round(Median(rawRates), 3));
+    return 0;
+}
+
 var builder = Host.CreateApplicationBuilder();
 builder.Logging.SetMinimumLevel(LogLevel.Warning);
 builder.UseOrleans(silo =>

@@ -75,6 +75,19 @@ internal sealed class PostgreSqlDialect : SqlDialect
 
     public override string Claim(SqlTables t) => OnConflictClaim(t);
 
+    /// <summary>
+    /// The staging table of a migration's COPY import: the results table's columns, no indexes,
+    /// local to the session and emptied at each commit.
+    /// </summary>
+    public static string CreateImportStaging(SqlTables t) =>
+        $"CREATE TEMP TABLE IF NOT EXISTS resultgrid_import (LIKE {t.Tasks}) ON COMMIT DELETE ROWS";
+
+    public static string CopyIntoImportStaging => $"COPY resultgrid_import ({ColumnList}) FROM STDIN (FORMAT BINARY)";
+
+    /// <summary>The staged rows into the results table, by the rule of <see cref="SqlDialect.ImportTasks"/>; returns the ids added.</summary>
+    public static string ImportFromStaging(SqlTables t) =>
+        $"INSERT INTO {t.Tasks} AS cur ({ColumnList}) SELECT {ColumnList} FROM resultgrid_import {ImportConflict}";
+
     protected override bool IsDriverTransient(Exception exception) => exception switch
     {
         // 08: connection exceptions; 57P01-57P03: the server shutting down or starting up;

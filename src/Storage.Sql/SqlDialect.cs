@@ -255,7 +255,10 @@ internal abstract class SqlDialect
     /// one count of the batch's ids that were already live.
     /// </summary>
     public virtual string ImportTasks(SqlTables t, int rows) =>
-        $"INSERT INTO {t.Tasks} AS cur ({ColumnList}) VALUES {ValuesList(rows, TaskColumns.Length)} " +
+        $"INSERT INTO {t.Tasks} AS cur ({ColumnList}) VALUES {ValuesList(rows, TaskColumns.Length)} {ImportConflict}";
+
+    /// <summary>An import's rule where the id is taken: replace only an expired row; name the rows added.</summary>
+    protected static string ImportConflict =>
         $"ON CONFLICT (task_id) DO UPDATE SET {string.Join(", ", TaskColumns.Skip(1).Select(c => $"{c} = excluded.{c}"))} " +
         "WHERE cur.expires_at <= excluded.updated_at RETURNING task_id";
 

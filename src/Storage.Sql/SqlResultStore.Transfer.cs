@@ -1,6 +1,8 @@
 using System.Data.Common;
 using System.Globalization;
 using System.Text.Json;
+using Npgsql;
+using NpgsqlTypes;
 
 namespace ResultGrid.Storage.Sql;
 
@@ -94,6 +96,8 @@ internal sealed partial class SqlResultStore : IResultTransfer
     {
         var now = _time.GetUtcNow();
         var live = results.Where(r => !r.IsExpired(now)).ToList();
+        // PostgreSQL's COPY binds nothing, so its chunk is bounded by bytes alone.
+        var rowsPerChunk = _dialect is PostgreSqlDialect ? int.MaxValue : ImportRows;
         var added = 0;
         var start = 0;
         while (start < live.Count)
@@ -101,7 +105,7 @@ internal sealed partial class SqlResultStore : IResultTransfer
             // A chunk ends at ImportRows rows or ImportBytes of values, whichever comes first.
             var end = start;
             long bytes = 0;
-            while (end < live.Count && end - start < ImportRows && (end == start || bytes + SizeOf(live[end]) <= ImportBytes))
+            while (end < live.Count && end - start < rowsPerChunk && (end == start || bytes + SizeOf(live[end]) <= ImportBytes))
             {
                 bytes += SizeOf(live[end]);
                 end++;
@@ -138,6 +142,11 @@ internal sealed partial class SqlResultStore : IResultTransfer
                 return inserted;
             }
 
+            if (_dialect is PostgreSqlDialect)
+            {
+                return await CopyImportAsync((NpgsqlConnection)connection, chunk, now, cancellationToken);
+            }
+
             await using var command = Command(connection, _imports.GetOrAdd(chunk.Count, n => _dialect.ImportTasks(_tables, n)));
             for (var r = 0; r < chunk.Count; r++)
             {
@@ -146,6 +155,74 @@ internal sealed partial class SqlResultStore : IResultTransfer
 
             return chunk.Count - await AlreadyLiveAsync(command, chunk.Count, cancellationToken);
         }, cancellationToken).AsTask();
+
+    /// <summary>
+    /// PostgreSQL: binary COPY into a session-local staging table, then one INSERT … SELECT with
+    /// the same conflict rule as <see cref="SqlDialect.ImportTasks"/>, in one transaction. COPY
+    /// skips the parsing and binding of an 11,000-parameter statement per chunk, which was most
+    /// of a migration's time on both sides of the wire.
+    /// </summary>
+    private async Task<int> CopyImportAsync(NpgsqlConnection connection, List<TaskResult> chunk, DateTime now, CancellationToken cancellationToken)
+    {
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await using (var stage = new NpgsqlCommand(PostgreSqlDialect.CreateImportStaging(_tables), connection, transaction))
+        {
+            await stage.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        await using (var writer = await connection.BeginBinaryImportAsync(PostgreSqlDialect.CopyIntoImportStaging, cancellationToken))
+        {
+            foreach (var r in chunk)
+            {
+                await writer.StartRowAsync(cancellationToken);
+                await Text(writer, r.TaskId);
+                await Text(writer, r.State);
+                await Payload(writer, r.Payload);
+                await Text(writer, r.Traceback);
+                await Instant(writer, Time(r.DateDone));
+                await Instant(writer, now);
+                await Instant(writer, Time(r.ExpiresAt));
+                await Text(writer, r.Name);
+                await Payload(writer, r.Args);
+                await Payload(writer, r.Kwargs);
+                await Text(writer, r.Worker);
+                await (r.Retries is { } retries ? writer.WriteAsync(retries, NpgsqlDbType.Integer, cancellationToken) : writer.WriteNullAsync(cancellationToken));
+                await Text(writer, r.Queue);
+                await Text(writer, r.Children is null ? null : JsonSerializer.Serialize(r.Children));
+                await Text(writer, r.GroupId);
+                await Text(writer, r.ParentId);
+            }
+
+            await writer.CompleteAsync(cancellationToken);
+        }
+
+        var added = 0;
+        await using (var insert = new NpgsqlCommand(PostgreSqlDialect.ImportFromStaging(_tables), connection, transaction))
+        await using (var reader = await insert.ExecuteReaderAsync(cancellationToken))
+        {
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                added++;
+            }
+        }
+
+        // ON COMMIT DELETE ROWS empties the staging table for the connection's next use.
+        await transaction.CommitAsync(cancellationToken);
+        return added;
+
+        Task Text(NpgsqlBinaryImporter writer, string? value) =>
+            value is null ? writer.WriteNullAsync(cancellationToken) : writer.WriteAsync(value, NpgsqlDbType.Text, cancellationToken);
+
+        Task Instant(NpgsqlBinaryImporter writer, DateTime? value) =>
+            value is { } at ? writer.WriteAsync(at, NpgsqlDbType.TimestampTz, cancellationToken) : writer.WriteNullAsync(cancellationToken);
+
+        async Task Payload(NpgsqlBinaryImporter writer, ResultPayload? value)
+        {
+            await (value is null ? writer.WriteNullAsync(cancellationToken) : writer.WriteAsync(value.Data, NpgsqlDbType.Bytea, cancellationToken));
+            await Text(writer, value?.ContentType);
+            await Text(writer, value?.ContentEncoding);
+        }
+    }
 
     public ValueTask<int> ImportGroupsAsync(IReadOnlyList<GroupMeta> groups, CancellationToken cancellationToken = default) =>
         Run("import groups", async connection =>
