@@ -17,6 +17,17 @@ public sealed class ResultGridOptions
     public string Backend { get; set; } = "memory://";
 
     /// <summary>
+    /// A second backend URL for live migration (dual-write mode): every write goes to
+    /// <see cref="Backend"/> and to this one and is acknowledged only when both hold it; reads
+    /// go to <see cref="Backend"/> and fall back to this one where it has nothing. Both must be
+    /// durable (Redis or SQL) and different. Empty (the default): one backend.
+    /// </summary>
+    public string? SecondaryBackend { get; set; }
+
+    /// <summary>The secondary backend URL, or null when dual-write is off.</summary>
+    internal string? SecondaryBackendUrl => string.IsNullOrWhiteSpace(SecondaryBackend) ? null : SecondaryBackend.Trim();
+
+    /// <summary>
     /// How long a result is kept (Celery's <c>result_expires</c>). Default 1 day. Null or zero
     /// keeps results until forgotten. A writer may give a result its own time to live.
     /// </summary>
@@ -62,6 +73,28 @@ internal sealed class ResultGridOptionsValidator(ResultStoreProviderRegistry reg
         if (registry.Validate(options.Backend) is { } problem)
         {
             failures.Add($"ResultGrid:Backend: {problem}");
+        }
+
+        if (options.SecondaryBackendUrl is { } secondary)
+        {
+            if (registry.Validate(secondary) is { } secondaryProblem)
+            {
+                failures.Add($"ResultGrid:SecondaryBackend: {secondaryProblem}");
+            }
+            else if (BackendUrl.TryParse(options.Backend, out var primaryUrl, out _))
+            {
+                var secondaryUrl = BackendUrl.Parse(secondary);
+                if (new[] { primaryUrl, secondaryUrl }.FirstOrDefault(u => u.Scheme is "memory" or "rpc") is { } transient)
+                {
+                    failures.Add($"ResultGrid:SecondaryBackend: dual-write needs two durable backends (Redis or SQL), and {(transient == primaryUrl ? "ResultGrid:Backend" : "ResultGrid:SecondaryBackend")} is {transient.Redacted}. " +
+                                 "rpc:// results are handed out once and memory:// results live in the cluster itself, so there is nothing to migrate to or from them: " +
+                                 "switch ResultGrid:Backend directly, or leave ResultGrid:SecondaryBackend empty.");
+                }
+                else if (string.Equals(primaryUrl.Redacted, secondaryUrl.Redacted, StringComparison.OrdinalIgnoreCase))
+                {
+                    failures.Add($"ResultGrid:SecondaryBackend is the same backend as ResultGrid:Backend ({primaryUrl.Redacted}); give the other backend of the migration, or leave it empty.");
+                }
+            }
         }
 
         if (options.ExpireAfterRead is { } r && r <= TimeSpan.Zero)

@@ -31,6 +31,19 @@ if (siloProblems.Failed)
     return 2;
 }
 
+// Dual-write (live migration) changes ResultGrid:Backend between its steps; membership that
+// followed it would move with it, and silos restarted with the new Backend would form a second
+// cluster beside the first.
+if (!string.IsNullOrWhiteSpace(builder.Configuration["ResultGrid:SecondaryBackend"])
+    && !silo.Clustering.Equals("localhost", StringComparison.OrdinalIgnoreCase)
+    && string.IsNullOrWhiteSpace(silo.ClusteringUrl))
+{
+    await Console.Error.WriteLineAsync(
+        $"ResultGrid silo configuration is invalid:\n  ResultGrid:SecondaryBackend is set (dual-write) with ResultGrid:Silo:Clustering {silo.Clustering}, but ResultGrid:Silo:ClusteringUrl is not: " +
+        "membership would follow ResultGrid:Backend, which changes during a migration, and split the cluster. Set ResultGrid:Silo:ClusteringUrl to one URL that all steps keep.");
+    return 2;
+}
+
 ConfigurationOptions? clusteringRedis = null;
 if (silo.Clustering.Equals("redis", StringComparison.OrdinalIgnoreCase))
 {
@@ -142,7 +155,7 @@ catch (Exception ex)
 
 var stores = host.Services.GetRequiredService<ResultStores>();
 var advertised = networked ? AdvertisedAddress(silo.AdvertisedAddress) : IPAddress.Loopback;
-SiloLog.Listening(logger, advertised.ToString(), silo.SiloPort, silo.GatewayPort, silo.ClusterId, stores.RedactedUrl, silo.Clustering);
+SiloLog.Listening(logger, advertised.ToString(), silo.SiloPort, silo.GatewayPort, silo.ClusterId, stores.Description, silo.Clustering);
 await host.WaitForShutdownAsync();
 return 0;
 
