@@ -575,8 +575,20 @@ public sealed class DualWriteLiveMigrationTests(PostgresCluster postgres)
 
             // Then the results the old backend held before every silo dual-wrote.
             Enter("step 1: copying old to new");
-            var copied = await CopyMissingAsync(oldUrl, newUrl);
-            Assert.True(copied > 0, "the copy found nothing to copy: the results of step 0 should have been missing from the new backend");
+            // The real tool, while the writers go on: it adds only what the new backend lacks,
+            // so nothing dual-write already put there is replaced. (The verify pass comes once
+            // the writers have stopped: a result moving from PROGRESS to SUCCESS between the two
+            // reads of a live verify would count as a difference.)
+            var state = Path.Combine(Directory.CreateTempSubdirectory("rg-dw-migrate-").FullName, "state.json");
+            long copied;
+            var (migrated, report) = await MigrateAsync("--from", oldUrl, "--to", newUrl, "--state", state, "--no-verify", "--json");
+            Assert.True(migrated == 0, report);
+            using (var copy = System.Text.Json.JsonDocument.Parse(report))
+            {
+                copied = copy.RootElement.GetProperty("copy").GetProperty("results_added").GetInt64();
+                Assert.True(copied > 0, "the copy found nothing to copy: the results of step 0 should have been missing from the new backend: " + report);
+            }
+
             await WriteForAWhileAsync("step 1: copied");
 
             // Step 2: reads switch to the new backend; the old one still receives every write.
@@ -587,6 +599,15 @@ public sealed class DualWriteLiveMigrationTests(PostgresCluster postgres)
             Enter("writers stopping");
             await stopWriters.CancelAsync();
             await Task.WhenAll(writers);
+
+            // Every result the old backend holds is in the new one, checksum for checksum.
+            var (verified, verification) = await MigrateAsync("--from", oldUrl, "--to", newUrl, "--verify-only", "--json");
+            Assert.True(verified == 0, verification);
+            using (var verify = System.Text.Json.JsonDocument.Parse(verification))
+            {
+                Assert.Equal(0, verify.RootElement.GetProperty("verify").GetProperty("missing").GetInt64());
+                Assert.True(verify.RootElement.GetProperty("verify").GetProperty("source_results").GetInt64() > 0, verification);
+            }
 
             // The old backend is gone for good: nothing may depend on it now.
             await oldRedis.KillAsync();
@@ -697,47 +718,12 @@ public sealed class DualWriteLiveMigrationTests(PostgresCluster postgres)
         Assert.Contains("ResultGrid:Silo:ClusteringUrl is not", silo.Error, StringComparison.Ordinal);
     }
 
-    /// <summary>
-    /// Stands in for <c>resultgrid migrate --from OLD --to NEW</c>, which is being built on main
-    /// in parallel: every id the old backend holds (IResultScan), copied to the new one only
-    /// where the new one has nothing, so that nothing dual-write already put there is
-    /// overwritten (the conditional write keeps a SUCCESS in any case). Replace this with the
-    /// CLI call once it lands on main.
-    /// </summary>
-    private static async Task<int> CopyMissingAsync(string fromUrl, string toUrl)
+    /// <summary><c>resultgrid migrate</c>, the real program: exit code and stdout (stderr appended when it failed).</summary>
+    private static async Task<(int Exit, string Output)> MigrateAsync(params string[] arguments)
     {
-        var from = new RedisResultStore(RedisStoreSettings.Create(BackendUrl.Parse(fromUrl), new RedisResultStoreOptions()), TimeProvider.System, NullLogger.Instance);
-        var to = new SqlResultStore(SqlStoreSettings.Create(BackendUrl.Parse(toUrl), new SqlResultStoreOptions()), TimeProvider.System, NullLogger.Instance);
-        await using (from)
-        await using (to)
-        {
-            await from.InitializeAsync(Ct);
-            await to.InitializeAsync(Ct);
-            var copied = 0;
-            var batch = new List<string>(500);
-            async Task FlushAsync()
-            {
-                var there = await to.ReadManyAsync(batch, Ct);
-                var missing = batch.Where((_, i) => there[i] is null).ToArray();
-                var values = (await from.ReadManyAsync(missing, Ct)).OfType<TaskResult>();
-                var writes = await Task.WhenAll(values.Select(v => to.WriteAsync(v, Ct).AsTask()));
-                copied += writes.Count(w => w.Applied);
-
-                batch.Clear();
-            }
-
-            await foreach (var id in ((IResultScan)from).ScanTaskIdsAsync(Ct))
-            {
-                batch.Add(id);
-                if (batch.Count == 500)
-                {
-                    await FlushAsync();
-                }
-            }
-
-            await FlushAsync();
-            return copied;
-        }
+        await using var cli = new ProcessTests.Running(ProcessTests.Built("src/Cli", "resultgrid"), new Dictionary<string, string>(), arguments: ["migrate", .. arguments]);
+        var exit = await cli.Exit(TimeSpan.FromMinutes(2));
+        return (exit, exit == 0 ? cli.Output : cli.Output + cli.Error);
     }
 
     /// <summary>
