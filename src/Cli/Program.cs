@@ -44,4 +44,5 @@ var sweep = new Command("sweep", "Deletes expired results now, in bounded batche
 sweep.SetAction((result, ct) => ResultCommands.SweepAsync(result.GetValue(sweepUrl)!, Math.Clamp(result.GetValue(batchSize), 1, 100_000), result.GetValue(sweepJson), ct));
 
 var root = new RootCommand("resultgrid: operator tools for a ResultGrid result backend.") { check, inspect, forget, query, sweep };
+root.Subcommands.Add(Doctor.Create());
 return await root.Parse(args).InvokeAsync();
