@@ -26,7 +26,9 @@ internal sealed class CliStore : IAsyncDisposable
     /// <summary>The URL with any password hidden.</summary>
     public string Redacted { get; }
 
-    public static async Task<CliStore> CreateAsync(string command, string url, bool allowAdmin = false)
+    // configuration: where the stores' options come from (the environment when null);
+    // readOnly: never create tables or indexes, for a command that reports what is there.
+    public static async Task<CliStore> CreateAsync(string command, string url, bool allowAdmin = false, IConfiguration? configuration = null, bool readOnly = false)
     {
         if (!BackendUrl.TryParse(url, out var parsed, out var error))
         {
@@ -41,7 +43,7 @@ internal sealed class CliStore : IAsyncDisposable
         }
 
         var services = new ServiceCollection();
-        services.AddSingleton<IConfiguration>(new ConfigurationBuilder().AddEnvironmentVariables().Build());
+        services.AddSingleton<IConfiguration>(configuration ?? new ConfigurationBuilder().AddEnvironmentVariables().Build());
         services.AddLogging();
 
         // One retry, not ten: a command should say "unreachable" in seconds.
@@ -51,7 +53,11 @@ internal sealed class CliStore : IAsyncDisposable
             o.Retry = retry;
             o.AllowAdmin = allowAdmin; // INFO and CONFIG GET, for check's persistence and eviction facts
         });
-        services.AddSqlResultStore(o => o.Retry = retry);
+        services.AddSqlResultStore(o =>
+        {
+            o.Retry = retry;
+            o.CreateTables &= !readOnly;
+        });
         services.AddSingleton<ResultStoreProviderRegistry>();
         var provider = services.BuildServiceProvider();
         var registry = provider.GetRequiredService<ResultStoreProviderRegistry>();

@@ -68,4 +68,5 @@ migrate.SetAction((result, ct) => MigrateCommand.RunAsync(
     ct));
 
 var root = new RootCommand("resultgrid: operator tools for a ResultGrid result backend.") { check, inspect, forget, query, sweep, migrate };
+root.Subcommands.Add(Doctor.Create());
 return await root.Parse(args).InvokeAsync();

@@ -67,6 +67,12 @@ internal sealed class PostgreSqlDialect : SqlDialect
     public override string InsertVersion(SqlTables t) =>
         $"INSERT INTO {t.Version} (table_name, version) VALUES (@p0, @p1) ON CONFLICT (table_name) DO NOTHING";
 
+    // The schema name is a validated identifier, so it can be written into the text.
+    public override string IndexNames(SqlResultStoreOptions options) =>
+        $"SELECT indexname FROM pg_indexes WHERE schemaname = {(options.Schema is { } schema ? $"'{schema}'" : "current_schema()")}";
+
+    public override string StoredName(string name) => name.Length > 63 ? name[..63] : name;
+
     public override string UpsertTasks(SqlTables t, int rows) => OnConflictUpsert(t, rows);
 
     public override bool UpsertReturnsApplied => true;
@@ -158,6 +164,9 @@ internal sealed class MySqlDialect(string isolationLevel = "READ COMMITTED") : S
 
     public override string InsertVersion(SqlTables t) =>
         $"INSERT IGNORE INTO {t.Version} (table_name, version) VALUES (@p0, @p1)";
+
+    public override string IndexNames(SqlResultStoreOptions options) =>
+        "SELECT DISTINCT index_name FROM information_schema.statistics WHERE table_schema = DATABASE()";
 
     /// <summary>
     /// MySQL has no conditional DO UPDATE and no RETURNING. Each column keeps its value while the
@@ -269,6 +278,8 @@ internal sealed class SqliteDialect : SqlDialect
 
     public override string InsertVersion(SqlTables t) =>
         $"INSERT INTO {t.Version} (table_name, version) VALUES (@p0, @p1) ON CONFLICT (table_name) DO NOTHING";
+
+    public override string IndexNames(SqlResultStoreOptions options) => "SELECT name FROM sqlite_master WHERE type = 'index'";
 
     public override string UpsertTasks(SqlTables t, int rows) => OnConflictUpsert(t, rows);
 

@@ -8,6 +8,9 @@ namespace ResultGrid.Storage.Sql;
 /// </summary>
 internal sealed record SqlTables(string Tasks, string Groups, string Version, string Claims, string TaskTableName, string GroupTableName);
 
+/// <summary>One index of the DDL: its table as the SQL text writes it, its name and columns, and whether the sweep relies on it.</summary>
+internal sealed record SqlIndex(string Table, string Name, string Columns, bool Cleanup);
+
 /// <summary>
 /// What differs between databases: SQL text, column types, the driver and its error codes.
 /// Everything else (batching, retries, mapping rows to results, queries) is in
@@ -63,18 +66,10 @@ internal abstract class SqlDialect
             statements.Add($"CREATE SCHEMA IF NOT EXISTS {Quote(schema)}");
         }
 
-        // Indexes: expiry (the cleanup's DELETE), date done, and newest-first queries by state, name and group.
-        (string Name, string Columns)[] taskIndexes =
-        [
-            ($"ix_{t.TaskTableName}_expires_at", "expires_at"),
-            ($"ix_{t.TaskTableName}_date_done", "date_done"),
-            ($"ix_{t.TaskTableName}_updated_at", "updated_at, task_id"),
-            ($"ix_{t.TaskTableName}_state", "state, updated_at"),
-            ($"ix_{t.TaskTableName}_name", "name, updated_at"),
-            ($"ix_{t.TaskTableName}_group_id", "group_id"),
-        ];
-        (string Name, string Columns)[] groupIndexes = [($"ix_{t.GroupTableName}_expires_at", "expires_at")];
-        (string Name, string Columns)[] claimIndexes = [($"ix_{t.TaskTableName}_claims_expires_at", "expires_at")];
+        var indexes = Indexes(t);
+        var taskIndexes = indexes.Where(i => i.Table == t.Tasks).ToArray();
+        var groupIndexes = indexes.Where(i => i.Table == t.Groups).ToArray();
+        var claimIndexes = indexes.Where(i => i.Table == t.Claims).ToArray();
 
         statements.Add($"""
             CREATE TABLE IF NOT EXISTS {t.Tasks} (
@@ -127,16 +122,37 @@ internal abstract class SqlDialect
             """);
         if (!InlineIndexes)
         {
-            statements.AddRange(taskIndexes.Select(i => $"CREATE INDEX IF NOT EXISTS {Quote(i.Name)} ON {t.Tasks} ({i.Columns})"));
-            statements.AddRange(groupIndexes.Select(i => $"CREATE INDEX IF NOT EXISTS {Quote(i.Name)} ON {t.Groups} ({i.Columns})"));
-            statements.AddRange(claimIndexes.Select(i => $"CREATE INDEX IF NOT EXISTS {Quote(i.Name)} ON {t.Claims} ({i.Columns})"));
+            statements.AddRange(indexes.Select(i => $"CREATE INDEX IF NOT EXISTS {Quote(i.Name)} ON {i.Table} ({i.Columns})"));
         }
 
         return statements;
 
-        string Inline((string Name, string Columns)[] indexes) =>
+        string Inline(SqlIndex[] indexes) =>
             InlineIndexes ? string.Concat(indexes.Select(i => $",\n  INDEX {Quote(i.Name)} ({i.Columns})")) : string.Empty;
     }
+
+    /// <summary>
+    /// Every index the DDL creates, so that the diagnostics check exactly these. Cleanup indexes
+    /// carry the sweep's <c>DELETE … WHERE expires_at &lt;= …</c>; without them each sweep scans the table.
+    /// </summary>
+    public static IReadOnlyList<SqlIndex> Indexes(SqlTables t) =>
+    [
+        // Expiry (the cleanup's DELETE), date done, and newest-first queries by state, name and group.
+        new(t.Tasks, $"ix_{t.TaskTableName}_expires_at", "expires_at", Cleanup: true),
+        new(t.Tasks, $"ix_{t.TaskTableName}_date_done", "date_done", Cleanup: false),
+        new(t.Tasks, $"ix_{t.TaskTableName}_updated_at", "updated_at, task_id", Cleanup: false),
+        new(t.Tasks, $"ix_{t.TaskTableName}_state", "state, updated_at", Cleanup: false),
+        new(t.Tasks, $"ix_{t.TaskTableName}_name", "name, updated_at", Cleanup: false),
+        new(t.Tasks, $"ix_{t.TaskTableName}_group_id", "group_id", Cleanup: false),
+        new(t.Groups, $"ix_{t.GroupTableName}_expires_at", "expires_at", Cleanup: true),
+        new(t.Claims, $"ix_{t.TaskTableName}_claims_expires_at", "expires_at", Cleanup: true),
+    ];
+
+    /// <summary>A query whose rows are the names of the indexes in the tables' schema (or database, or file).</summary>
+    public abstract string IndexNames(SqlResultStoreOptions options);
+
+    /// <summary>An index name as the database keeps it (PostgreSQL cuts identifiers at 63 bytes).</summary>
+    public virtual string StoredName(string name) => name;
 
     /// <summary>Records the schema version once; a row already there is left alone.</summary>
     public abstract string InsertVersion(SqlTables t);

@@ -55,6 +55,9 @@ internal sealed partial class SqlResultStore : IResultStore, IResultScan, IResul
 
     internal SqlStoreSettings Settings => _settings;
 
+    /// <summary>Read batches in flight at once: half the pool, so that reads leave connections to writes.</summary>
+    internal static int ReadBatches(SqlResultStoreOptions options) => Math.Max(1, options.MaxPoolSize / 2);
+
     /// <summary>Where the store is (never the password), for messages.</summary>
     public string Display => _settings.Display;
 
@@ -112,7 +115,7 @@ internal sealed partial class SqlResultStore : IResultStore, IResultScan, IResul
 
         // Reads never wait for a window: alone, a read goes at once; under load, the reads queued
         // while a query runs share the next one.
-        _reads = new SqlBatcher<string, TaskResult?>(ids => ReadManyAsync(ids).AsTask(), null, _ => 1, Math.Max(1, o.MaxPoolSize / 2), TimeSpan.Zero, ReadChunk, long.MaxValue);
+        _reads = new SqlBatcher<string, TaskResult?>(ids => ReadManyAsync(ids).AsTask(), null, _ => 1, ReadBatches(o), TimeSpan.Zero, ReadChunk, long.MaxValue);
         LogReady(_logger, Display, _tables.Tasks, version.Value, o.MaxPoolSize);
         if (o.SslMode is "disable" or "disabled" or "allow" or "prefer" or "preferred" or "require" or "required" && _settings.Kind != SqlDatabaseKind.Sqlite)
         {
@@ -676,6 +679,7 @@ internal sealed partial class SqlResultStore : IResultStore, IResultScan, IResul
             _ => "SELECT sqlite_version()",
         };
         facts.Add(new BackendFact("server version", await Scalar(versionSql) ?? "?"));
+        var tablesPresent = true;
         foreach (var table in new[] { _tables.Tasks, _tables.Groups, _tables.Claims, _tables.Version })
         {
             try
@@ -685,13 +689,21 @@ internal sealed partial class SqlResultStore : IResultStore, IResultScan, IResul
             }
             catch (System.Data.Common.DbException ex)
             {
+                tablesPresent = false;
                 facts.Add(new BackendFact("table " + Unquoted(table), "missing: " + ex.Message, FactLevel.Failure, "Start a silo with ResultGrid:Sql:CreateTables on, or create the tables with ResultGrid's DDL."));
             }
         }
 
-        var version = await Scalar($"SELECT version FROM {_tables.Version} WHERE table_name = '{_settings.Options.TaskTable}'");
-        facts.Add(new BackendFact("schema version", version ?? "none", version == SqlDialect.SchemaVersion.ToString(CultureInfo.InvariantCulture) ? FactLevel.Ok : FactLevel.Failure,
-            version is null ? "The tables were not created by ResultGrid." : null));
+        // Missing tables already say it all (and there is no version row to read); with the
+        // tables there, an index dropped by hand (or lost in a copy) turns each sweep, or each
+        // search, into a scan of the whole table.
+        if (tablesPresent)
+        {
+            facts.AddRange(await DescribeIndexesAsync(cancellationToken));
+            var version = await Scalar($"SELECT version FROM {_tables.Version} WHERE table_name = '{_settings.Options.TaskTable}'");
+            facts.Add(new BackendFact("schema version", version ?? "none", version == SqlDialect.SchemaVersion.ToString(CultureInfo.InvariantCulture) ? FactLevel.Ok : FactLevel.Failure,
+                version is null ? "The tables were not created by ResultGrid." : null));
+        }
         if (_settings.Kind == SqlDatabaseKind.MySql)
         {
             string? isolation;
@@ -711,8 +723,6 @@ internal sealed partial class SqlResultStore : IResultStore, IResultScan, IResul
 
         return facts;
 
-        static string Unquoted(string name) => name.Replace("\"", string.Empty, StringComparison.Ordinal).Replace("`", string.Empty, StringComparison.Ordinal);
-
         async Task<string?> Scalar(string sql) =>
             await Run("describe", async c =>
             {
@@ -720,6 +730,43 @@ internal sealed partial class SqlResultStore : IResultStore, IResultScan, IResul
                 return await command.ExecuteScalarAsync(cancellationToken) is { } value and not DBNull ? Convert.ToString(value, CultureInfo.InvariantCulture) : null;
             }, cancellationToken);
     }
+
+    /// <summary>Whether the indexes the DDL creates exist: the sweep's (expires_at) and the searches'.</summary>
+    private async Task<IEnumerable<BackendFact>> DescribeIndexesAsync(CancellationToken cancellationToken)
+    {
+        var present = await Run("describe", async c =>
+        {
+            var names = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+            await using var command = Command(c, _dialect.IndexNames(_settings.Options));
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                names.Add(reader.GetString(0));
+            }
+
+            return names;
+        }, cancellationToken);
+
+        return SqlDialect.Indexes(_tables).GroupBy(i => i.Cleanup).OrderByDescending(g => g.Key).Select(group =>
+        {
+            var cleanup = group.Key;
+            var expected = group.ToList();
+            var missing = expected.Where(i => !present.Contains(_dialect.StoredName(i.Name))).ToList();
+            var name = cleanup ? "cleanup indexes" : "query indexes";
+            if (missing.Count == 0)
+            {
+                return new BackendFact(name, $"all {expected.Count} present");
+            }
+
+            var cost = cleanup
+                ? "Without them every sweep reads whole tables to find expired rows, holding locks that writers wait on."
+                : "Without them searches by state, name, group or date read the whole table.";
+            return new BackendFact(name, "missing: " + string.Join(", ", missing.Select(i => $"{i.Name} on {Unquoted(i.Table)} ({i.Columns})")), FactLevel.Warning,
+                $"{cost} Create them: {string.Join("; ", missing.Select(i => $"CREATE INDEX {_dialect.Quote(i.Name)} ON {i.Table} ({i.Columns})"))}.");
+        }).ToList();
+    }
+
+    private static string Unquoted(string name) => name.Replace("\"", string.Empty, StringComparison.Ordinal).Replace("`", string.Empty, StringComparison.Ordinal);
 
     public async ValueTask DisposeAsync()
     {

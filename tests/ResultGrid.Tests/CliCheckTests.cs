@@ -140,6 +140,7 @@ public sealed class CliCheckTests(RedisCluster redis, PostgresCluster postgres, 
             Assert.Equal("skip", checks["waiter woken"].Outcome);
             Assert.True(checks.TryGetValue("table resultgrid_tasks", out var table) && table.Detail == "present", $"{url}: {output}");
             Assert.Equal("1", checks["schema version"].Detail);
+            Assert.Equal(("pass", "all 3 present"), checks["cleanup indexes"]);
             Assert.DoesNotContain(SqlServerProcess.Password, output, StringComparison.Ordinal);
         }
 

@@ -1,0 +1,120 @@
+using ResultGrid.Storage;
+using ResultGrid.Storage.Sql;
+
+namespace ResultGrid.Cli;
+
+/// <summary>
+/// The checks that ask the results backend's server (skipped with --offline): Redis persistence
+/// and eviction, MySQL's default isolation, and the SQL tables and indexes. It only looks: the
+/// store is opened with table creation off, so doctor never changes the database it examines.
+/// </summary>
+internal static class DoctorServer
+{
+    public static async Task<IReadOnlyList<DoctorFinding>> CheckAsync(DoctorChecks checks, DoctorConfiguration config, CancellationToken cancellationToken)
+    {
+        var findings = new List<DoctorFinding>();
+        if (checks.Results is not { } backend || backend.Url.Scheme is "memory" or "rpc")
+        {
+            return findings; // in the cluster's own memory: no server to ask
+        }
+
+        var source = config.SourceOf(backend.Key) ?? "default";
+        DoctorFinding Finding(string id, DoctorSeverity severity, string found, string fix) => new(id, severity, backend.Key, source, DoctorChecks.OneLine(found), fix);
+
+        SqlStoreSettings? sql = null;
+        if (SqlStoreSettings.Schemes.ContainsKey(backend.Url.Scheme) && checks.Sql is not null)
+        {
+            sql = SqlStoreSettings.Create(backend.Url, checks.Sql);
+            if (sql.FilePath is { } file && !File.Exists(file))
+            {
+                // Opening it would create it: say what the silo will do instead.
+                findings.Add(TablesMissing($"The SQLite file {file} does not exist yet (a relative path resolves against the working directory: doctor's here, the silo's when it runs)."));
+                return findings;
+            }
+        }
+
+        await using var opened = await CliStore.CreateAsync("doctor", backend.Url.Original, allowAdmin: true, config.Root, readOnly: true);
+        if (opened.Store is not { } store)
+        {
+            return findings; // the URL validated, so CliStore has already said why it could not
+        }
+
+        Exception? refused = null;
+        try
+        {
+            await store.InitializeAsync(cancellationToken);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            refused = ex;
+        }
+
+        IReadOnlyList<BackendFact>? facts = null;
+        // A SQL server that answers may still refuse to open the store (tables not created yet):
+        // its facts say which. A Redis that refused has nothing more to say.
+        if (store is IBackendDiagnostics diagnostics && (refused is null || sql is not null))
+        {
+            try
+            {
+                facts = await diagnostics.DescribeAsync(cancellationToken);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                if (refused is null)
+                {
+                    findings.Add(Finding(DoctorIds.ServerFact, DoctorSeverity.Warning, $"Connected to {opened.Redacted}, but could not read the server's settings: {BackendCheck.Reason(ex)}",
+                        "Let the user run INFO and CONFIG GET (Redis) or read the catalog (SQL), or run `resultgrid check` as a user who may."));
+                }
+            }
+        }
+
+        var missingTables = new List<string>();
+        foreach (var fact in facts ?? [])
+        {
+            if (fact.Level == FactLevel.Ok && fact.Advice is null)
+            {
+                continue;
+            }
+
+            if (fact.Name.StartsWith("table ", StringComparison.Ordinal))
+            {
+                missingTables.Add(fact.Name["table ".Length..]);
+                continue;
+            }
+
+            findings.Add(fact.Name switch
+            {
+                _ when fact.Name.StartsWith("persistence", StringComparison.Ordinal) =>
+                    Finding(DoctorIds.RedisNoPersistence, DoctorSeverity.Warning, $"Redis {fact.Name}: {fact.Value}.", fact.Advice ?? string.Empty),
+                _ when fact.Name.StartsWith("maxmemory-policy", StringComparison.Ordinal) =>
+                    Finding(DoctorIds.RedisEviction, DoctorSeverity.Warning, $"Redis {fact.Name}: {fact.Value}.", fact.Advice ?? string.Empty),
+                "server default isolation" =>
+                    Finding(DoctorIds.MySqlIsolation, DoctorSeverity.Info,
+                        $"The server's default isolation is {fact.Value}. ResultGrid's writes set {sql?.Options.MySqlIsolationLevel} themselves, and its reads are single autocommit statements, " +
+                        "which see every committed write at any level: only other programs writing these tables get the default.",
+                        "Nothing to do for ResultGrid. For other writers of these tables, set transaction_isolation = 'READ-COMMITTED' on the server or in their connections."),
+                "cleanup indexes" => Finding(DoctorIds.MissingCleanupIndex, DoctorSeverity.Warning, $"Cleanup indexes {fact.Value}.", fact.Advice ?? string.Empty),
+                "query indexes" => Finding(DoctorIds.MissingQueryIndex, DoctorSeverity.Warning, $"Query indexes {fact.Value}.", fact.Advice ?? string.Empty),
+                "schema version" => Finding(DoctorIds.SchemaVersion, DoctorSeverity.Error, $"Schema version {fact.Value}, where this release knows {SqlDialect.SchemaVersion}.", fact.Advice ?? "Upgrade the silo, or point it at ResultGrid's own tables."),
+                _ => Finding(DoctorIds.ServerFact, fact.Level == FactLevel.Failure ? DoctorSeverity.Error : DoctorSeverity.Warning, $"{fact.Name}: {fact.Value}.", fact.Advice ?? string.Empty),
+            });
+        }
+
+        if (missingTables.Count > 0)
+        {
+            findings.Add(TablesMissing($"The tables {string.Join(", ", missingTables)} are not in the {sql?.Display} yet."));
+        }
+        else if (refused is not null && !findings.Any(f => f.Severity == DoctorSeverity.Error))
+        {
+            findings.Add(Finding(DoctorIds.BackendUnreachable, DoctorSeverity.Error, $"{opened.Redacted}: {BackendCheck.Reason(refused)}",
+                "Check that the server runs and listens there: host, port, firewall, and the credentials (RESULTGRID__REDIS__PASSWORD, RESULTGRID__SQL__PASSWORD). " +
+                "`resultgrid check <backend-url>` exercises it; --offline skips the checks that need it."));
+        }
+
+        return findings;
+
+        DoctorFinding TablesMissing(string found) => sql?.Options.CreateTables != false
+            ? Finding(DoctorIds.TablesMissing, DoctorSeverity.Info, found, "Nothing to do: the silo creates the tables and their indexes when it starts (ResultGrid:Sql:CreateTables is on).")
+            : Finding(DoctorIds.TablesMissing, DoctorSeverity.Error, found, "ResultGrid:Sql:CreateTables is off, so the silo will not start: turn it on for one start, or create the tables with ResultGrid's DDL.");
+    }
+}
