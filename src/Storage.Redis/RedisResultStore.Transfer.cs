@@ -21,21 +21,43 @@ internal sealed partial class RedisResultStore : IResultTransfer
         return total;
     }
 
-    public async ValueTask<TransferPage<TaskResult>> ReadResultsAsync(string? cursor, int pageSize, CancellationToken cancellationToken = default)
+    public ValueTask<TransferPage<TaskResult>> ReadResultsAsync(string? cursor, int pageSize, CancellationToken cancellationToken = default) =>
+        ReadPageAsync(
+            TaskKeyPrefix, cursor, pageSize, CeleryDocument.Decode,
+            (result, expiresAt) => result.ExpiresAt is null && expiresAt is not null ? result with { ExpiresAt = expiresAt } : result,
+            (result, now) => result.IsExpired(now));
+
+    public ValueTask<TransferPage<GroupMeta>> ReadGroupsAsync(string? cursor, int pageSize, CancellationToken cancellationToken = default) =>
+        ReadPageAsync(
+            GroupKeyPrefix, cursor, pageSize, CeleryDocument.DecodeGroup,
+            (group, expiresAt) => group.ExpiresAt is null && expiresAt is not null ? group with { ExpiresAt = expiresAt } : group,
+            (group, now) => group.IsExpired(now));
+
+    /// <summary>
+    /// A page of decoded documents under one key prefix. A document without its own expiry (one
+    /// Celery wrote) gets the key's TTL as one; expired and vanished keys are left out;
+    /// undecodable ones are reported, not dropped silently.
+    /// </summary>
+    private async ValueTask<TransferPage<T>> ReadPageAsync<T>(
+        string keyPrefix,
+        string? cursor,
+        int pageSize,
+        Func<string, ReadOnlyMemory<byte>, T> decode,
+        Func<T, DateTimeOffset?, T> withExpiry,
+        Func<T, DateTimeOffset, bool> isExpired)
     {
-        var (entries, next) = await ScanPageAsync(_settings.KeyPrefix + TaskKeyPrefix, cursor, pageSize);
+        var (entries, next) = await ScanPageAsync(_settings.KeyPrefix + keyPrefix, cursor, pageSize);
         var now = _time.GetUtcNow();
-        var items = new List<TaskResult>(entries.Count);
+        var items = new List<T>(entries.Count);
         var problems = new List<TransferProblem>();
         foreach (var (id, value, ttl) in entries)
         {
             try
             {
-                var result = CeleryDocument.Decode(id, value);
-                result = result.ExpiresAt is null && ttl is { } left ? result with { ExpiresAt = now + left } : result;
-                if (!result.IsExpired(now))
+                var item = withExpiry(decode(id, value), ttl is { } left ? now + left : null);
+                if (!isExpired(item, now))
                 {
-                    items.Add(result);
+                    items.Add(item);
                 }
             }
             catch (FormatException ex)
@@ -44,33 +66,7 @@ internal sealed partial class RedisResultStore : IResultTransfer
             }
         }
 
-        return new TransferPage<TaskResult>(items, next, problems);
-    }
-
-    public async ValueTask<TransferPage<GroupMeta>> ReadGroupsAsync(string? cursor, int pageSize, CancellationToken cancellationToken = default)
-    {
-        var (entries, next) = await ScanPageAsync(_settings.KeyPrefix + GroupKeyPrefix, cursor, pageSize);
-        var now = _time.GetUtcNow();
-        var items = new List<GroupMeta>(entries.Count);
-        var problems = new List<TransferProblem>();
-        foreach (var (id, value, ttl) in entries)
-        {
-            try
-            {
-                var group = CeleryDocument.DecodeGroup(id, value);
-                group = group.ExpiresAt is null && ttl is { } left ? group with { ExpiresAt = now + left } : group;
-                if (!group.IsExpired(now))
-                {
-                    items.Add(group);
-                }
-            }
-            catch (FormatException ex)
-            {
-                problems.Add(new TransferProblem(id, ex.Message + UndecodableAdvice));
-            }
-        }
-
-        return new TransferPage<GroupMeta>(items, next, problems);
+        return new TransferPage<T>(items, next, problems);
     }
 
     // What a Celery user with another result_serializer needs to hear: ResultGrid never loads

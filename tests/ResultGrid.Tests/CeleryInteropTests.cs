@@ -20,20 +20,9 @@ public sealed class CeleryInteropTests(RedisCluster cluster)
     private async Task<JsonElement> Celery(params string[] args)
     {
         var script = Path.Combine(AppContext.BaseDirectory, "Interop", "celery_interop.py");
-        var info = new ProcessStartInfo(Python) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        info.ArgumentList.Add(script);
-        info.ArgumentList.Add(await cluster.Server.UrlAsync());
-        foreach (var arg in args)
-        {
-            info.ArgumentList.Add(arg);
-        }
-
-        using var process = Process.Start(info) ?? throw new InvalidOperationException("python3 did not start");
-        var stdout = process.StandardOutput.ReadToEndAsync(Ct);
-        var stderr = process.StandardError.ReadToEndAsync(Ct);
-        await process.WaitForExitAsync(Ct);
-        Assert.True(process.ExitCode == 0, $"celery_interop.py {string.Join(' ', args)} exited {process.ExitCode}:\n{await stderr}\n(install python3-celery and python3-redis: ./scripts/test.sh does)");
-        return JsonDocument.Parse(await stdout).RootElement.Clone();
+        var (exit, output, error) = await ProcessTests.RunToEndAsync(Python, [script, await cluster.Server.UrlAsync(), .. args]);
+        Assert.True(exit == 0, $"celery_interop.py {string.Join(' ', args)} exited {exit}:\n{error}\n(install python3-celery and python3-redis: ./scripts/test.sh does)");
+        return JsonDocument.Parse(output).RootElement.Clone();
     }
 
     [Fact]

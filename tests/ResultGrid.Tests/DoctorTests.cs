@@ -391,16 +391,7 @@ public sealed class DoctorTests(RedisCluster redis, PostgresCluster postgres, Ma
 
     private static async Task GitAsync(string directory, params string[] arguments)
     {
-        var info = new ProcessStartInfo("git") { WorkingDirectory = directory, UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var argument in arguments)
-        {
-            info.ArgumentList.Add(argument);
-        }
-
-        using var git = Process.Start(info)!;
-        var error = git.StandardError.ReadToEndAsync(Ct);
-        await git.StandardOutput.ReadToEndAsync(Ct);
-        await git.WaitForExitAsync(Ct);
-        Assert.True(git.ExitCode == 0, $"git {string.Join(' ', arguments)}: {await error}");
+        var (exit, _, error) = await ProcessTests.RunToEndAsync("git", arguments, directory);
+        Assert.True(exit == 0, $"git {string.Join(' ', arguments)}: {error}");
     }
 }

@@ -327,18 +327,8 @@ public sealed class MigrateTests(PostgresCluster postgres)
 
     private static async Task CeleryAsync(params string[] args)
     {
-        var info = new ProcessStartInfo("/usr/bin/python3") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Interop", "celery_interop.py"));
-        foreach (var arg in args)
-        {
-            info.ArgumentList.Add(arg);
-        }
-
-        using var process = Process.Start(info)!;
-        var stderr = process.StandardError.ReadToEndAsync(Ct);
-        await process.StandardOutput.ReadToEndAsync(Ct);
-        await process.WaitForExitAsync(Ct);
-        Assert.True(process.ExitCode == 0, await stderr);
+        var (exit, _, error) = await ProcessTests.RunToEndAsync("/usr/bin/python3", [Path.Combine(AppContext.BaseDirectory, "Interop", "celery_interop.py"), .. args]);
+        Assert.True(exit == 0, error);
     }
 
     [Fact]

@@ -26,6 +26,27 @@ public sealed class ProcessTests
         return path;
     }
 
+    /// <summary>Runs a program to its end (a helper tool: git, Debian's python3 with Celery): exit code, stdout, stderr.</summary>
+    internal static async Task<(int Exit, string Output, string Error)> RunToEndAsync(string file, IEnumerable<string> arguments, string? workingDirectory = null)
+    {
+        var info = new ProcessStartInfo(file) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        if (workingDirectory is not null)
+        {
+            info.WorkingDirectory = workingDirectory;
+        }
+
+        foreach (var argument in arguments)
+        {
+            info.ArgumentList.Add(argument);
+        }
+
+        using var process = Process.Start(info) ?? throw new InvalidOperationException($"{file} did not start");
+        var output = process.StandardOutput.ReadToEndAsync(TestContext.Current.CancellationToken);
+        var error = process.StandardError.ReadToEndAsync(TestContext.Current.CancellationToken);
+        await process.WaitForExitAsync(TestContext.Current.CancellationToken);
+        return (process.ExitCode, await output, await error);
+    }
+
     internal sealed class Running : IAsyncDisposable
     {
         private readonly StringBuilder _out = new();

@@ -141,51 +141,59 @@ public sealed class ResultMigration(IResultTransfer source, IResultTransfer targ
         Save(state, settings);
         if (state.Phase == MigrationState.Results)
         {
-            await TransferPipeline.RunAsync<TaskResult, int>(
-                state.Cursor,
+            await CopyPhaseAsync(
+                state, settings, progress, MigrationState.Groups,
                 (cursor, ct) => source.ReadResultsAsync(cursor, settings.BatchSize, ct),
-                (page, ct) => target.ImportResultsAsync(page.Items, ct),
-                (page, added, next) =>
-                {
-                    state.ResultsScanned += page.Scanned;
-                    state.ResultsAdded += added;
-                    state.Note(page.Problems);
-                    state.Cursor = next;
-                    Save(state, settings);
-                    progress?.Report(new MigrationProgress(MigrationState.Results, state.ResultsScanned, state.ResultsAdded, state.ProblemCount));
-                    return ValueTask.CompletedTask;
-                },
-                settings.Parallelism,
+                (items, ct) => target.ImportResultsAsync(items, ct),
+                (scanned, added) => (state.ResultsScanned += scanned, state.ResultsAdded += added),
                 cancellationToken);
-            state.Phase = MigrationState.Groups;
-            state.Cursor = null;
-            Save(state, settings);
         }
 
         if (state.Phase == MigrationState.Groups)
         {
-            await TransferPipeline.RunAsync<GroupMeta, int>(
-                state.Cursor,
+            await CopyPhaseAsync(
+                state, settings, progress, MigrationState.Done,
                 (cursor, ct) => source.ReadGroupsAsync(cursor, settings.BatchSize, ct),
-                (page, ct) => target.ImportGroupsAsync(page.Items, ct),
-                (page, added, next) =>
-                {
-                    state.GroupsScanned += page.Scanned;
-                    state.GroupsAdded += added;
-                    state.Note(page.Problems);
-                    state.Cursor = next;
-                    Save(state, settings);
-                    progress?.Report(new MigrationProgress(MigrationState.Groups, state.GroupsScanned, state.GroupsAdded, state.ProblemCount));
-                    return ValueTask.CompletedTask;
-                },
-                settings.Parallelism,
+                (items, ct) => target.ImportGroupsAsync(items, ct),
+                (scanned, added) => (state.GroupsScanned += scanned, state.GroupsAdded += added),
                 cancellationToken);
-            state.Phase = MigrationState.Done;
-            state.Cursor = null;
-            Save(state, settings);
         }
 
         return state;
+    }
+
+    /// <summary>
+    /// One phase (results, then groups): pages from the saved cursor, each counted and the state
+    /// saved once it and every page before it are imported; then the next phase from its start.
+    /// </summary>
+    private async Task CopyPhaseAsync<T>(
+        MigrationState state,
+        MigrationSettings settings,
+        IProgress<MigrationProgress>? progress,
+        string nextPhase,
+        Func<string?, CancellationToken, ValueTask<TransferPage<T>>> read,
+        Func<IReadOnlyList<T>, CancellationToken, ValueTask<int>> import,
+        Func<int, int, (long Scanned, long Added)> count,
+        CancellationToken cancellationToken)
+    {
+        await TransferPipeline.RunAsync<T, int>(
+            state.Cursor,
+            read,
+            (page, ct) => import(page.Items, ct),
+            (page, added, next) =>
+            {
+                var (scanned, total) = count(page.Scanned, added);
+                state.Note(page.Problems);
+                state.Cursor = next;
+                Save(state, settings);
+                progress?.Report(new MigrationProgress(state.Phase, scanned, total, state.ProblemCount));
+                return ValueTask.CompletedTask;
+            },
+            settings.Parallelism,
+            cancellationToken);
+        state.Phase = nextPhase;
+        state.Cursor = null;
+        Save(state, settings);
     }
 
     private void Save(MigrationState state, MigrationSettings settings)
