@@ -110,20 +110,34 @@ internal sealed class DoctorConfiguration : IDisposable
             info.ArgumentList.Add(argument);
         }
 
+        Process git;
         try
         {
-            using var git = Process.Start(info)!;
-            var output = git.StandardOutput.ReadToEndAsync();
-            var error = git.StandardError.ReadToEndAsync();
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
-            await git.WaitForExitAsync(timeout.Token);
-            await Task.WhenAll(output, error);
-            // 1: a repository that does not track the file; 128: no repository at all.
-            return git.ExitCode switch { 0 => true, 1 => false, _ => null };
+            git = Process.Start(info)!;
         }
-        catch (Exception ex) when (ex is System.ComponentModel.Win32Exception or OperationCanceledException)
+        catch (System.ComponentModel.Win32Exception)
         {
-            return null;
+            return null; // no git on this machine
+        }
+
+        using (git)
+        {
+            try
+            {
+                var output = git.StandardOutput.ReadToEndAsync();
+                var error = git.StandardError.ReadToEndAsync();
+                using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+                await git.WaitForExitAsync(timeout.Token);
+                await Task.WhenAll(output, error);
+                // 1: a repository that does not track the file; 128: no repository at all.
+                return git.ExitCode switch { 0 => true, 1 => false, _ => null };
+            }
+            catch (OperationCanceledException)
+            {
+                // A git that hangs (a network file system, a lock) is not left running behind us.
+                git.Kill(entireProcessTree: true);
+                return null;
+            }
         }
     }
 

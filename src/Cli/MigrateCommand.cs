@@ -21,7 +21,9 @@ internal static class MigrateCommand
 
     public static async Task<int> RunAsync(Arguments args, CancellationToken cancellationToken)
     {
-        await using var from = await CliStore.CreateAsync("migrate", args.From);
+        // The source is only read: a mistyped table or schema name must fail, not create empty
+        // tables and "copy" nothing from them.
+        await using var from = await CliStore.CreateAsync("migrate", args.From, readOnly: true);
         if (from.Store is null)
         {
             return 2;
@@ -81,7 +83,18 @@ internal static class MigrateCommand
                     : $"Copying from {Markup.Escape(from.Redacted)} to {Markup.Escape(to.Redacted)} ([grey]state: {Markup.Escape(statePath)}[/]).");
             }
 
-            var estimate = await ((IResultTransfer)from.Store).EstimateResultCountAsync(cancellationToken);
+            long estimate;
+            try
+            {
+                estimate = await ((IResultTransfer)from.Store).EstimateResultCountAsync(cancellationToken);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                // Only the progress bar's total (a COUNT that times out, a Redis user without
+                // DBSIZE): the copy does without it.
+                estimate = 0;
+            }
+
             var clock = Stopwatch.StartNew();
             try
             {
@@ -108,7 +121,7 @@ internal static class MigrateCommand
                 ["runs"] = state.Runs,
                 ["results_scanned"] = state.ResultsScanned,
                 ["results_added"] = state.ResultsAdded,
-                ["results_already_present"] = state.ResultsScanned - state.ResultsAdded - state.ProblemCount,
+                ["results_already_present"] = state.ResultsAlreadyPresent,
                 ["groups_scanned"] = state.GroupsScanned,
                 ["groups_added"] = state.GroupsAdded,
                 ["problem_count"] = state.ProblemCount,
@@ -120,7 +133,7 @@ internal static class MigrateCommand
             if (!args.Json)
             {
                 var table = new Table().AddColumn("copied").AddColumn(new TableColumn("scanned").RightAligned()).AddColumn(new TableColumn("added").RightAligned()).AddColumn(new TableColumn("already there").RightAligned());
-                table.AddRow("results", $"{state.ResultsScanned:N0}", $"{state.ResultsAdded:N0}", $"{state.ResultsScanned - state.ResultsAdded - state.ProblemCount:N0}");
+                table.AddRow("results", $"{state.ResultsScanned:N0}", $"{state.ResultsAdded:N0}", $"{state.ResultsAlreadyPresent:N0}");
                 table.AddRow("groups", $"{state.GroupsScanned:N0}", $"{state.GroupsAdded:N0}", $"{state.GroupsScanned - state.GroupsAdded:N0}");
                 AnsiConsole.Write(table);
                 AnsiConsole.MarkupLine($"{scannedNow:N0} results in {clock.Elapsed.TotalSeconds:N1} s ({rate:N0} results/s){(state.Runs > 1 ? $", run {state.Runs} of this copy" : string.Empty)}.");
@@ -143,7 +156,12 @@ internal static class MigrateCommand
             {
                 verify = await WithProgressAsync(args.Json, "verify", 0, progress => migration.VerifyAsync(settings, progress, cancellationToken));
             }
-            catch (Exception ex) when (ex is not OperationCanceledException)
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                await Console.Error.WriteLineAsync("resultgrid migrate: the verify pass was interrupted; run with --verify-only to verify again.");
+                return 1;
+            }
+            catch (Exception ex)
             {
                 await Console.Error.WriteLineAsync($"resultgrid migrate: the verify pass failed: {BackendCheck.Reason(ex)}");
                 return 1;

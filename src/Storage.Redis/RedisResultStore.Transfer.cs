@@ -100,6 +100,9 @@ internal sealed partial class RedisResultStore : IResultTransfer
                     continue;
                 }
 
+                // Redis refuses a TTL that rounds to 0 ms ("invalid expire time"), as WriteAsync knows.
+                ttl = ttl is { } positive && positive < TimeSpan.FromMilliseconds(1) ? TimeSpan.FromMilliseconds(1) : ttl;
+
                 writes.Add(database.StringSetAsync(key, document, ttl, When.NotExists));
             }
 
@@ -117,14 +120,14 @@ internal sealed partial class RedisResultStore : IResultTransfer
 
     /// <summary>
     /// One SCAN step over the keys under <paramref name="prefix"/>, with each key's value and
-    /// remaining TTL. The cursor is <c>node:scan-cursor</c>: the primaries in a fixed order (one
-    /// for a standalone server), each scanned to its end before the next. SCAN may return a key
+    /// remaining TTL. The cursor is <c>scan-cursor@host:port</c>: the primaries in a fixed order
+    /// (one for a standalone server), each scanned to its end before the next. SCAN may return a key
     /// twice; the imports are idempotent, so that costs nothing.
     /// </summary>
     private async Task<(List<(string Id, byte[] Value, TimeSpan? Ttl)> Entries, string? Next)> ScanPageAsync(string prefix, string? cursor, int pageSize)
     {
         var primaries = Primaries();
-        var (node, position) = ParseCursor(cursor, primaries.Length);
+        var (node, position) = ParseCursor(cursor, primaries);
         var server = primaries[node];
         var database = server.Multiplexer.GetDatabase(_settings.Database);
         // A cluster node has only database 0, and SCAN must go to that node; a standalone server
@@ -149,7 +152,7 @@ internal sealed partial class RedisResultStore : IResultTransfer
             }
         }
 
-        string? next = nextPosition != "0" ? $"{node}:{nextPosition}" : node + 1 < primaries.Length ? $"{node + 1}:0" : null;
+        string? next = nextPosition != "0" ? Cursor(primaries[node], nextPosition) : node + 1 < primaries.Length ? Cursor(primaries[node + 1], "0") : null;
         return (entries, next);
     }
 
@@ -193,20 +196,27 @@ internal sealed partial class RedisResultStore : IResultTransfer
         return (values, ttls);
     }
 
-    private (int Node, string Position) ParseCursor(string? cursor, int nodes)
+    // scan-cursor@node: the node by its address, not its place in a list that a fail-over between
+    // two runs may reorder (another node's SCAN cursor would skip keys without a word).
+    private static string Cursor(IServer node, string position) => $"{position}@{node.EndPoint}";
+
+    private (int Node, string Position) ParseCursor(string? cursor, IServer[] primaries)
     {
         if (cursor is null)
         {
             return (0, "0");
         }
 
-        var colon = cursor.IndexOf(':', StringComparison.Ordinal);
-        if (colon > 0 && int.TryParse(cursor.AsSpan(0, colon), NumberStyles.None, CultureInfo.InvariantCulture, out var node) && node < nodes &&
-            ulong.TryParse(cursor.AsSpan(colon + 1), NumberStyles.None, CultureInfo.InvariantCulture, out _))
+        var at = cursor.IndexOf('@', StringComparison.Ordinal);
+        if (at <= 0 || !ulong.TryParse(cursor.AsSpan(0, at), NumberStyles.None, CultureInfo.InvariantCulture, out _))
         {
-            return (node, cursor[(colon + 1)..]);
+            throw new ArgumentException($"'{cursor}' is not a Redis transfer cursor of {_settings.RedactedUrl} (scan-cursor@host:port); start the copy afresh without it.", nameof(cursor));
         }
 
-        throw new ArgumentException($"'{cursor}' is not a Redis transfer cursor of {_settings.RedactedUrl} (node:scan-cursor, with node below {nodes}); start the copy afresh without it.", nameof(cursor));
+        var endpoint = cursor[(at + 1)..];
+        var node = Array.FindIndex(primaries, p => p.EndPoint.ToString() == endpoint);
+        return node >= 0
+            ? (node, cursor[..at])
+            : throw new InvalidOperationException($"The copy was interrupted while scanning the Redis primary {endpoint}, which {_settings.RedactedUrl} no longer has (a fail-over?); start the copy afresh (delete the state file): the import adds only what is missing.");
     }
 }

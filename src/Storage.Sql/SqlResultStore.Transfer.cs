@@ -95,7 +95,9 @@ internal sealed partial class SqlResultStore : IResultTransfer
     public async ValueTask<int> ImportResultsAsync(IReadOnlyList<TaskResult> results, CancellationToken cancellationToken = default)
     {
         var now = _time.GetUtcNow();
-        var live = results.Where(r => !r.IsExpired(now)).ToList();
+        // One id once per import: PostgreSQL refuses an INSERT … ON CONFLICT that would touch a
+        // row twice, and two source keys can carry the same task_id in their documents.
+        var live = results.Where(r => !r.IsExpired(now)).DistinctBy(r => r.TaskId, StringComparer.Ordinal).ToList();
         // PostgreSQL's COPY binds nothing, so its chunk is bounded by bytes alone.
         var rowsPerChunk = _dialect is PostgreSqlDialect ? int.MaxValue : ImportRows;
         var added = 0;
@@ -206,7 +208,8 @@ internal sealed partial class SqlResultStore : IResultTransfer
             }
         }
 
-        // ON COMMIT DELETE ROWS empties the staging table for the connection's next use.
+        // ON COMMIT DELETE ROWS empties the staging table at the commit (and a pooled
+        // connection's reset drops it: it is made again, cheaply, by the next import).
         await transaction.CommitAsync(cancellationToken);
         return added;
 
@@ -232,7 +235,7 @@ internal sealed partial class SqlResultStore : IResultTransfer
             await using var command = Command(connection, _dialect.ImportGroup(_tables));
             command.Transaction = transaction;
             var added = 0;
-            foreach (var group in groups.Where(g => !g.IsExpired(now)))
+            foreach (var group in groups.Where(g => !g.IsExpired(now)).DistinctBy(g => g.GroupId, StringComparer.Ordinal))
             {
                 Add(command, 0, group.GroupId);
                 Add(command, 1, JsonSerializer.Serialize(group.TaskIds));

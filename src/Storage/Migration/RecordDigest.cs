@@ -59,10 +59,21 @@ public static class RecordDigest
 
     private static IEnumerable<(string, string?)> Payload(string name, ResultPayload? payload)
     {
+        // A JSON null is no value: Redis keeps both as "result": null, which reads back as none.
+        if (payload is not null && IsJsonNull(payload))
+        {
+            payload = null;
+        }
+
         yield return (name, payload is null ? null : Convert.ToBase64String(payload.Data));
         yield return (name + " content type", payload?.ContentType.ToLowerInvariant());
         yield return (name + " content encoding", payload is null ? null : Encoding(payload));
     }
+
+    private static bool IsJsonNull(ResultPayload payload) =>
+        payload.ContentType.Equals("application/json", StringComparison.OrdinalIgnoreCase) &&
+        payload.ContentEncoding is null or "utf8" or "utf-8" &&
+        payload.Data.AsSpan().Trim(" \t\r\n"u8).SequenceEqual("null"u8);
 
     // JSON is UTF-8 by definition: no label, "utf8" and "utf-8" all say the same.
     private static string? Encoding(ResultPayload payload)

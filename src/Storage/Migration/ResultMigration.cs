@@ -26,6 +26,12 @@ public sealed class MigrationState
     public long GroupsAdded { get; set; }
     public long ProblemCount { get; set; }
 
+    /// <summary>Of <see cref="ProblemCount"/>, the results (not groups) that could not be read.</summary>
+    public long ResultProblemCount { get; set; }
+
+    /// <summary>Results scanned that the target already held live (neither added nor unreadable).</summary>
+    public long ResultsAlreadyPresent => ResultsScanned - ResultsAdded - ResultProblemCount;
+
     /// <summary>The first stored entries that could not be read (at most <see cref="MaxListed"/>).</summary>
     public List<TransferProblem> Problems { get; init; } = [];
 
@@ -80,9 +86,10 @@ public sealed class MigrationState
         File.Move(temporary, path, overwrite: true);
     }
 
-    public void Note(IReadOnlyList<TransferProblem> problems)
+    public void Note(IReadOnlyList<TransferProblem> problems, bool results)
     {
         ProblemCount += problems.Count;
+        ResultProblemCount += results ? problems.Count : 0;
         Problems.AddRange(problems.Take(MaxListed - Problems.Count));
     }
 }
@@ -182,11 +189,19 @@ public sealed class ResultMigration(IResultTransfer source, IResultTransfer targ
             (page, ct) => import(page.Items, ct),
             (page, added, next) =>
             {
+                var phase = state.Phase;
                 var (scanned, total) = count(page.Scanned, added);
-                state.Note(page.Problems);
+                state.Note(page.Problems, phase == MigrationState.Results);
                 state.Cursor = next;
+                if (next is null)
+                {
+                    // The last page moves on to the next phase in the same save: a kill right
+                    // after it must not find "this phase, from the start" and copy it all again.
+                    state.Phase = nextPhase;
+                }
+
                 Save(state, settings);
-                progress?.Report(new MigrationProgress(state.Phase, scanned, total, state.ProblemCount));
+                progress?.Report(new MigrationProgress(phase, scanned, total, state.ProblemCount));
                 return ValueTask.CompletedTask;
             },
             settings.Parallelism,
@@ -289,7 +304,10 @@ public sealed class ResultMigration(IResultTransfer source, IResultTransfer targ
                     var (sourceSum, targetSum) = (RecordDigest.Of(original), copy is null ? null : RecordDigest.Of(copy));
                     if (copy is null)
                     {
-                        Record(new RecordDifference(original.GroupId, "group missing in the target", sourceSum, null), isMissing: true);
+                        if (!(original.ExpiresAt is { } at && at <= time.GetUtcNow() + ExpiryTolerance))
+                        {
+                            Record(new RecordDifference(original.GroupId, "group missing in the target", sourceSum, null), isMissing: true);
+                        }
                     }
                     else if (sourceSum != targetSum || !SameExpiry(original.ExpiresAt, copy.ExpiresAt))
                     {

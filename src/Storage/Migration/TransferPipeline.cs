@@ -3,7 +3,8 @@ using System.Threading.Channels;
 namespace ResultGrid.Storage.Migration;
 
 /// <summary>
-/// Pages read one after another from a cursor and handled several at a time, with a checkpoint
+/// Pages read one after another from a cursor and handled several at a time (at most twice as
+/// many read ahead of the last checkpoint as there are workers), with a checkpoint
 /// that only ever names a cursor every page before which is done: after an interruption, work
 /// resumes there and at worst repeats the pages that were in flight, which the imports make
 /// harmless (they add only what the target lacks).
@@ -29,9 +30,12 @@ internal static class TransferPipeline
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(parallelism, 1);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var pages = Channel.CreateBounded<(long Sequence, TransferPage<TItem> Page)>(new BoundedChannelOptions(parallelism) { SingleWriter = true });
+        var pages = Channel.CreateUnbounded<(long Sequence, TransferPage<TItem> Page)>(new UnboundedChannelOptions { SingleWriter = true });
         var done = new SortedDictionary<long, (TransferPage<TItem> Page, TResult Result)>();
         var gate = new SemaphoreSlim(1, 1);
+        // Pages read but not yet checkpointed: behind one slow page the others would otherwise
+        // pile up handled-but-unsaved without bound (memory, and work a kill would redo).
+        var window = new SemaphoreSlim(2 * parallelism, 2 * parallelism);
         long nextToCommit = 0;
 
         async Task Reader()
@@ -41,6 +45,7 @@ internal static class TransferPipeline
                 var cursor = start;
                 for (long sequence = 0; ; sequence++)
                 {
+                    await window.WaitAsync(stop.Token);
                     var page = await read(cursor, stop.Token);
                     await pages.Writer.WriteAsync((sequence, page), stop.Token);
                     if (page.NextCursor is null)
@@ -74,6 +79,7 @@ internal static class TransferPipeline
                     {
                         nextToCommit++;
                         await checkpoint(ready.Page, ready.Result, ready.Page.NextCursor);
+                        window.Release();
                     }
                 }
                 finally
