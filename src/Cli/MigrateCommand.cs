@@ -61,6 +61,18 @@ internal static class MigrateCommand
         var report = new Dictionary<string, object?> { ["from"] = from.Redacted, ["to"] = to.Redacted };
         var failed = false;
 
+        long estimate;
+        try
+        {
+            estimate = await ((IResultTransfer)from.Store).EstimateResultCountAsync(cancellationToken);
+        }
+        catch (Exception)
+        {
+            // Only the progress bar's total (a COUNT that times out, a Redis user without
+            // DBSIZE): the copy does without it (and, interrupted, says so itself).
+            estimate = 0;
+        }
+
         if (!args.VerifyOnly)
         {
             MigrationState state;
@@ -83,17 +95,6 @@ internal static class MigrateCommand
                     : $"Copying from {Markup.Escape(from.Redacted)} to {Markup.Escape(to.Redacted)} ([grey]state: {Markup.Escape(statePath)}[/]).");
             }
 
-            long estimate;
-            try
-            {
-                estimate = await ((IResultTransfer)from.Store).EstimateResultCountAsync(cancellationToken);
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException)
-            {
-                // Only the progress bar's total (a COUNT that times out, a Redis user without
-                // DBSIZE): the copy does without it.
-                estimate = 0;
-            }
 
             var clock = Stopwatch.StartNew();
             try
@@ -154,7 +155,7 @@ internal static class MigrateCommand
             VerifyReport verify;
             try
             {
-                verify = await WithProgressAsync(args.Json, "verify", 0, progress => migration.VerifyAsync(settings, progress, cancellationToken));
+                verify = await WithProgressAsync(args.Json, "verify", estimate, progress => migration.VerifyAsync(settings, progress, cancellationToken));
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
