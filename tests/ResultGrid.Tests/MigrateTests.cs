@@ -13,15 +13,16 @@ namespace ResultGrid.Tests;
 /// `resultgrid migrate`, run as the real program between real servers: Redis of the test's own
 /// (so nothing else writes there) and PostgreSQL in a schema of its own.
 /// </summary>
-public sealed class MigrateTests(PostgresCluster postgres)
+public sealed class MigrateTests(PostgresCluster postgres, MariaDbCluster maria)
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    private static async Task<(int Exit, string Output, string Error)> MigrateAsync(string schema, params string[] arguments)
+    /// <summary>`resultgrid migrate ARGUMENTS`, with the tables in PostgreSQL schema <paramref name="schema"/> (null: the default tables, on any SQL backend).</summary>
+    private static async Task<(int Exit, string Output, string Error)> MigrateAsync(string? schema, params string[] arguments)
     {
         await using var cli = new ProcessTests.Running(
             ProcessTests.Built("src/Cli", "resultgrid"),
-            new Dictionary<string, string> { ["RESULTGRID__SQL__SCHEMA"] = schema },
+            schema is null ? new Dictionary<string, string>() : new Dictionary<string, string> { ["RESULTGRID__SQL__SCHEMA"] = schema },
             arguments: ["migrate", .. arguments]);
         var exit = await cli.Exit(TimeSpan.FromMinutes(3));
         return (exit, cli.Output, cli.Error);
@@ -332,6 +333,28 @@ public sealed class MigrateTests(PostgresCluster postgres)
     {
         var (exit, _, error) = await ProcessTests.RunToEndAsync("/usr/bin/python3", [Path.Combine(AppContext.BaseDirectory, "Interop", "celery_interop.py"), .. args]);
         Assert.True(exit == 0, error);
+    }
+
+    [Fact]
+    public async Task SQLite_results_move_into_MariaDB_whole()
+    {
+        var now = DateTimeOffset.UtcNow;
+        var records = Enumerable.Range(0, 3_000).Select(i => Make($"maria{Guid.NewGuid():N}"[..14], i, now)).Where(r => !(r.ExpiresAt is { } at && at < now.AddMinutes(1))).ToArray();
+        var work = Directory.CreateTempSubdirectory("rg-migrate-maria-").FullName;
+        var sourceUrl = $"db+sqlite:///{Path.Combine(work, "source.db")}";
+        await using (var source = await SqlStoreAsync(sourceUrl))
+        {
+            await Task.WhenAll(records.Select(r => source.WriteAsync(r, Ct).AsTask()));
+        }
+
+        // Into the MariaDB other tests use too: the copy and its verify concern the source's ids alone.
+        var (exit, output, error) = await MigrateAsync(null, "--from", sourceUrl, "--to", maria.Server.Url, "--state", Path.Combine(work, "state.json"), "--json");
+
+        Assert.True(exit == 0, output + error);
+        Assert.Equal(records.Length, Json(output).GetProperty("copy").GetProperty("results_added").GetInt64());
+        Assert.Equal(records.Length, Json(output).GetProperty("verify").GetProperty("target_results_matching").GetInt64());
+        await using var target = await SqlStoreAsync(maria.Server.Url);
+        await AssertCopiedAsync(target, records, "MariaDB");
     }
 
     [Fact]
