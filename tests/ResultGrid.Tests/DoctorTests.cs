@@ -159,9 +159,9 @@ public sealed class DoctorTests(RedisCluster redis, PostgresCluster postgres, Ma
     [InlineData("redis://127.0.0.1:6379/0", null, true, "no-expiry-no-cleanup", 1)]
     [InlineData("redis://127.0.0.1:6379/0", "0", true, "no-expiry-no-cleanup", 1)]
     [InlineData("memory://", "00:00:00", true, "no-expiry-no-cleanup", 1)]
-    [InlineData("db+sqlite:////tmp/rg-doctor-never.db", "0", false, "no-expiry-no-cleanup", 1)]
-    [InlineData("db+sqlite:////tmp/rg-doctor-never.db", "1.00:00:00", false, "no-cleanup", 0)]
-    [InlineData("db+sqlite:////tmp/rg-doctor-never.db", "0", true, null, 0)]
+    [InlineData("db+sqlite:///data/rg-doctor-never.db", "0", false, "no-expiry-no-cleanup", 1)]
+    [InlineData("db+sqlite:///data/rg-doctor-never.db", "1.00:00:00", false, "no-cleanup", 0)]
+    [InlineData("db+sqlite:///data/rg-doctor-never.db", "0", true, null, 0)]
     [InlineData("redis://127.0.0.1:6379/0", "1.00:00:00", true, null, 0)]
     public async Task Results_that_never_expire_and_are_never_cleaned_up_are_found(string url, string? expires, bool cleanup, string? expected, int exit)
     {
