@@ -14,16 +14,16 @@ public sealed class SdkInputCorpusTests(MemoryCluster cluster)
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    public sealed record Case(string Name, Func<IResultGridClient, string, Task> Call, Type Error, string[] Fragments)
+    public sealed record BadInput(string Name, Func<IResultGridClient, string, Task> Call, Type Error, string[] Fragments)
     {
         public override string ToString() => Name;
     }
 
-    private static Case Row(string name, Func<IResultGridClient, string, Task> call, Type error, params string[] fragments) => new(name, call, error, fragments);
+    private static BadInput Row(string name, Func<IResultGridClient, string, Task> call, Type error, params string[] fragments) => new(name, call, error, fragments);
 
     private static readonly string TooLong = new('x', TaskIds.MaxLength + 1);
 
-    private static readonly Case[] All =
+    private static readonly BadInput[] All =
     [
         // Task ids
         Row("empty task id", (c, _) => c.GetAsync(""), typeof(ArgumentException), "task id"),
@@ -57,7 +57,7 @@ public sealed class SdkInputCorpusTests(MemoryCluster cluster)
         Row("child id empty", (c, id) => c.MarkSucceededAsync(id, 1, new ResultWriteOptions { Children = [""] }), typeof(ArgumentException), "children"),
         Row("task name too long", (c, id) => c.MarkSucceededAsync(id, 1, new ResultWriteOptions { Name = TooLong }), typeof(ArgumentException), "name", "255"),
         Row("worker with a tab", (c, id) => c.MarkSucceededAsync(id, 1, new ResultWriteOptions { Worker = "w\t1" }), typeof(ArgumentException), "worker", "U+0009"),
-        Row("value over the size limit", (c, id) => c.MarkSucceededAsync(id, new byte[17 * 1024 * 1024], new ResultWriteOptions { Serializer = "raw" }), typeof(ResultTooLargeException), "bytes", "ResultGrid:MaxResultBytes"),
+        Row("value over the size limit", (c, id) => c.MarkSucceededAsync(id, new string('a', 17 * 1024 * 1024)), typeof(ResultTooLargeException), "bytes", "ResultGrid:MaxResultBytes"),
 
         // Serializers and compression
         Row("unknown serializer", (c, id) => c.MarkSucceededAsync(id, 1, new ResultWriteOptions { Serializer = "pickle" }), typeof(ArgumentException), "pickle", "known"),

@@ -59,7 +59,10 @@ public abstract class WriteTruthTests(ResultCluster cluster)
         await StoreBehindTheGroupsBackAsync(ids[2], 2, gid);
         Assert.Equal(2, (await cluster.External.GetGroupAsync(gid, Ct)).Completed);
 
-        Assert.Equal(WriteOutcome.KeptSuccess, await cluster.External.MarkSucceededAsync(ids[2], 2, new ResultWriteOptions { GroupId = gid }, Ct));
+        // Redis and memory answer KeptSuccess; the SQL stores recognise their own identical
+        // SUCCESS as this write retried and answer Stored. Either way the group must hear of it.
+        var retried = await cluster.External.MarkSucceededAsync(ids[2], 2, new ResultWriteOptions { GroupId = gid }, Ct);
+        Assert.True(retried is WriteOutcome.KeptSuccess or WriteOutcome.Stored, $"{retried}");
         var status = await cluster.External.GetGroupAsync(gid, Ct);
         Assert.Equal(3, status.Completed);
         Assert.True(status.IsReady);
@@ -158,7 +161,7 @@ public sealed class WaitFailoverTests
             .Where(p => Where(cluster, cluster.Client.GetGrain<IWaiterIndexPartitionGrain>(p)) == victim.SiloAddress).ToHashSet();
         Assert.NotEmpty(partitionsOnVictim);
         Assert.All(ids, id => Assert.Equal(survivor.SiloAddress, Where(cluster, cluster.Client.GetGrain<ITaskResultGrain>(id))));
-        var orphaned = ids.Where(id => partitionsOnVictim.Contains((int)(StableHash.Of(id) % WaiterIndex.Partitions))).ToArray();
+        var orphaned = ids.Where(id => partitionsOnVictim.Contains((int)(ResultGrid.Storage.StableHash.Of(id) % WaiterIndex.Partitions))).ToArray();
         Assert.NotEmpty(orphaned);
 
         await cluster.KillSiloAsync(victim, Ct);
