@@ -256,75 +256,35 @@ public sealed class ResultGridClient : IResultGridClient
     /// <summary>
     /// A write, sent again through another gateway when the cluster did not answer (see
     /// <see cref="ResultGridClientOptions.RetryBudget"/>). The answer is the store's: Stored or
-    /// KeptSuccess. When a retry finds the SUCCESS it was sending already stored, the earlier
-    /// attempt stored it, and the answer is Stored. Only when no attempt answered does it fail,
-    /// and then only if a read cannot show that the store has the result.
+    /// KeptSuccess (the writer recognises its own identical SUCCESS, stored by an attempt whose
+    /// answer was lost, as Stored). Only when no attempt answered does it fail, saying that it
+    /// could not learn whether the store has the result.
     /// </summary>
     private async Task<WriteOutcome> WriteWithRetriesAsync(TaskResult record, TimeSpan? expires, CancellationToken cancellationToken)
     {
         var started = _time.GetTimestamp();
         var failures = 0;
-        Exception? last = null;
-        while (true)
+        while (_time.GetElapsedTime(started) < _options.RetryBudget || failures == 0)
         {
-            try
+            if (await Attempt(_writer.Value.WriteAsync(record, expires), cancellationToken).ConfigureAwait(false) is { Answered: true, Value: var outcome })
             {
-                if (await Attempt(_writer.Value.WriteAsync(record, expires), cancellationToken).ConfigureAwait(false) is { Answered: true, Value: var outcome })
-                {
-                    if (failures > 0 && outcome == WriteOutcome.KeptSuccess && record.State == TaskStates.Success && await StoresAsync(record, cancellationToken).ConfigureAwait(false))
-                    {
-                        return WriteOutcome.Stored;
-                    }
-
-                    return outcome;
-                }
-            }
-            catch (Exception ex) when (ClusterFailures.IsTransient(ex))
-            {
-                last = ex;
-            }
-
-            if (_time.GetElapsedTime(started) >= _options.RetryBudget)
-            {
-                // Did an attempt land? Ask the store (through any silo) before saying it failed.
-                if (failures > 0 && await StoresAsync(record, cancellationToken).ConfigureAwait(false))
-                {
-                    return WriteOutcome.Stored;
-                }
-
-                throw new ResultGridUnavailableException(
-                    $"The {record.State} write of task '{record.TaskId}' got no answer from the cluster in {_time.GetElapsedTime(started).TotalSeconds:0.#} s ({failures + 1} attempts; ResultGrid:Client:RetryBudget is {_options.RetryBudget}), " +
-                    "and the store could not be shown to hold it. Writing it again is safe.",
-                    last ?? new TimeoutException("a gateway connection dropped while the write was in flight"));
+                return outcome;
             }
 
             await Backoff(ref failures, cancellationToken).ConfigureAwait(false);
         }
-    }
 
-    /// <summary>True when the store holds exactly this state (and, for a value, these bytes); false when it does not or cannot say.</summary>
-    private async Task<bool> StoresAsync(TaskResult record, CancellationToken cancellationToken)
-    {
+        // The budget is spent: one last attempt, whose failure is reported as what it is.
         try
         {
-            if (await Attempt(Grain(record.TaskId).GetStateAsync(), cancellationToken).ConfigureAwait(false) is not { Answered: true } state || state.Value != record.State)
-            {
-                return false;
-            }
-
-            if (record.Payload is null || record.State != TaskStates.Success)
-            {
-                return true;
-            }
-
-            // A SUCCESS can only be ours if its bytes are. GetAsync is a retrieval (rpc:// hands
-            // a result out once), so it is asked only for a SUCCESS that could be someone else's.
-            var stored = await Attempt(Grain(record.TaskId).GetAsync(), cancellationToken).ConfigureAwait(false);
-            return stored.Value?.Payload is { } payload && payload.Data.AsSpan().SequenceEqual(record.Payload.Data);
+            return await _writer.Value.WriteAsync(record, expires).WaitAsync(cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (ClusterFailures.IsTransient(ex))
         {
-            return false;
+            throw new ResultGridUnavailableException(
+                $"The {record.State} write of task '{record.TaskId}' got no answer from the cluster in {_time.GetElapsedTime(started).TotalSeconds:0.#} s ({failures + 1} attempts; ResultGrid:Client:RetryBudget is {_options.RetryBudget}), " +
+                "so whether the store has it is not known. Writing it again is safe: the same state again changes nothing and a stored SUCCESS is never replaced.",
+                ex);
         }
     }
 

@@ -52,6 +52,13 @@ public sealed partial class ResultWriteService
             // registered since would have been woken by that earlier write. Wake anyway when the
             // store returned the SUCCESS: it costs nothing and closes any gap.
             ready = outcome.Current;
+            if (IsThisWriteAgain(record, outcome.Current))
+            {
+                // The same SUCCESS, byte for byte: this write retried after an attempt whose
+                // answer was lost (the SQL stores decide so in the statement). The store holds
+                // exactly what was written, so the answer is Stored, on every backend alike.
+                outcome = StoreWriteResult.Stored with { Current = outcome.Current };
+            }
         }
 
         // Children push: the group counts without ever reading its children again. Also when the
@@ -71,6 +78,13 @@ public sealed partial class ResultWriteService
 
         return outcome.Outcome;
     }
+
+    private static bool IsThisWriteAgain(TaskResult record, TaskResult? stored) =>
+        stored is { State: TaskStates.Success } && record.State == TaskStates.Success &&
+        // The content encoding is not compared: backends spell JSON's utf-8 differently, and a
+        // compression changes the bytes anyway.
+        stored.Payload?.ContentType == record.Payload?.ContentType &&
+        (stored.Payload?.Data ?? []).AsSpan().SequenceEqual(record.Payload?.Data ?? []);
 
     private TaskResult Prepare(TaskResult result, TimeSpan? expires)
     {

@@ -88,6 +88,17 @@ public abstract class WriteTruthTests(ResultCluster cluster)
         Assert.True(started.Elapsed < TimeSpan.FromSeconds(15), $"joined after {started.Elapsed}");
     }
 
+    [Fact]
+    public async Task The_same_success_again_is_stored_and_another_is_kept_on_every_backend()
+    {
+        // What a worker's retry sees after its first attempt's answer was lost: its own SUCCESS.
+        var id = $"again-{Guid.NewGuid():N}";
+        Assert.Equal(WriteOutcome.Stored, await cluster.External.MarkSucceededAsync(id, "value", cancellationToken: Ct));
+        Assert.Equal(WriteOutcome.Stored, await cluster.External.MarkSucceededAsync(id, "value", cancellationToken: Ct));
+        Assert.Equal(WriteOutcome.KeptSuccess, await cluster.External.MarkSucceededAsync(id, "another value", cancellationToken: Ct));
+        Assert.Equal("value", (await cluster.External.GetAsync(id, Ct)).GetValue<string>());
+    }
+
     /// <summary>A SUCCESS the store has and nobody was told of.</summary>
     private async Task StoreBehindTheGroupsBackAsync(string id, int value, string gid)
     {
