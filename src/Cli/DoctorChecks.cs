@@ -85,6 +85,9 @@ internal sealed partial class DoctorChecks : IDisposable
     public SqlResultStoreOptions? Sql { get; }
     public SiloHostOptions? Silo { get; }
 
+    /// <summary>Some value does not parse as its option's type (reported as config-invalid): nothing can bind the options.</summary>
+    public bool HasUnparsableValues { get; private set; }
+
     /// <summary>The results backend, when its URL is usable: what the online checks connect to.</summary>
     public ConfiguredBackend? Results { get; private set; }
 
@@ -160,6 +163,20 @@ internal sealed partial class DoctorChecks : IDisposable
     /// <summary>The silo's start-up validation, run the way the host runs it: every validated options class.</summary>
     private void Validation()
     {
+        // Values that do not parse, every one with its key, as the silo reports them before it
+        // binds anything. The validators below would stop at the first, in the binder's words.
+        var unparsable = SiloConfiguration.CheckValues(_config.Root);
+        foreach (var problem in unparsable)
+        {
+            Add(DoctorIds.ConfigInvalid, DoctorSeverity.Error, problem.Key, problem.Message, "Correct it: the silo refuses to start (exit code 2) until it is.");
+        }
+
+        HasUnparsableValues = unparsable.Count > 0;
+        if (HasUnparsableValues)
+        {
+            return;
+        }
+
         var failures = new List<string>();
         try
         {
