@@ -61,13 +61,8 @@ internal sealed partial class DoctorChecks : IDisposable
         var services = new ServiceCollection();
         services.AddSingleton<IConfiguration>(config.Root);
         services.AddLogging();
-        // The registrations of the silo host (src/Silo/Program.cs), so that its validators run
-        // here as they run at its start.
-        services.AddOptions<SiloHostOptions>().BindConfiguration(SiloHostOptions.SectionName).ValidateOnStart();
-        services.AddSingleton<IValidateOptions<SiloHostOptions>, SiloHostOptionsValidator>();
-        services.AddRedisResultStore();
-        services.AddSqlResultStore();
-        services.AddResultGrid();
+        // The registrations of the silo host, for the providers' URL parsers.
+        SiloConfiguration.AddValidatedOptions(services);
         _services = services.BuildServiceProvider();
         _registry = _services.GetRequiredService<ResultStoreProviderRegistry>();
 
@@ -177,25 +172,7 @@ internal sealed partial class DoctorChecks : IDisposable
             return;
         }
 
-        var failures = new List<string>();
-        try
-        {
-            _services.GetRequiredService<IStartupValidator>().Validate();
-        }
-        catch (OptionsValidationException ex)
-        {
-            failures.AddRange(ex.Failures);
-        }
-        catch (AggregateException ex)
-        {
-            failures.AddRange(ex.InnerExceptions.OfType<OptionsValidationException>().SelectMany(e => e.Failures));
-        }
-        catch (InvalidOperationException ex)
-        {
-            // The binder's "Failed to convert configuration value at 'ResultGrid:…' to type …".
-            failures.Add(ex.Message);
-        }
-
+        var failures = SiloConfiguration.Validate(_config.Root);
         foreach (var failure in failures)
         {
             var key = ConfigKey().Match(failure) is { Success: true } match ? match.Value : null;

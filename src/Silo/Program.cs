@@ -55,14 +55,14 @@ static async Task<int> RunAsync(string[] args, bool verbose)
     builder.Services.AddOptions<SiloHostOptions>().BindConfiguration(SiloHostOptions.SectionName).ValidateOnStart();
     builder.Services.AddSingleton<IValidateOptions<SiloHostOptions>, SiloHostOptionsValidator>();
 
-    // Validated here too, before Orleans binds ports with them, so a bad value reads as a
-    // configuration error rather than a socket error.
-    var silo = builder.Configuration.GetSection(SiloHostOptions.SectionName).Get<SiloHostOptions>() ?? new SiloHostOptions();
-    var siloProblems = new SiloHostOptionsValidator().Validate(null, silo);
-    if (siloProblems.Failed)
+    // Every validator run here too, before Orleans starts: a refused configuration is told at
+    // once and alone, and a bad port reads as a configuration error rather than a socket error.
+    if (SiloConfiguration.Validate(builder.Configuration) is { Count: > 0 } refused)
     {
-        return await InvalidAsync(siloProblems.Failures);
+        return await InvalidAsync(refused);
     }
+
+    var silo = builder.Configuration.GetSection(SiloHostOptions.SectionName).Get<SiloHostOptions>() ?? new SiloHostOptions();
 
     // Dual-write (live migration) changes ResultGrid:Backend between its steps; membership that
     // followed it would move with it, and silos restarted with the new Backend would form a second
