@@ -91,8 +91,15 @@ internal sealed partial class DoctorChecks : IDisposable
     {
         SettingsFiles(environmentGiven);
         Validation();
-        Clustering();
         await PasswordsInFilesAsync();
+        if (HasUnparsableValues)
+        {
+            // No options class binds until every value parses (a store's URL check binds them
+            // too): the checks below would throw, or judge the defaults instead of the file.
+            return _findings;
+        }
+
+        Clustering();
         foreach (var backend in ConfiguredBackends())
         {
             Transport(backend);

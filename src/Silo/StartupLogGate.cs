@@ -11,7 +11,8 @@ namespace ResultGrid.Silo;
 /// start") with the same stack trace each, up to 170 lines on stdout. When the start succeeds,
 /// what was held is written after all, in order, so nothing that a silo recovered from is lost;
 /// when it fails, it is dropped (the handler's message has the reasons, <c>--verbose</c> shows
-/// every entry as it happens). Entries below Error are never held: progress stays visible.
+/// every entry as it happens). Entries below Error without an exception are never held: progress
+/// stays visible.
 /// </summary>
 internal sealed class StartupLogGate
 {
@@ -71,20 +72,18 @@ internal sealed class StartupLogGate
     }
 
     /// <summary>False when the entry is to be written now; true when it was held or dropped.</summary>
-    internal bool Intercept(LogLevel level, Action write)
+    internal bool Intercept(LogLevel level, Exception? exception, Action write)
     {
-        if (level < LogLevel.Error)
-        {
-            return false;
-        }
-
         lock (_lock)
         {
             switch (_state)
             {
-                case State.Holding:
+                // Errors, and anything with a stack trace: progress and plain warnings stay visible.
+                case State.Holding when level >= LogLevel.Error || exception is not null:
                     _held.Add(write);
                     return true;
+                // The shutdown of a host that never started: Orleans' timers and grains find the
+                // service provider disposed and say so with stack traces, which helps nobody.
                 case State.Dropping:
                     return true;
                 default:
@@ -116,7 +115,7 @@ internal sealed class StartupLogGate
 
         public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
         {
-            if (!gate.Intercept(logLevel, () => inner.Log(logLevel, eventId, state, exception, formatter)))
+            if (!gate.Intercept(logLevel, exception, () => inner.Log(logLevel, eventId, state, exception, formatter)))
             {
                 inner.Log(logLevel, eventId, state, exception, formatter);
             }

@@ -33,7 +33,7 @@ public sealed class CliCorpusTests(RedisCluster redis, PostgresCluster postgres)
         { "check unknown scheme", ["check", "mongodb://127.0.0.1/x"], [], null, 2, ["resultgrid check:", "mongodb"] },
         { "check memory", ["check", "memory://"], [], null, 2, ["resultgrid check:", "memory://", "no server to reach"] },
         { "check redis parameter not a number", ["check", "{redis}/0?socket_timeout=fast"], [], null, 2, ["resultgrid check:", "socket_timeout"] },
-        { "inspect task id with a space", ["inspect", "{redis}/0", "not an id"], [], null, 2, ["resultgrid inspect:", "task-id"] },
+        { "inspect task id with white space around it", ["inspect", "{redis}/0", " padded "], [], null, 2, ["resultgrid inspect: Invalid task id", "leading or trailing white space"] },
         { "query on redis", ["query", "{redis}/0"], [], null, 2, ["resultgrid query:", "needs a SQL backend"] },
         { "migrate the same backend twice", ["migrate", "--from", "db+sqlite:///{dir}/m.db", "--to", "db+sqlite:///{dir}/m.db"], [], null, 2, ["resultgrid migrate:", "the same backend"] },
 
@@ -43,7 +43,7 @@ public sealed class CliCorpusTests(RedisCluster redis, PostgresCluster postgres)
         { "redis retry option not a number", ["inspect", "{redis}/0", "abc"], ["RESULTGRID__REDIS__RETRY__MAXRETRIES=x"], null, 2, ["ResultGrid:Redis:Retry:MaxRetries: 'x'"] },
 
         // Servers that cannot be reached or refuse (exit code 1).
-        { "check unreachable redis", ["check", "redis://127.0.0.1:{free}/0"], [], null, 1, [] },
+        { "check unreachable redis", ["check", "redis://127.0.0.1:{free}/0", "--json"], [], null, 1, [] },
         { "inspect unreachable redis", ["inspect", "redis://127.0.0.1:{free}/0", "abc"], [], null, 1, ["resultgrid inspect:", "Could not connect to Redis at 127.0.0.1:{free}", "Check that a Redis server runs"] },
         { "inspect redis database the server lacks", ["inspect", "{redis}/99", "abc"], [], null, 1, ["resultgrid inspect:", "refused database 99", "16 by default"] },
         { "forget redis database the server lacks", ["forget", "{redis}/77", "abc"], [], null, 1, ["resultgrid forget:", "refused database 77"] },
