@@ -27,6 +27,7 @@ internal static class SiloConfiguration
         (ResultSerializationOptions.SectionName, typeof(ResultSerializationOptions)),
         (ResultCleanupOptions.SectionName, typeof(ResultCleanupOptions)),
         (ResultGridClientOptions.SectionName, typeof(ResultGridClientOptions)),
+        (ResultNotificationOptions.SectionName, typeof(ResultNotificationOptions)),
     ];
 
     /// <summary>Every value the silo's options (and the logging levels) cannot take; empty when all parse.</summary>
