@@ -149,32 +149,82 @@ internal sealed partial class RedisResultStore : IResultStore, IResultChangeFeed
 
     public async ValueTask<TaskResult?> ReadAsync(string taskId, CancellationToken cancellationToken = default)
     {
-        var value = await Retry("read", async () => await Database.StringGetAsync(KeyOf(taskId)));
-        return Live(taskId, value);
+        var (value, kind) = await Retry("read", () => GetAsync(Database, KeyOf(taskId)));
+        return kind is null ? Live(taskId, value) : WrongType(taskId, kind);
+    }
+
+    /// <summary>
+    /// GET, or, for a key of another type (a list where a result belongs: WRONGTYPE), that type,
+    /// so that the record is reported as unreadable instead of failing the read.
+    /// </summary>
+    private static async ValueTask<(RedisValue Value, string? Kind)> GetAsync(IDatabase database, RedisKey key)
+    {
+        try
+        {
+            return (await database.StringGetAsync(key), null);
+        }
+        catch (RedisServerException ex) when (ex.Message.StartsWith("WRONGTYPE", StringComparison.Ordinal))
+        {
+            return (RedisValue.Null, (await database.KeyTypeAsync(key)).ToString().ToLowerInvariant());
+        }
+    }
+
+    /// <summary>A key of another type where a task's document belongs: its record is UNREADABLE, and says the type.</summary>
+    private TaskResult WrongType(string taskId, string kind)
+    {
+        var record = RecordReader.Unreadable(taskId, "document", $"the key is a Redis {kind}, not a string holding a Celery task meta document");
+        RecordReader.Report(_logger, Backend, record);
+        return record;
     }
 
     /// <summary>Many results in one MGET round trip; null where there is none.</summary>
     public async ValueTask<TaskResult?[]> ReadManyAsync(IReadOnlyList<string> taskIds, CancellationToken cancellationToken = default)
     {
         var keys = taskIds.Select(KeyOf).ToArray();
-        var values = await Retry("read", async () =>
+        var (values, kinds) = await Retry("read", async () =>
         {
-            if (!_isCluster)
+            var database = Database;
+            if (_isCluster)
             {
-                return await Database.StringGetAsync(keys);
+                // Cluster: one GET per key, all pipelined at once; the driver routes each to its slot.
+                var read = await Task.WhenAll(keys.Select(k => GetAsync(database, k).AsTask()));
+                return (read.Select(r => r.Value).ToArray(), read.Select(r => r.Kind).ToArray());
             }
 
-            // Cluster: one GET per key, all pipelined at once; the driver routes each to its slot.
-            var database = Database;
-            return await Task.WhenAll(keys.Select(k => database.StringGetAsync(k)));
+            var got = await database.StringGetAsync(keys);
+            return (got, await KindsOfMissingAsync(database, keys, got));
         });
         var results = new TaskResult?[values.Length];
         for (var i = 0; i < values.Length; i++)
         {
-            results[i] = Live(taskIds[i], values[i]);
+            results[i] = kinds[i] is { } kind ? WrongType(taskIds[i], kind) : Live(taskIds[i], values[i]);
         }
 
         return results;
+    }
+
+    /// <summary>
+    /// MGET answers nil both for a missing key and for a key of another type. Where it answered
+    /// nil, one EXISTS tells the two apart (0 in the usual case: those children are simply not
+    /// done), and only when some exist, their types are asked for: a group with a list at a
+    /// child's key then counts that child as unreadable instead of waiting for it forever.
+    /// </summary>
+    private static async Task<string?[]> KindsOfMissingAsync(IDatabase database, RedisKey[] keys, RedisValue[] values)
+    {
+        var kinds = new string?[keys.Length];
+        var missing = Enumerable.Range(0, keys.Length).Where(i => values[i].IsNull).ToArray();
+        if (missing.Length == 0 || await database.KeyExistsAsync(missing.Select(i => keys[i]).ToArray()) == 0)
+        {
+            return kinds;
+        }
+
+        var types = await Task.WhenAll(missing.Select(i => database.KeyTypeAsync(keys[i])));
+        for (var m = 0; m < missing.Length; m++)
+        {
+            kinds[missing[m]] = types[m] is RedisType.None or RedisType.String ? null : types[m].ToString().ToLowerInvariant();
+        }
+
+        return kinds;
     }
 
     /// <summary>
@@ -190,6 +240,7 @@ internal sealed partial class RedisResultStore : IResultStore, IResultChangeFeed
         }
 
         var result = CeleryDocument.Decode(taskId, (byte[])value!);
+        RecordReader.Report(_logger, Backend, result);
         return result.IsExpired(_time.GetUtcNow()) ? null : result;
     }
 
@@ -291,14 +342,12 @@ internal sealed partial class RedisResultStore : IResultStore, IResultChangeFeed
         var channel = RedisChannel.Literal(_settings.KeyPrefix + TaskKeyPrefix + taskId);
         Action<RedisChannel, RedisValue> handler = (published, message) =>
         {
-            TaskResult record;
-            try
+            // A message that is not a readable document wakes nobody: the waiter's own read of
+            // the key (on its next wait) is what reports a damaged record.
+            var record = CeleryDocument.Decode(taskId, (byte[])message!);
+            if (record.Problem is { } problem)
             {
-                record = CeleryDocument.Decode(taskId, (byte[])message!);
-            }
-            catch (FormatException ex)
-            {
-                LogBadPublication(_logger, ex, taskId);
+                LogBadPublication(_logger, taskId, problem.Field, problem.Reason);
                 return;
             }
 
@@ -370,8 +419,8 @@ internal sealed partial class RedisResultStore : IResultStore, IResultChangeFeed
     [LoggerMessage(1, LogLevel.Information, "Redis result store connected to {Endpoints} ({Mode}), database {Database}, {Connections} connection(s)")]
     private static partial void LogConnected(ILogger logger, string endpoints, int database, int connections, string mode);
 
-    [LoggerMessage(3, LogLevel.Warning, "A message published for task {TaskId} is not a task meta document; ignored")]
-    private static partial void LogBadPublication(ILogger logger, Exception exception, string taskId);
+    [LoggerMessage(3, LogLevel.Warning, "A message published for task {TaskId} is not a readable task meta document (field {Field}: {Reason}); ignored")]
+    private static partial void LogBadPublication(ILogger logger, string taskId, string field, string reason);
 
     [LoggerMessage(2, LogLevel.Warning, "Redis result store at {Endpoints}: TLS without certificate checks (ssl_cert_reqs=none); anyone on the path can read and change results")]
     private static partial void LogNoCertificateCheck(ILogger logger, string endpoints);
