@@ -8,7 +8,7 @@ namespace ResultGrid.Storage.Redis;
 /// each written with its own TTL and published on the channel named like the key, as Celery does,
 /// so Celery clients waiting on pub/sub wake up too.
 /// </summary>
-internal sealed partial class RedisResultStore : IResultStore, IResultChangeFeed, IResultScan, IBackendDiagnostics, IAsyncDisposable
+internal sealed partial class RedisResultStore : IResultStore, IResultChangeFeed, IResultScan, IBackendDiagnostics, IRawRecordReader, IAsyncDisposable
 {
     public const string TaskKeyPrefix = "celery-task-meta-";
     public const string GroupKeyPrefix = "celery-taskset-meta-";
@@ -242,6 +242,45 @@ internal sealed partial class RedisResultStore : IResultStore, IResultChangeFeed
         var result = CeleryDocument.Decode(taskId, (byte[])value!);
         RecordReader.Report(_logger, Backend, result);
         return result.IsExpired(_time.GetUtcNow()) ? null : result;
+    }
+
+    /// <summary>The key as Redis holds it: its type, its TTL, and for a string its value (text, or hex when it is not UTF-8).</summary>
+    public ValueTask<RawRecord?> ReadRawAsync(string taskId, CancellationToken cancellationToken = default) =>
+        Retry("read raw", async () =>
+        {
+            var database = Database;
+            var key = KeyOf(taskId);
+            var type = await database.KeyTypeAsync(key);
+            if (type == RedisType.None)
+            {
+                return null;
+            }
+
+            var ttl = await database.KeyTimeToLiveAsync(key);
+            var fields = new List<RawField>
+            {
+                new("type", type.ToString().ToLowerInvariant()),
+                new("ttl", ttl is { } left ? $"{left.TotalSeconds:0.###} s" : "none"),
+            };
+            if (type == RedisType.String)
+            {
+                var value = (byte[])(await database.StringGetAsync(key))!;
+                fields.Add(new RawField("value", RawField.Render(Utf8(value) ?? (object)value)));
+            }
+
+            return (RawRecord?)new RawRecord($"Redis {_settings.Endpoints} database {_settings.Database}, key {key}", fields);
+        });
+
+    private static string? Utf8(byte[] value)
+    {
+        try
+        {
+            return new System.Text.UTF8Encoding(false, throwOnInvalidBytes: true).GetString(value);
+        }
+        catch (System.Text.DecoderFallbackException)
+        {
+            return null;
+        }
     }
 
     public ValueTask<bool> ExistsAsync(string taskId, CancellationToken cancellationToken = default) =>

@@ -14,7 +14,7 @@ namespace ResultGrid.Storage.Sql;
 /// reads are by primary key; searches use the indexes. The database-specific parts are SQL
 /// text in a <see cref="SqlDialect"/>.
 /// </summary>
-internal sealed partial class SqlResultStore : IResultStore, IResultScan, IResultQuery, IExpiredResultSweep, IBackendDiagnostics, IAsyncDisposable
+internal sealed partial class SqlResultStore : IResultStore, IResultScan, IResultQuery, IExpiredResultSweep, IBackendDiagnostics, IRawRecordReader, IAsyncDisposable
 {
     private const int ReadChunk = 500;
     private static readonly int Columns = SqlDialect.TaskColumns.Length;
@@ -462,6 +462,38 @@ internal sealed partial class SqlResultStore : IResultStore, IResultScan, IResul
 
         return taskIds.Select(id => Live(found.GetValueOrDefault(id))).ToArray();
     }
+
+    /// <summary>The row as the database holds it, column by column, each value as the driver gives it (text, bytes, time, number).</summary>
+    public ValueTask<RawRecord?> ReadRawAsync(string taskId, CancellationToken cancellationToken = default) =>
+        Run("read raw", async c =>
+        {
+            await using var command = Command(c, $"SELECT {_selectColumns} FROM {_tables.Tasks} WHERE task_id = @p0");
+            Add(command, 0, taskId);
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            if (!await reader.ReadAsync(cancellationToken))
+            {
+                return null;
+            }
+
+            var fields = new List<RawField>(Columns);
+            for (var i = 0; i < Columns; i++)
+            {
+                string? value;
+                try
+                {
+                    value = RawField.Render(reader.GetValue(i));
+                }
+                catch (Exception ex) when (RecordReader.IsDecodeFailure(ex))
+                {
+                    // A value the driver itself cannot hand over (MariaDB's zero DATETIME): say so.
+                    value = $"(the {Backend} driver cannot read it: {ex.Message})";
+                }
+
+                fields.Add(new RawField(SqlDialect.TaskColumns[i], value));
+            }
+
+            return new RawRecord($"{Display}, table {_tables.Tasks}", fields);
+        }, cancellationToken);
 
     public ValueTask<bool> ExistsAsync(string taskId, CancellationToken cancellationToken = default) =>
         Run("exists", async c =>
