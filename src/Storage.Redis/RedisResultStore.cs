@@ -18,8 +18,11 @@ internal sealed partial class RedisResultStore : IResultStore, IResultChangeFeed
     // status is read from the head of the stored document (both Celery and ResultGrid write it
     // first) and only decoded in full when it is not there. Returns the stored SUCCESS when the
     // write was refused, nil when it was applied.
+    // A key of another type at the result's key (WRONGTYPE for GET) holds no SUCCESS: the write
+    // replaces it, as Celery's plain SET does, so a damaged key never fails its task's own write.
     private static readonly LuaScript WriteScript = LuaScript.Prepare("""
-        local current = redis.call('GET', @key)
+        local current = redis.pcall('GET', @key)
+        if type(current) == 'table' and current['err'] then current = false end
         if current then
           local status = string.match(string.sub(current, 1, 96), '^%s*{%s*"status"%s*:%s*"([^"]*)"')
           if status == nil then

@@ -258,6 +258,25 @@ public abstract class CorruptRecordCorpus(ResultCluster cluster)
         AssertNames(await Assert.ThrowsAsync<ResultDecodeException>(() => Client.JoinAsync<int>(groupId, Wait, cancellationToken: Ct)), bad, corruption.Field);
     }
 
+    /// <summary>Damaged records that hold no readable state (so no SUCCESS to keep), for the repair cases.</summary>
+    protected static TheoryData<string> Unreadable(string backend) =>
+        new((backend == "redis" ? RedisCorruptions : SqlCorruptions(backend)).Where(c => c.State == TaskStates.Unreadable).Select(c => c.Name));
+
+    /// <summary>The task's own next write replaces a damaged record that holds no SUCCESS: damage never blocks the worker.</summary>
+    protected async Task RewriteAsync(string backend, string corruptionName)
+    {
+        var corruption = Find(backend, corruptionName);
+        var id = await WriteGoodAsync($"rewrite-{Guid.NewGuid():N}", 1, "corpus.rewrite");
+        await CorruptAsync(corruption, id);
+        Assert.Equal(TaskStates.Unreadable, (await Client.GetAsync(id, Ct)).State);
+
+        Assert.Equal(WriteOutcome.Stored, await Client.MarkSucceededAsync(id, 7, cancellationToken: Ct));
+
+        var repaired = await Client.GetAsync(id, Ct);
+        Assert.Null(repaired.Problem);
+        Assert.Equal(7, repaired.GetValue<int>());
+    }
+
     private static void AssertNames(ResultDecodeException ex, string taskId, string field)
     {
         Assert.Contains($"'{taskId}'", ex.Message, StringComparison.Ordinal);
@@ -275,6 +294,40 @@ public abstract class SqlCorruptRecordCorpus(ResultCluster cluster) : CorruptRec
     protected override bool Searchable => true;
 
     protected override Task CorruptAsync(Corruption corruption, string taskId) => Damage.SqlAsync(_cluster, corruption, taskId);
+
+    /// <summary>A migration's read of the table copies every good row and reports each damaged one, with its field, as not copied.</summary>
+    [Fact]
+    public async Task A_transfer_reports_damaged_rows_as_not_copied_and_reads_the_rest()
+    {
+        var prefix = $"xfer-{Guid.NewGuid():N}";
+        var damaged = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var corruption in new[] { "children-not-json", "state-empty", "state-too-long" }.Select(n => Find("postgresql", n)))
+        {
+            var id = $"{prefix}-{corruption.Name}";
+            await _cluster.External.MarkSucceededAsync(id, 1, cancellationToken: Ct);
+            await CorruptAsync(corruption, id);
+            damaged[id] = corruption.Field;
+        }
+
+        var good = $"{prefix}-good";
+        await _cluster.External.MarkSucceededAsync(good, 1, cancellationToken: Ct);
+        var transfer = (IResultTransfer)_cluster.Store(0);
+        var items = new List<string>();
+        var problems = new List<TransferProblem>();
+        string? cursor = null;
+        do
+        {
+            var page = await transfer.ReadResultsAsync(cursor, 1000, Ct);
+            items.AddRange(page.Items.Select(i => i.TaskId).Where(i => i.StartsWith(prefix, StringComparison.Ordinal)));
+            problems.AddRange(page.Problems.Where(p => p.Id.StartsWith(prefix, StringComparison.Ordinal)));
+            cursor = page.NextCursor;
+        }
+        while (cursor is not null);
+
+        Assert.Equal([good], items);
+        Assert.Equal(damaged.Keys.Order(StringComparer.Ordinal), problems.Select(p => p.Id).Order(StringComparer.Ordinal));
+        Assert.All(problems, p => Assert.Contains($"'{damaged[p.Id]}'", p.Reason, StringComparison.Ordinal));
+    }
 }
 
 /// <summary>Damage done the way a foreign writer does it: raw SQL on a connection of its own, raw Redis commands.</summary>
@@ -328,6 +381,11 @@ public sealed class PostgresCorruptRecordTests(PostgresCluster cluster) : SqlCor
 
     [Theory, MemberData(nameof(Cases))]
     public Task A_damaged_row_harms_no_other_row(string corruption) => RunAsync("postgresql", corruption);
+
+    public static TheoryData<string> Repairable => Unreadable("postgresql");
+
+    [Theory, MemberData(nameof(Repairable))]
+    public Task The_tasks_next_write_replaces_a_damaged_record(string corruption) => RewriteAsync("postgresql", corruption);
 }
 
 [Trait("Backend", "mariadb")]
@@ -337,6 +395,11 @@ public sealed class MariaDbCorruptRecordTests(MariaDbCluster cluster) : SqlCorru
 
     [Theory, MemberData(nameof(Cases))]
     public Task A_damaged_row_harms_no_other_row(string corruption) => RunAsync("mariadb", corruption);
+
+    public static TheoryData<string> Repairable => Unreadable("mariadb");
+
+    [Theory, MemberData(nameof(Repairable))]
+    public Task The_tasks_next_write_replaces_a_damaged_record(string corruption) => RewriteAsync("mariadb", corruption);
 }
 
 [Trait("Backend", "sqlite")]
@@ -346,6 +409,11 @@ public sealed class SqliteCorruptRecordTests(SqliteCluster cluster) : SqlCorrupt
 
     [Theory, MemberData(nameof(Cases))]
     public Task A_damaged_row_harms_no_other_row(string corruption) => RunAsync("sqlite", corruption);
+
+    public static TheoryData<string> Repairable => Unreadable("sqlite");
+
+    [Theory, MemberData(nameof(Repairable))]
+    public Task The_tasks_next_write_replaces_a_damaged_record(string corruption) => RewriteAsync("sqlite", corruption);
 }
 
 /// <summary>The Redis cases: the damage is a raw command on a connection of the test's own, as a foreign client's would be.</summary>
@@ -366,6 +434,11 @@ public sealed class RedisCorruptRecordTests(RedisCluster cluster) : CorruptRecor
 
     [Theory, MemberData(nameof(Cases))]
     public Task A_damaged_key_harms_no_other_key(string corruption) => RunAsync("redis", corruption);
+
+    public static TheoryData<string> Repairable => Unreadable("redis");
+
+    [Theory, MemberData(nameof(Repairable))]
+    public Task The_tasks_next_write_replaces_a_damaged_record(string corruption) => RewriteAsync("redis", corruption);
 
     /// <summary>A migration copies every good key and reports the damaged ones, with the field, as not copied.</summary>
     [Fact]
