@@ -295,13 +295,15 @@ public abstract class SqlCorruptRecordCorpus(ResultCluster cluster) : CorruptRec
 
     protected override Task CorruptAsync(Corruption corruption, string taskId) => Damage.SqlAsync(_cluster, corruption, taskId);
 
+    private static readonly string[] TransferDamage = ["children-not-json", "state-empty", "state-too-long"];
+
     /// <summary>A migration's read of the table copies every good row and reports each damaged one, with its field, as not copied.</summary>
     [Fact]
     public async Task A_transfer_reports_damaged_rows_as_not_copied_and_reads_the_rest()
     {
         var prefix = $"xfer-{Guid.NewGuid():N}";
         var damaged = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var corruption in new[] { "children-not-json", "state-empty", "state-too-long" }.Select(n => Find("postgresql", n)))
+        foreach (var corruption in TransferDamage.Select(n => Find("postgresql", n)))
         {
             var id = $"{prefix}-{corruption.Name}";
             await _cluster.External.MarkSucceededAsync(id, 1, cancellationToken: Ct);
