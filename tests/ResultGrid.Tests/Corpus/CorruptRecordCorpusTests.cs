@@ -26,6 +26,12 @@ public sealed record Corruption(string Name, string Field, string? State, bool S
 
     /// <summary>Redis: the damage, given the database, the key and the good document as stored.</summary>
     public Func<IDatabase, RedisKey, JsonObject, Task>? Redis { get; init; }
+
+    /// <summary>
+    /// False where the damaged value still says SUCCESS where the write rule looks (the head of a
+    /// truncated Redis document): a write never replaces what claims to be a SUCCESS.
+    /// </summary>
+    public bool Rewritable { get; init; } = true;
 }
 
 /// <summary>
@@ -117,7 +123,7 @@ public abstract class CorruptRecordCorpus(ResultCluster cluster)
     internal static readonly Corruption[] RedisCorruptions =
     [
         new("value-not-json", "document", TaskStates.Unreadable, WholeRecord: true) { Redis = Raw("not json at all") },
-        new("value-truncated-json", "document", TaskStates.Unreadable, WholeRecord: true) { Redis = Raw("""{"status": "SUCCESS", "result": """) },
+        new("value-truncated-json", "document", TaskStates.Unreadable, WholeRecord: true) { Redis = Raw("""{"status": "SUCCESS", "result": """), Rewritable = false },
         new("value-a-json-list", "document", TaskStates.Unreadable, WholeRecord: true) { Redis = Raw("[1, 2, 3]") },
         new("value-a-json-string", "document", TaskStates.Unreadable, WholeRecord: true) { Redis = Raw("\"SUCCESS\"") },
         new("value-pickle-bytes", "document", TaskStates.Unreadable, WholeRecord: true) { Redis = (db, key, _) => db.StringSetAsync(key, new byte[] { 0x80, 0x04, 0x95, 0x10, 0x00 }, TimeSpan.FromHours(1)) },
@@ -260,7 +266,7 @@ public abstract class CorruptRecordCorpus(ResultCluster cluster)
 
     /// <summary>Damaged records that hold no readable state (so no SUCCESS to keep), for the repair cases.</summary>
     protected static TheoryData<string> Unreadable(string backend) =>
-        new((backend == "redis" ? RedisCorruptions : SqlCorruptions(backend)).Where(c => c.State == TaskStates.Unreadable).Select(c => c.Name));
+        new((backend == "redis" ? RedisCorruptions : SqlCorruptions(backend)).Where(c => c.State == TaskStates.Unreadable && c.Rewritable).Select(c => c.Name));
 
     /// <summary>The task's own next write replaces a damaged record that holds no SUCCESS: damage never blocks the worker.</summary>
     protected async Task RewriteAsync(string backend, string corruptionName)
