@@ -78,4 +78,20 @@ public sealed record ResultPage
 
     /// <summary>Pass it as <see cref="ResultQuery.PageToken"/> for the next page; null on the last page.</summary>
     [Id(1)] public string? NextPageToken { get; init; }
+
+    /// <summary>
+    /// The matching rows of this page that could not be read (a damaged or foreign record): each
+    /// with its id and what is wrong. They are not in <see cref="Items"/>, and never fail the search.
+    /// </summary>
+    [Id(2)] public UnreadableRecord[] Unreadable { get; init; } = [];
+}
+
+/// <summary>A stored record a search matched but could not read: its id, the bad field and why.</summary>
+[GenerateSerializer, Immutable, Alias("ResultGrid.UnreadableRecord")]
+public sealed record UnreadableRecord(
+    [property: Id(0)] string TaskId,
+    [property: Id(1)] string Field,
+    [property: Id(2)] string Reason)
+{
+    public override string ToString() => $"{TaskId}: {Field}: {Reason}";
 }

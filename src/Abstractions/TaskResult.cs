@@ -59,7 +59,21 @@ public sealed record TaskResult
     /// <summary>When the store drops the result; null means never.</summary>
     [Id(14)] public DateTimeOffset? ExpiresAt { get; init; }
 
+    /// <summary>
+    /// Null for a record read whole. Otherwise the stored record is damaged or foreign: this names
+    /// the field that could not be read and why. Every other field that could be read is filled,
+    /// the bad one is null, and when even the state could not be read <see cref="State"/> is
+    /// <see cref="TaskStates.Unreadable"/>. Stores set it on read; a write never carries one.
+    /// </summary>
+    [Id(15)] public RecordProblem? Problem { get; init; }
+
     public bool IsReady => TaskStates.IsReady(State);
+
+    /// <summary>
+    /// The state a reader acts on: the stored state, or <see cref="TaskStates.Unreadable"/> for a
+    /// damaged record, whose value a reader cannot trust (a group counts it as failed).
+    /// </summary>
+    public string EffectiveState => Problem is null ? State : TaskStates.Unreadable;
 
     /// <summary>What an id with nothing stored reads as: PENDING, like Celery.</summary>
     public static TaskResult Pending(string taskId) => new() { TaskId = taskId, State = TaskStates.Pending };
@@ -75,6 +89,25 @@ public sealed record TaskResult
     /// </summary>
     public TaskResult WithoutExtended() =>
         this with { Name = null, Args = null, Kwargs = null, Worker = null, Queue = null };
+}
+
+/// <summary>
+/// What is wrong with a stored record that could not be read whole: the stored field (a SQL
+/// column or a Celery document field: <c>date_done</c>, <c>children</c>, <c>status</c>,
+/// <c>document</c> for a Redis value that is not a task meta document at all) and a short reason.
+/// The reason describes the stored value's form, never its content beyond a short excerpt, so it
+/// carries no secret a payload may hold.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("ResultGrid.RecordProblem")]
+public sealed record RecordProblem
+{
+    /// <summary>The stored field, as the backend names it (column or document field).</summary>
+    [Id(0)] public required string Field { get; init; }
+
+    /// <summary>What was wrong with it, e.g. "'banana' is not a date".</summary>
+    [Id(1)] public required string Reason { get; init; }
+
+    public override string ToString() => $"{Field}: {Reason}";
 }
 
 /// <summary>

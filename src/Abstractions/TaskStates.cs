@@ -20,12 +20,20 @@ public static class TaskStates
     /// </summary>
     public const string Consumed = "CONSUMED";
 
+    /// <summary>
+    /// ResultGrid only, never written: a stored record whose state could not be read (a Redis
+    /// value that is not JSON, a key of another type, an unusable state column). It counts as
+    /// READY, so a group counts it as completed and failed and a join never waits on it; the
+    /// record's <see cref="TaskResult.Problem"/> says what is wrong.
+    /// </summary>
+    public const string Unreadable = "UNREADABLE";
+
     /// <summary>The longest state name accepted (Celery's database column is varchar(50)).</summary>
     public const int MaxStateLength = 50;
 
     /// <summary>READY states: the task will not change state again by itself.</summary>
     public static bool IsReady(string state) =>
-        state is Success or Failure or Revoked;
+        state is Success or Failure or Revoked or Unreadable;
 
     /// <summary>States that carry an exception document as their payload.</summary>
     public static bool IsExceptionState(string state) =>
@@ -33,7 +41,7 @@ public static class TaskStates
 
     /// <summary>The states with a meaning of their own; everything else that is valid is custom.</summary>
     public static bool IsBuiltIn(string state) =>
-        state is Pending or Started or Retry or Failure or Success or Revoked or Consumed;
+        state is Pending or Started or Retry or Failure or Success or Revoked or Consumed or Unreadable;
 
     /// <summary>
     /// Checks a custom state name for <c>UpdateState</c>: 1–50 characters of letters, digits,

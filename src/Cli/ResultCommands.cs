@@ -47,9 +47,25 @@ internal static class ResultCommands
         var result = await store.ReadAsync(taskId, cancellationToken);
         var existence = result is null ? await store.GetExistenceAsync(taskId, cancellationToken) : ResultExistence.Stored;
         var fields = Describe(taskId, result, existence);
+
+        // A damaged record: what could be read, the bad field and why, and the record exactly as
+        // stored, so an operator sees what a foreign writer put there. Exit 1: the record is damaged.
+        var problem = result?.Problem;
+        var raw = problem is not null && store is IRawRecordReader rawReader ? await rawReader.ReadRawAsync(taskId, cancellationToken) : null;
         if (json)
         {
-            Console.WriteLine(JsonSerializer.Serialize(fields, CliJson.Options));
+            var shown = fields.ToDictionary(f => f.Key, f => (object?)f.Value);
+            if (problem is not null)
+            {
+                shown["problem"] = new Dictionary<string, string> { ["field"] = problem.Field, ["reason"] = problem.Reason };
+                shown["raw"] = raw is null ? null : new Dictionary<string, object?>
+                {
+                    ["location"] = raw.Location,
+                    ["fields"] = raw.Fields.ToDictionary(f => f.Name, f => f.Value),
+                };
+            }
+
+            Console.WriteLine(JsonSerializer.Serialize(shown, CliJson.Options));
         }
         else
         {
@@ -60,9 +76,24 @@ internal static class ResultCommands
             }
 
             AnsiConsole.Write(grid);
+            if (problem is not null)
+            {
+                AnsiConsole.MarkupLine($"[red]damaged:[/] field [bold]{Markup.Escape(problem.Field)}[/] cannot be read: {Markup.Escape(problem.Reason)}");
+                if (raw is not null)
+                {
+                    AnsiConsole.MarkupLine($"stored as is ({Markup.Escape(raw.Location)}):");
+                    var stored = new Grid().AddColumn().AddColumn();
+                    foreach (var field in raw.Fields)
+                    {
+                        stored.AddRow(Markup.Escape(field.Name), Markup.Escape(field.Value ?? "NULL"));
+                    }
+
+                    AnsiConsole.Write(stored);
+                }
+            }
         }
 
-        return 0;
+        return problem is null ? 0 : 1;
     }
 
     /// <summary>Every field of the record; the value as text when it is UTF-8 (the first 2 KiB), otherwise its size.</summary>
@@ -88,6 +119,12 @@ internal static class ResultCommands
         fields["group_id"] = r.GroupId;
         fields["parent_id"] = r.ParentId;
         fields["children"] = r.Children is { Length: > 0 } c ? string.Join(", ", c) : null;
+        if (r.Problem is { } problem)
+        {
+            // The field the store could not read shows as such, not as an empty one.
+            fields[problem.Field is "result" ? "payload" : problem.Field] = $"(unreadable: {problem.Reason})";
+        }
+
         return fields;
     }
 
@@ -145,11 +182,13 @@ internal static class ResultCommands
         }
 
         var found = new List<TaskResult>();
+        var unreadable = new List<UnreadableRecord>();
         var next = query with { PageSize = Math.Min(limit, ResultQuery.MaxPageSize) };
-        while (found.Count < limit)
+        while (found.Count + unreadable.Count < limit)
         {
             var page = await search.QueryAsync(next, cancellationToken);
-            found.AddRange(page.Items.Take(limit - found.Count));
+            found.AddRange(page.Items.Take(limit - found.Count - unreadable.Count));
+            unreadable.AddRange(page.Unreadable.Take(Math.Max(0, limit - found.Count - unreadable.Count)));
             if (page.NextPageToken is null)
             {
                 break;
@@ -160,7 +199,11 @@ internal static class ResultCommands
 
         if (json)
         {
-            Console.WriteLine(JsonSerializer.Serialize(found.Select(r => new { task_id = r.TaskId, state = r.State, name = r.Name, group_id = r.GroupId, date_done = r.DateDone, expires_at = r.ExpiresAt }), CliJson.Options));
+            // Damaged rows are items too, with what is wrong in "problem" (null for a good row).
+            Console.WriteLine(JsonSerializer.Serialize(
+                found.Select(r => new QueryRow(r.TaskId, r.State, r.Name, r.GroupId, r.DateDone, r.ExpiresAt, null))
+                    .Concat(unreadable.Select(u => new QueryRow(u.TaskId, null, null, null, null, null, new QueryProblem(u.Field, u.Reason)))),
+                CliJson.Options));
         }
         else
         {
@@ -172,10 +215,32 @@ internal static class ResultCommands
 
             AnsiConsole.Write(table);
             AnsiConsole.MarkupLine($"{found.Count} result(s), newest first.");
+            if (unreadable.Count > 0)
+            {
+                AnsiConsole.MarkupLine($"[red]{unreadable.Count} matching record(s) cannot be read[/] (see each with resultgrid inspect):");
+                foreach (var u in unreadable)
+                {
+                    AnsiConsole.MarkupLine($"  {Markup.Escape(u.TaskId)}: field [bold]{Markup.Escape(u.Field)}[/]: {Markup.Escape(u.Reason)}");
+                }
+            }
         }
 
-        return 0;
+        // 1: the search met damaged records (every readable one is shown all the same).
+        return unreadable.Count == 0 ? 0 : 1;
     }
+
+    private sealed record QueryRow(
+        [property: System.Text.Json.Serialization.JsonPropertyName("task_id")] string TaskId,
+        [property: System.Text.Json.Serialization.JsonPropertyName("state")] string? State,
+        [property: System.Text.Json.Serialization.JsonPropertyName("name")] string? Name,
+        [property: System.Text.Json.Serialization.JsonPropertyName("group_id")] string? GroupId,
+        [property: System.Text.Json.Serialization.JsonPropertyName("date_done")] DateTimeOffset? DateDone,
+        [property: System.Text.Json.Serialization.JsonPropertyName("expires_at")] DateTimeOffset? ExpiresAt,
+        [property: System.Text.Json.Serialization.JsonPropertyName("problem")] QueryProblem? Problem);
+
+    private sealed record QueryProblem(
+        [property: System.Text.Json.Serialization.JsonPropertyName("field")] string Field,
+        [property: System.Text.Json.Serialization.JsonPropertyName("reason")] string Reason);
 
     public static async Task<int> SweepAsync(string url, int batchSize, bool json, CancellationToken cancellationToken)
     {

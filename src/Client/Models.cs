@@ -61,17 +61,37 @@ public sealed class TaskResultInfo
 
     public string TaskId => Record.TaskId;
     public string State => Record.State;
-    public string? Traceback => Record.Traceback;
-    public DateTimeOffset? DateDone => Record.DateDone;
-    public IReadOnlyList<string> Children => Record.Children ?? [];
-    public string? GroupId => Record.GroupId;
-    public string? ParentId => Record.ParentId;
-    public string? Name => Record.Name;
-    public string? Worker => Record.Worker;
-    public int? Retries => Record.Retries;
-    public string? Queue => Record.Queue;
-    public DateTimeOffset? ExpiresAt => Record.ExpiresAt;
-    public ResultPayload? Payload => Record.Payload;
+
+    /// <summary>
+    /// Null for a record read whole; otherwise the stored field that could not be read and why.
+    /// Reading that field, the value, the meta or the failure of such a record throws
+    /// <see cref="ResultDecodeException"/>; the other fields read as stored.
+    /// </summary>
+    public RecordProblem? Problem => Record.Problem;
+
+    public string? Traceback => Field("traceback", Record.Traceback);
+    public DateTimeOffset? DateDone => Field("date_done", Record.DateDone);
+    public IReadOnlyList<string> Children => Field("children", Record.Children) ?? [];
+    public string? GroupId => Field("group_id", Record.GroupId);
+    public string? ParentId => Field("parent_id", Record.ParentId);
+    public string? Name => Field("name", Record.Name);
+    public string? Worker => Field("worker", Record.Worker);
+    public int? Retries => Field("retries", Record.Retries);
+    public string? Queue => Field("queue", Record.Queue);
+    public DateTimeOffset? ExpiresAt => Field(Record.Problem?.Field is "rg_expires_at_ms" ? "rg_expires_at_ms" : "expires_at", Record.ExpiresAt);
+    public ResultPayload? Payload => Field(Record.Problem?.Field is "result" ? "result" : "payload", Record.Payload);
+
+    /// <summary>The field as read, unless it is the one the store could not read.</summary>
+    private TField Field<TField>(string name, TField value) =>
+        Record.Problem is { } problem && problem.Field == name ? throw ResultDecodeException.ForRecord(TaskId, problem) : value;
+
+    private void ThrowIfDamaged()
+    {
+        if (Record.Problem is { } problem)
+        {
+            throw ResultDecodeException.ForRecord(TaskId, problem);
+        }
+    }
 
     public bool IsPending => State == TaskStates.Pending;
     public bool IsReady => Record.IsReady;
@@ -84,8 +104,10 @@ public sealed class TaskResultInfo
 
     /// <summary>The SUCCESS value.</summary>
     /// <exception cref="InvalidOperationException">The task has not succeeded.</exception>
+    /// <exception cref="ResultDecodeException">The stored record is damaged (<see cref="Problem"/>), or its value cannot be decoded.</exception>
     public T? GetValue<T>()
     {
+        ThrowIfDamaged();
         if (!IsSuccessful)
         {
             throw new InvalidOperationException($"Task '{TaskId}' is {State}, not SUCCESS: it has no value yet. Check IsSuccessful, or read Failure for a failed task.");
@@ -95,11 +117,21 @@ public sealed class TaskResultInfo
     }
 
     /// <summary>The meta of a custom state such as PROGRESS; default when there is none.</summary>
-    public T? GetMeta<T>() =>
-        Record.Payload is null || TaskStates.IsExceptionState(State) || IsSuccessful ? default : _serializer.Deserialize<T>(TaskId, Record.Payload);
+    public T? GetMeta<T>()
+    {
+        ThrowIfDamaged();
+        return Record.Payload is null || TaskStates.IsExceptionState(State) || IsSuccessful ? default : _serializer.Deserialize<T>(TaskId, Record.Payload);
+    }
 
     /// <summary>The exception of a FAILURE, RETRY or REVOKED result; null otherwise.</summary>
-    public TaskFailure? Failure => TaskStates.IsExceptionState(State) ? _serializer.ReadFailure(Record) : null;
+    public TaskFailure? Failure
+    {
+        get
+        {
+            ThrowIfDamaged();
+            return TaskStates.IsExceptionState(State) ? _serializer.ReadFailure(Record) : null;
+        }
+    }
 
     public override string ToString() => $"{TaskId}: {State}";
 }
@@ -213,4 +245,8 @@ public sealed class ChordHandle
 }
 
 /// <summary>One page of a search, with the results decoded on demand.</summary>
-public sealed record ResultQueryPage(IReadOnlyList<TaskResultInfo> Items, string? NextPageToken);
+public sealed record ResultQueryPage(IReadOnlyList<TaskResultInfo> Items, string? NextPageToken)
+{
+    /// <summary>The matching records of this page that could not be read (id, field, reason); not in <see cref="Items"/>.</summary>
+    public IReadOnlyList<UnreadableRecord> Unreadable { get; init; } = [];
+}

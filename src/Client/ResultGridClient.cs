@@ -64,7 +64,7 @@ public sealed class ResultGridClient : IResultGridClient
         }
 
         var page = await _grainFactory.GetGrain<IResultQueryGrain>(0).QueryAsync(query).WaitAsync(cancellationToken).ConfigureAwait(false);
-        return new ResultQueryPage(page.Items.Select(r => new TaskResultInfo(r, _serializer)).ToArray(), page.NextPageToken);
+        return new ResultQueryPage(page.Items.Select(r => new TaskResultInfo(r, _serializer)).ToArray(), page.NextPageToken) { Unreadable = page.Unreadable };
     }
 
     public async IAsyncEnumerable<TaskResultInfo> QueryAllAsync(ResultQuery query, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
@@ -168,9 +168,22 @@ public sealed class ResultGridClient : IResultGridClient
         }
 
         var info = new TaskResultInfo(record, _serializer);
-        if (record.State == TaskStates.Success)
+        try
         {
-            return new TaskOutcome<T>(info, info.GetValue<T>(), null);
+            if (record.Problem is { } problem)
+            {
+                throw ResultDecodeException.ForRecord(record.TaskId, problem);
+            }
+
+            if (record.State == TaskStates.Success)
+            {
+                return new TaskOutcome<T>(info, info.GetValue<T>(), null);
+            }
+        }
+        catch (ResultDecodeException ex) when (!propagate)
+        {
+            // A damaged record, or a value that cannot be decoded, is that one task's failure.
+            return new TaskOutcome<T>(info, default, new TaskFailure { ExceptionType = nameof(ResultDecodeException), ExceptionModule = typeof(ResultDecodeException).Namespace, Message = ex.Message });
         }
 
         Debug.Assert(record.IsReady, "only READY records reach an outcome");

@@ -149,7 +149,8 @@ internal sealed partial class GroupResultGrain : Grain, IGroupResultGrain
             {
                 if (result is { IsReady: true })
                 {
-                    Complete(result.TaskId, result.State);
+                    // A damaged child counts as failed: its join outcome is a ResultDecodeException.
+                    Complete(result.TaskId, result.EffectiveState);
                 }
             }
         }

@@ -90,9 +90,9 @@ public sealed partial class ResultWriteService
     {
         ArgumentNullException.ThrowIfNull(result);
         TaskIds.Validate(result.TaskId, nameof(result));
-        if (result.State is TaskStates.Pending or TaskStates.Consumed)
+        if (result.State is TaskStates.Pending or TaskStates.Consumed or TaskStates.Unreadable || result.Problem is not null)
         {
-            throw new ArgumentException($"State {result.State} cannot be written: PENDING is what an unknown id reads as and CONSUMED is set by the rpc:// backend.", nameof(result));
+            throw new ArgumentException($"State {result.State}{(result.Problem is null ? string.Empty : " with a read problem")} cannot be written: PENDING is what an unknown id reads as, CONSUMED is set by the rpc:// backend, and UNREADABLE (or a record's Problem) is what a damaged stored record reads as.", nameof(result));
         }
 
         if (!TaskStates.IsBuiltIn(result.State))

@@ -107,7 +107,9 @@ public sealed class ResultSerializer
         catch (Exception ex) when (ex is JsonException or InvalidCastException or NotSupportedException or FormatException or ArgumentException or DecoderFallbackException or InvalidDataException or ZstdSharp.ZstdException)
         {
             throw new ResultDecodeException(
-                $"The result of task '{taskId}' ({payload.ContentType}, {payload.Data.Length} bytes) could not be decoded as {typeof(T).Name}: {ex.Message}",
+                taskId,
+                "result",
+                $"The result of task '{taskId}' (field 'result': {payload.ContentType}, {payload.Data.Length} bytes) could not be decoded as {typeof(T).Name}: {ex.Message}",
                 ex);
         }
     }
@@ -122,7 +124,9 @@ public sealed class ResultSerializer
         if (payload.ContentEncoding is { } encoding && !TextEncodings.Contains(encoding) && !ResultCompression.IsKnownEncoding(encoding))
         {
             throw new ResultDecodeException(
-                $"The result of task '{taskId}' has content encoding '{encoding}', which this reader cannot undo; known encodings: utf-8, binary, gzip, br, zstd.");
+                taskId,
+                "content_encoding",
+                $"The result of task '{taskId}' has content encoding '{encoding}' (field 'content_encoding'), which this reader cannot undo; known encodings: utf-8, binary, gzip, br, zstd.");
         }
 
         return _registry.Find(payload.ContentType)
@@ -224,7 +228,7 @@ public sealed class ResultSerializer
         }
         catch (Exception ex) when (ex is JsonException or InvalidDataException or ZstdSharp.ZstdException)
         {
-            throw new ResultDecodeException($"The exception stored for task '{result.TaskId}' could not be read: {ex.Message}", ex);
+            throw new ResultDecodeException(result.TaskId, "result", $"The exception stored for task '{result.TaskId}' (field 'result') could not be read: {ex.Message}", ex);
         }
     }
 }

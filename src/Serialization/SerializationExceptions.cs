@@ -17,10 +17,38 @@ public sealed class ContentTypeNotAcceptedException : InvalidOperationException
     public string? ContentType { get; }
 }
 
-/// <summary>A stored payload that could not be decoded: corrupt, truncated, or not the type asked for.</summary>
+/// <summary>
+/// A stored record, or its payload, that could not be decoded: corrupt, truncated, foreign, or not
+/// the type asked for. It concerns that one record only; <see cref="TaskId"/> and
+/// <see cref="Field"/> say which record and which stored field.
+/// </summary>
 public sealed class ResultDecodeException : InvalidOperationException
 {
     public ResultDecodeException() { }
     public ResultDecodeException(string message) : base(message) { }
     public ResultDecodeException(string message, Exception inner) : base(message, inner) { }
+
+    public ResultDecodeException(string taskId, string field, string message, Exception? inner = null)
+        : base(message, inner)
+    {
+        TaskId = taskId;
+        Field = field;
+    }
+
+    /// <summary>The task whose record could not be read; null when raised without one.</summary>
+    public string? TaskId { get; }
+
+    /// <summary>The stored field that could not be read (<c>result</c> for the value, a column or document field otherwise).</summary>
+    public string? Field { get; }
+
+    /// <summary>The error for a record a store read with a <see cref="TaskResult.Problem"/>.</summary>
+    public static ResultDecodeException ForRecord(string taskId, RecordProblem problem)
+    {
+        ArgumentNullException.ThrowIfNull(problem);
+        return new ResultDecodeException(
+            taskId,
+            problem.Field,
+            $"The stored record of task '{taskId}' is damaged: field '{problem.Field}' cannot be read ({problem.Reason}). " +
+            $"See it raw with 'resultgrid inspect <backend-url> {taskId}'; write the task's result again or forget it.");
+    }
 }

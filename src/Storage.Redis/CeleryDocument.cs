@@ -289,99 +289,239 @@ internal static class CeleryDocument
     /// values that stay JSON (result, args, kwargs): joins read thousands of documents at once,
     /// and a parsed JsonDocument with a lookup per field cost ~6 µs a document, most of a
     /// 10,000-task join.
+    /// <para>
+    /// Never throws for what is stored: a value that is not JSON, not an object, or has no status
+    /// is an <see cref="TaskStates.Unreadable"/> record; a field of the wrong JSON type or form
+    /// (<c>"date_done": 5</c>, <c>"children": "x"</c>, a date that is not a date) is left null and
+    /// named in the record's <see cref="TaskResult.Problem"/>, with every other field read.
+    /// </para>
     /// </remarks>
-    /// <exception cref="FormatException">The document is not a Celery task meta document.</exception>
     public static TaskResult Decode(string taskId, ReadOnlyMemory<byte> document)
     {
+        var read = new RecordReader(taskId);
+        string? status = null, traceback = null, id = null, groupId = null, parentId = null, name = null, worker = null, queue = null;
+        string? contentType = null, contentEncoding = null, dateDone = null;
+        string? argsType = null, argsEncoding = null, kwargsType = null, kwargsEncoding = null;
+        int? retries = null;
+        long? expiresAtMs = null;
+        Range? result = null, args = null, kwargs = null, children = null;
+        var bytes = document.Span;
         try
         {
-            var bytes = document.Span;
             var reader = new Utf8JsonReader(bytes);
             if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
             {
-                throw new FormatException($"The stored document of task '{taskId}' is not a JSON object; it is not a Celery task meta document.");
+                return RecordReader.Unreadable(taskId, "document", $"a JSON {Kind(reader.TokenType)}, not a Celery task meta document (a JSON object)");
             }
 
-            string? status = null, traceback = null, id = null, groupId = null, parentId = null, name = null, worker = null, queue = null;
-            string? contentType = null, contentEncoding = null, dateDone = null;
-            string? argsType = null, argsEncoding = null, kwargsType = null, kwargsEncoding = null;
-            int? retries = null;
-            long? expiresAtMs = null;
-            Range? result = null, args = null, kwargs = null, children = null;
             while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
             {
                 var property = reader;
                 reader.Read();
-                if (property.ValueTextEquals("status"u8)) { status = Text(ref reader); }
+                if (property.ValueTextEquals("status"u8)) { status = Text(ref reader, "status", read); }
                 else if (property.ValueTextEquals("result"u8)) { result = Raw(ref reader); }
-                else if (property.ValueTextEquals("traceback"u8)) { traceback = Text(ref reader); }
-                else if (property.ValueTextEquals("date_done"u8)) { dateDone = Text(ref reader); }
-                else if (property.ValueTextEquals("task_id"u8)) { id = Text(ref reader); }
+                else if (property.ValueTextEquals("traceback"u8)) { traceback = Text(ref reader, "traceback", read); }
+                else if (property.ValueTextEquals("date_done"u8)) { dateDone = Text(ref reader, "date_done", read); }
+                else if (property.ValueTextEquals("task_id"u8)) { id = Text(ref reader, "task_id", read); }
                 else if (property.ValueTextEquals("children"u8)) { children = Raw(ref reader); }
-                else if (property.ValueTextEquals("group_id"u8)) { groupId = Text(ref reader); }
-                else if (property.ValueTextEquals("parent_id"u8)) { parentId = Text(ref reader); }
-                else if (property.ValueTextEquals("name"u8)) { name = Text(ref reader); }
+                else if (property.ValueTextEquals("group_id"u8)) { groupId = Text(ref reader, "group_id", read); }
+                else if (property.ValueTextEquals("parent_id"u8)) { parentId = Text(ref reader, "parent_id", read); }
+                else if (property.ValueTextEquals("name"u8)) { name = Text(ref reader, "name", read); }
                 else if (property.ValueTextEquals("args"u8)) { args = Raw(ref reader); }
                 else if (property.ValueTextEquals("kwargs"u8)) { kwargs = Raw(ref reader); }
-                else if (property.ValueTextEquals("worker"u8)) { worker = Text(ref reader); }
-                else if (property.ValueTextEquals("retries"u8)) { retries = reader.TokenType == JsonTokenType.Number && reader.TryGetInt32(out var n) ? n : null; }
-                else if (property.ValueTextEquals("queue"u8)) { queue = Text(ref reader); }
-                else if (property.ValueTextEquals("rg_content_type"u8)) { contentType = Text(ref reader); }
-                else if (property.ValueTextEquals("rg_content_encoding"u8)) { contentEncoding = Text(ref reader); }
-                else if (property.ValueTextEquals("rg_args_content_type"u8)) { argsType = Text(ref reader); }
-                else if (property.ValueTextEquals("rg_args_content_encoding"u8)) { argsEncoding = Text(ref reader); }
-                else if (property.ValueTextEquals("rg_kwargs_content_type"u8)) { kwargsType = Text(ref reader); }
-                else if (property.ValueTextEquals("rg_kwargs_content_encoding"u8)) { kwargsEncoding = Text(ref reader); }
-                else if (property.ValueTextEquals("rg_expires_at_ms"u8)) { expiresAtMs = reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out var ms) ? ms : null; }
+                else if (property.ValueTextEquals("worker"u8)) { worker = Text(ref reader, "worker", read); }
+                else if (property.ValueTextEquals("retries"u8)) { retries = Int32(ref reader, "retries", read); }
+                else if (property.ValueTextEquals("queue"u8)) { queue = Text(ref reader, "queue", read); }
+                else if (property.ValueTextEquals("rg_content_type"u8)) { contentType = Text(ref reader, "rg_content_type", read); }
+                else if (property.ValueTextEquals("rg_content_encoding"u8)) { contentEncoding = Text(ref reader, "rg_content_encoding", read); }
+                else if (property.ValueTextEquals("rg_args_content_type"u8)) { argsType = Text(ref reader, "rg_args_content_type", read); }
+                else if (property.ValueTextEquals("rg_args_content_encoding"u8)) { argsEncoding = Text(ref reader, "rg_args_content_encoding", read); }
+                else if (property.ValueTextEquals("rg_kwargs_content_type"u8)) { kwargsType = Text(ref reader, "rg_kwargs_content_type", read); }
+                else if (property.ValueTextEquals("rg_kwargs_content_encoding"u8)) { kwargsEncoding = Text(ref reader, "rg_kwargs_content_encoding", read); }
+                else if (property.ValueTextEquals("rg_expires_at_ms"u8)) { expiresAtMs = Int64(ref reader, "rg_expires_at_ms", read); }
                 else { reader.Skip(); }
             }
-
-            if (status is null)
-            {
-                throw new FormatException($"The stored document of task '{taskId}' has no \"status\" string; it is not a Celery task meta document.");
-            }
-
-            ResultPayload? payload = null;
-            if (result is { } r)
-            {
-                payload = contentType is null
-                    ? Json(bytes[r])
-                    : new ResultPayload { Data = Base64(bytes[r], taskId), ContentType = contentType, ContentEncoding = contentEncoding };
-            }
-
-            return new TaskResult
-            {
-                TaskId = id ?? taskId,
-                State = status,
-                Payload = payload,
-                Traceback = traceback,
-                DateDone = dateDone is null ? null : ParseDate(dateDone),
-                Children = children is { } c ? Children(document[c]) : null,
-                GroupId = groupId,
-                ParentId = parentId,
-                Name = name,
-                Args = args is { } a ? Argument(bytes[a], argsType, argsEncoding, taskId) : null,
-                Kwargs = kwargs is { } k ? Argument(bytes[k], kwargsType, kwargsEncoding, taskId) : null,
-                Worker = worker,
-                Retries = retries,
-                Queue = queue,
-                ExpiresAt = expiresAtMs is { } at ? DateTimeOffset.FromUnixTimeMilliseconds(at) : null,
-            };
         }
         catch (JsonException ex)
         {
-            throw new FormatException($"The stored document of task '{taskId}' is not valid JSON: {ex.Message}", ex);
+            return RecordReader.Unreadable(taskId, "document", $"not valid JSON: {ex.Message}");
+        }
+
+        string state;
+        if (status is null)
+        {
+            if (!read.HasProblem)
+            {
+                read.Fail("status", "missing: a Celery task meta document has a \"status\" string");
+            }
+
+            state = TaskStates.Unreadable;
+        }
+        else if (RecordReader.StateProblem(status) is { } bad)
+        {
+            read.Fail("status", bad);
+            state = TaskStates.Unreadable;
+        }
+        else
+        {
+            state = status;
+        }
+
+        // Decoded field by field, each failure that field's alone; try blocks inline rather than
+        // lambdas, which would allocate a closure per field of every document of a join.
+        ResultPayload? payload = null, argsPayload = null, kwargsPayload = null;
+        DateTimeOffset? done = null, expiresAt = null;
+        string[]? childIds = null;
+        if (result is { } r)
+        {
+            try
+            {
+                payload = contentType is null ? Json(bytes[r]) : new ResultPayload { Data = Base64(bytes[r]), ContentType = contentType, ContentEncoding = contentEncoding };
+            }
+            catch (Exception ex) when (RecordReader.IsDecodeFailure(ex))
+            {
+                read.Fail("result", $"not a base64 string: {ex.Message}");
+            }
+        }
+
+        if (dateDone is not null)
+        {
+            try
+            {
+                done = ParseDate(dateDone);
+            }
+            catch (FormatException)
+            {
+                read.Fail("date_done", $"{RecordReader.Excerpt(dateDone)} is not a date");
+            }
+        }
+
+        if (children is { } c)
+        {
+            try
+            {
+                childIds = Children(document[c]);
+            }
+            catch (Exception ex) when (RecordReader.IsDecodeFailure(ex))
+            {
+                read.Fail("children", $"not a list of task ids: {ex.Message}");
+            }
+        }
+
+        if (args is { } a)
+        {
+            try
+            {
+                argsPayload = Argument(bytes[a], argsType, argsEncoding);
+            }
+            catch (Exception ex) when (RecordReader.IsDecodeFailure(ex))
+            {
+                read.Fail("args", $"not a base64 string: {ex.Message}");
+            }
+        }
+
+        if (kwargs is { } k)
+        {
+            try
+            {
+                kwargsPayload = Argument(bytes[k], kwargsType, kwargsEncoding);
+            }
+            catch (Exception ex) when (RecordReader.IsDecodeFailure(ex))
+            {
+                read.Fail("kwargs", $"not a base64 string: {ex.Message}");
+            }
+        }
+
+        if (expiresAtMs is { } at)
+        {
+            try
+            {
+                expiresAt = DateTimeOffset.FromUnixTimeMilliseconds(at);
+            }
+            catch (ArgumentOutOfRangeException)
+            {
+                read.Fail("rg_expires_at_ms", $"{at} is not a time in milliseconds since 1970");
+            }
+        }
+
+        var record = new TaskResult
+        {
+            TaskId = id ?? taskId,
+            State = state,
+            Payload = payload,
+            Traceback = traceback,
+            DateDone = done,
+            Children = childIds,
+            GroupId = groupId,
+            ParentId = parentId,
+            Name = name,
+            Args = argsPayload,
+            Kwargs = kwargsPayload,
+            Worker = worker,
+            Retries = retries,
+            Queue = queue,
+            ExpiresAt = expiresAt,
+        };
+        return read.Finish(record);
+    }
+
+    private static string Kind(JsonTokenType token) => token switch
+    {
+        JsonTokenType.StartArray => "list",
+        JsonTokenType.String => "string",
+        JsonTokenType.Number => "number",
+        JsonTokenType.True or JsonTokenType.False => "boolean",
+        JsonTokenType.Null => "null",
+        JsonTokenType.None => "nothing (an empty value)",
+        _ => token.ToString().ToLowerInvariant(),
+    };
+
+    /// <summary>A string value, or null for JSON null; any other kind is the field's problem (and null).</summary>
+    private static string? Text(ref Utf8JsonReader reader, string field, RecordReader read)
+    {
+        switch (reader.TokenType)
+        {
+            case JsonTokenType.String:
+                return reader.GetString();
+            case JsonTokenType.Null:
+                return null;
+            default:
+                read.Fail(field, $"a JSON {Kind(reader.TokenType)} where a string belongs");
+                reader.Skip();
+                return null;
         }
     }
 
-    /// <summary>A string value, or null for JSON null or any other kind.</summary>
-    private static string? Text(ref Utf8JsonReader reader)
+    private static int? Int32(ref Utf8JsonReader reader, string field, RecordReader read)
     {
-        if (reader.TokenType == JsonTokenType.String)
+        if (reader.TokenType == JsonTokenType.Null)
         {
-            return reader.GetString();
+            return null;
         }
 
+        if (reader.TokenType == JsonTokenType.Number && reader.TryGetInt32(out var n))
+        {
+            return n;
+        }
+
+        read.Fail(field, reader.TokenType == JsonTokenType.Number ? "a number that is not a whole 32-bit number" : $"a JSON {Kind(reader.TokenType)} where a whole number belongs");
+        reader.Skip();
+        return null;
+    }
+
+    private static long? Int64(ref Utf8JsonReader reader, string field, RecordReader read)
+    {
+        if (reader.TokenType == JsonTokenType.Null)
+        {
+            return null;
+        }
+
+        if (reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out var n))
+        {
+            return n;
+        }
+
+        read.Fail(field, $"a JSON {Kind(reader.TokenType)} where a whole number belongs");
         reader.Skip();
         return null;
     }
@@ -399,17 +539,17 @@ internal static class CeleryDocument
         return start..(int)reader.BytesConsumed;
     }
 
-    private static byte[] Base64(ReadOnlySpan<byte> quoted, string taskId)
+    private static byte[] Base64(ReadOnlySpan<byte> quoted)
     {
         var reader = new Utf8JsonReader(quoted);
         reader.Read();
         return reader.TokenType == JsonTokenType.String
             ? reader.GetBytesFromBase64()
-            : throw new FormatException($"The stored result of task '{taskId}' has an rg_ content type but its value is not a base64 string.");
+            : throw new FormatException($"an rg_ content type is set but the value is a JSON {Kind(reader.TokenType)}");
     }
 
-    private static ResultPayload Argument(ReadOnlySpan<byte> raw, string? contentType, string? contentEncoding, string taskId) =>
-        contentType is null ? Json(raw) : new ResultPayload { Data = Base64(raw, taskId), ContentType = contentType, ContentEncoding = contentEncoding };
+    private static ResultPayload Argument(ReadOnlySpan<byte> raw, string? contentType, string? contentEncoding) =>
+        contentType is null ? Json(raw) : new ResultPayload { Data = Base64(raw), ContentType = contentType, ContentEncoding = contentEncoding };
 
     private static ResultPayload Json(ReadOnlySpan<byte> raw) => new()
     {
@@ -421,7 +561,9 @@ internal static class CeleryDocument
     private static string[]? Children(ReadOnlyMemory<byte> raw)
     {
         using var doc = JsonDocument.Parse(raw);
-        return Children(doc.RootElement);
+        return doc.RootElement.ValueKind == JsonValueKind.Array
+            ? Children(doc.RootElement)
+            : throw new FormatException($"a JSON {doc.RootElement.ValueKind.ToString().ToLowerInvariant()} where Celery's list of children belongs");
     }
 
     private static string? String(JsonElement root, string name) =>

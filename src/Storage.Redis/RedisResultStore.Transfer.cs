@@ -23,7 +23,7 @@ internal sealed partial class RedisResultStore : IResultTransfer
 
     public ValueTask<TransferPage<TaskResult>> ReadResultsAsync(string? cursor, int pageSize, CancellationToken cancellationToken = default) =>
         ReadPageAsync(
-            TaskKeyPrefix, cursor, pageSize, CeleryDocument.Decode,
+            TaskKeyPrefix, cursor, pageSize, DecodeForTransfer,
             (result, expiresAt) => result.ExpiresAt is null && expiresAt is not null ? result with { ExpiresAt = expiresAt } : result,
             (result, now) => result.IsExpired(now));
 
@@ -32,6 +32,15 @@ internal sealed partial class RedisResultStore : IResultTransfer
             GroupKeyPrefix, cursor, pageSize, CeleryDocument.DecodeGroup,
             (group, expiresAt) => group.ExpiresAt is null && expiresAt is not null ? group with { ExpiresAt = expiresAt } : group,
             (group, now) => group.IsExpired(now));
+
+    /// <summary>A document that is not whole is not copied: reported the way an undecodable document is, with the field and why.</summary>
+    private static TaskResult DecodeForTransfer(string taskId, ReadOnlyMemory<byte> document)
+    {
+        var record = CeleryDocument.Decode(taskId, document);
+        return record.Problem is { } problem
+            ? throw new FormatException($"The stored document of task '{taskId}' cannot be read: field '{problem.Field}' is {problem.Reason}.")
+            : record;
+    }
 
     /// <summary>
     /// A page of decoded documents under one key prefix. A document without its own expiry (one
@@ -50,8 +59,14 @@ internal sealed partial class RedisResultStore : IResultTransfer
         var now = _time.GetUtcNow();
         var items = new List<T>(entries.Count);
         var problems = new List<TransferProblem>();
-        foreach (var (id, value, ttl) in entries)
+        foreach (var (id, value, ttl, kind) in entries)
         {
+            if (kind is not null)
+            {
+                problems.Add(new TransferProblem(id, $"The key is a Redis {kind}, not a string holding a JSON document; it is not copied."));
+                continue;
+            }
+
             try
             {
                 var item = withExpiry(decode(id, value), ttl is { } left ? now + left : null);
@@ -124,7 +139,7 @@ internal sealed partial class RedisResultStore : IResultTransfer
     /// (one for a standalone server), each scanned to its end before the next. SCAN may return a key
     /// twice; the imports are idempotent, so that costs nothing.
     /// </summary>
-    private async Task<(List<(string Id, byte[] Value, TimeSpan? Ttl)> Entries, string? Next)> ScanPageAsync(string prefix, string? cursor, int pageSize)
+    private async Task<(List<(string Id, byte[] Value, TimeSpan? Ttl, string? Kind)> Entries, string? Next)> ScanPageAsync(string prefix, string? cursor, int pageSize)
     {
         var primaries = Primaries();
         var (node, position) = ParseCursor(cursor, primaries);
@@ -139,15 +154,20 @@ internal sealed partial class RedisResultStore : IResultTransfer
         var reply = (RedisResult[])scanned!;
         var nextPosition = (string)reply[0]!;
         var keys = ((RedisResult[])reply[1]!).Select(k => (RedisKey)(byte[])k!).ToArray();
-        var entries = new List<(string, byte[], TimeSpan?)>(keys.Length);
+        var entries = new List<(string, byte[], TimeSpan?, string?)>(keys.Length);
         if (keys.Length > 0)
         {
             var (values, ttls) = await Retry("scan", () => ValuesAndTtlsAsync(database, keys));
             for (var i = 0; i < keys.Length; i++)
             {
-                if (!values[i].IsNull)
+                var id = ((string)keys[i]!)[prefix.Length..];
+                if (ttls[i] == WrongTypeTtl)
                 {
-                    entries.Add((((string)keys[i]!)[prefix.Length..], (byte[])values[i]!, ttls[i] >= 0 ? TimeSpan.FromMilliseconds(ttls[i]) : null));
+                    entries.Add((id, [], null, (string?)values[i]));
+                }
+                else if (!values[i].IsNull)
+                {
+                    entries.Add((id, (byte[])values[i]!, ttls[i] >= 0 ? TimeSpan.FromMilliseconds(ttls[i]) : null, null));
                 }
             }
         }
@@ -156,12 +176,22 @@ internal sealed partial class RedisResultStore : IResultTransfer
         return (entries, next);
     }
 
+    // Where a page's TTL slot holds this, the key is of another type and its value slot names the type.
+    private const long WrongTypeTtl = -3;
+
     // A page's values and remaining TTLs (ms; negative: none or gone) in one command and one reply.
+    // A key of another type (GET would fail the whole script with WRONGTYPE) gives its type instead.
     private static readonly LuaScript ValuesAndTtlsScript = LuaScript.Prepare("""
         local reply = {}
         for i, key in ipairs(KEYS) do
-          reply[2 * i - 1] = redis.call('GET', key)
-          reply[2 * i] = redis.call('PTTL', key)
+          local kind = redis.call('TYPE', key)['ok']
+          if kind == 'string' or kind == 'none' then
+            reply[2 * i - 1] = redis.call('GET', key)
+            reply[2 * i] = redis.call('PTTL', key)
+          else
+            reply[2 * i - 1] = kind
+            reply[2 * i] = -3
+          end
         end
         return reply
         """);
@@ -184,13 +214,14 @@ internal sealed partial class RedisResultStore : IResultTransfer
 
         // A cluster's keys live in different slots, which one script cannot span: one GET and
         // one PTTL per key, all pipelined, each routed to its slot's node.
-        var gets = keys.Select(k => database.StringGetAsync(k)).ToArray();
+        var gets = keys.Select(k => GetAsync(database, k).AsTask()).ToArray();
         var pttls = keys.Select(k => database.ExecuteAsync("PTTL", k)).ToArray();
         await Task.WhenAll(gets.Cast<Task>().Concat(pttls));
         for (var i = 0; i < keys.Length; i++)
         {
-            values[i] = gets[i].Result;
-            ttls[i] = (long)pttls[i].Result;
+            var (value, kind) = gets[i].Result;
+            values[i] = kind ?? value;
+            ttls[i] = kind is null ? (long)pttls[i].Result : WrongTypeTtl;
         }
 
         return (values, ttls);

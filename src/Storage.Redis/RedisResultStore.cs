@@ -8,7 +8,7 @@ namespace ResultGrid.Storage.Redis;
 /// each written with its own TTL and published on the channel named like the key, as Celery does,
 /// so Celery clients waiting on pub/sub wake up too.
 /// </summary>
-internal sealed partial class RedisResultStore : IResultStore, IResultChangeFeed, IResultScan, IBackendDiagnostics, IAsyncDisposable
+internal sealed partial class RedisResultStore : IResultStore, IResultChangeFeed, IResultScan, IBackendDiagnostics, IRawRecordReader, IAsyncDisposable
 {
     public const string TaskKeyPrefix = "celery-task-meta-";
     public const string GroupKeyPrefix = "celery-taskset-meta-";
@@ -18,8 +18,11 @@ internal sealed partial class RedisResultStore : IResultStore, IResultChangeFeed
     // status is read from the head of the stored document (both Celery and ResultGrid write it
     // first) and only decoded in full when it is not there. Returns the stored SUCCESS when the
     // write was refused, nil when it was applied.
+    // A key of another type at the result's key (WRONGTYPE for GET) holds no SUCCESS: the write
+    // replaces it, as Celery's plain SET does, so a damaged key never fails its task's own write.
     private static readonly LuaScript WriteScript = LuaScript.Prepare("""
-        local current = redis.call('GET', @key)
+        local current = redis.pcall('GET', @key)
+        if type(current) == 'table' and current['err'] then current = false end
         if current then
           local status = string.match(string.sub(current, 1, 96), '^%s*{%s*"status"%s*:%s*"([^"]*)"')
           if status == nil then
@@ -175,32 +178,82 @@ internal sealed partial class RedisResultStore : IResultStore, IResultChangeFeed
 
     public async ValueTask<TaskResult?> ReadAsync(string taskId, CancellationToken cancellationToken = default)
     {
-        var value = await Retry("read", async () => await Database.StringGetAsync(KeyOf(taskId)));
-        return Live(taskId, value);
+        var (value, kind) = await Retry("read", () => GetAsync(Database, KeyOf(taskId)));
+        return kind is null ? Live(taskId, value) : WrongType(taskId, kind);
+    }
+
+    /// <summary>
+    /// GET, or, for a key of another type (a list where a result belongs: WRONGTYPE), that type,
+    /// so that the record is reported as unreadable instead of failing the read.
+    /// </summary>
+    private static async ValueTask<(RedisValue Value, string? Kind)> GetAsync(IDatabase database, RedisKey key)
+    {
+        try
+        {
+            return (await database.StringGetAsync(key), null);
+        }
+        catch (RedisServerException ex) when (ex.Message.StartsWith("WRONGTYPE", StringComparison.Ordinal))
+        {
+            return (RedisValue.Null, (await database.KeyTypeAsync(key)).ToString().ToLowerInvariant());
+        }
+    }
+
+    /// <summary>A key of another type where a task's document belongs: its record is UNREADABLE, and says the type.</summary>
+    private TaskResult WrongType(string taskId, string kind)
+    {
+        var record = RecordReader.Unreadable(taskId, "document", $"the key is a Redis {kind}, not a string holding a Celery task meta document");
+        RecordReader.Report(_logger, Backend, record);
+        return record;
     }
 
     /// <summary>Many results in one MGET round trip; null where there is none.</summary>
     public async ValueTask<TaskResult?[]> ReadManyAsync(IReadOnlyList<string> taskIds, CancellationToken cancellationToken = default)
     {
         var keys = taskIds.Select(KeyOf).ToArray();
-        var values = await Retry("read", async () =>
+        var (values, kinds) = await Retry("read", async () =>
         {
-            if (!_isCluster)
+            var database = Database;
+            if (_isCluster)
             {
-                return await Database.StringGetAsync(keys);
+                // Cluster: one GET per key, all pipelined at once; the driver routes each to its slot.
+                var read = await Task.WhenAll(keys.Select(k => GetAsync(database, k).AsTask()));
+                return (read.Select(r => r.Value).ToArray(), read.Select(r => r.Kind).ToArray());
             }
 
-            // Cluster: one GET per key, all pipelined at once; the driver routes each to its slot.
-            var database = Database;
-            return await Task.WhenAll(keys.Select(k => database.StringGetAsync(k)));
+            var got = await database.StringGetAsync(keys);
+            return (got, await KindsOfMissingAsync(database, keys, got));
         });
         var results = new TaskResult?[values.Length];
         for (var i = 0; i < values.Length; i++)
         {
-            results[i] = Live(taskIds[i], values[i]);
+            results[i] = kinds[i] is { } kind ? WrongType(taskIds[i], kind) : Live(taskIds[i], values[i]);
         }
 
         return results;
+    }
+
+    /// <summary>
+    /// MGET answers nil both for a missing key and for a key of another type. Where it answered
+    /// nil, one EXISTS tells the two apart (0 in the usual case: those children are simply not
+    /// done), and only when some exist, their types are asked for: a group with a list at a
+    /// child's key then counts that child as unreadable instead of waiting for it forever.
+    /// </summary>
+    private static async Task<string?[]> KindsOfMissingAsync(IDatabase database, RedisKey[] keys, RedisValue[] values)
+    {
+        var kinds = new string?[keys.Length];
+        var missing = Enumerable.Range(0, keys.Length).Where(i => values[i].IsNull).ToArray();
+        if (missing.Length == 0 || await database.KeyExistsAsync(missing.Select(i => keys[i]).ToArray()) == 0)
+        {
+            return kinds;
+        }
+
+        var types = await Task.WhenAll(missing.Select(i => database.KeyTypeAsync(keys[i])));
+        for (var m = 0; m < missing.Length; m++)
+        {
+            kinds[missing[m]] = types[m] is RedisType.None or RedisType.String ? null : types[m].ToString().ToLowerInvariant();
+        }
+
+        return kinds;
     }
 
     /// <summary>
@@ -216,7 +269,47 @@ internal sealed partial class RedisResultStore : IResultStore, IResultChangeFeed
         }
 
         var result = CeleryDocument.Decode(taskId, (byte[])value!);
+        RecordReader.Report(_logger, Backend, result);
         return result.IsExpired(_time.GetUtcNow()) ? null : result;
+    }
+
+    /// <summary>The key as Redis holds it: its type, its TTL, and for a string its value (text, or hex when it is not UTF-8).</summary>
+    public ValueTask<RawRecord?> ReadRawAsync(string taskId, CancellationToken cancellationToken = default) =>
+        Retry("read raw", async () =>
+        {
+            var database = Database;
+            var key = KeyOf(taskId);
+            var type = await database.KeyTypeAsync(key);
+            if (type == RedisType.None)
+            {
+                return null;
+            }
+
+            var ttl = await database.KeyTimeToLiveAsync(key);
+            var fields = new List<RawField>
+            {
+                new("type", type.ToString().ToLowerInvariant()),
+                new("ttl", ttl is { } left ? $"{left.TotalSeconds:0.###} s" : "none"),
+            };
+            if (type == RedisType.String)
+            {
+                var value = (byte[])(await database.StringGetAsync(key))!;
+                fields.Add(new RawField("value", RawField.Render(Utf8(value) ?? (object)value)));
+            }
+
+            return (RawRecord?)new RawRecord($"Redis {_settings.Endpoints} database {_settings.Database}, key {key}", fields);
+        });
+
+    private static string? Utf8(byte[] value)
+    {
+        try
+        {
+            return new System.Text.UTF8Encoding(false, throwOnInvalidBytes: true).GetString(value);
+        }
+        catch (System.Text.DecoderFallbackException)
+        {
+            return null;
+        }
     }
 
     public ValueTask<bool> ExistsAsync(string taskId, CancellationToken cancellationToken = default) =>
@@ -317,14 +410,12 @@ internal sealed partial class RedisResultStore : IResultStore, IResultChangeFeed
         var channel = RedisChannel.Literal(_settings.KeyPrefix + TaskKeyPrefix + taskId);
         Action<RedisChannel, RedisValue> handler = (published, message) =>
         {
-            TaskResult record;
-            try
+            // A message that is not a readable document wakes nobody: the waiter's own read of
+            // the key (on its next wait) is what reports a damaged record.
+            var record = CeleryDocument.Decode(taskId, (byte[])message!);
+            if (record.Problem is { } problem)
             {
-                record = CeleryDocument.Decode(taskId, (byte[])message!);
-            }
-            catch (FormatException ex)
-            {
-                LogBadPublication(_logger, ex, taskId);
+                LogBadPublication(_logger, taskId, problem.Field, problem.Reason);
                 return;
             }
 
@@ -396,8 +487,8 @@ internal sealed partial class RedisResultStore : IResultStore, IResultChangeFeed
     [LoggerMessage(1, LogLevel.Information, "Redis result store connected to {Endpoints} ({Mode}), database {Database}, {Connections} connection(s)")]
     private static partial void LogConnected(ILogger logger, string endpoints, int database, int connections, string mode);
 
-    [LoggerMessage(3, LogLevel.Warning, "A message published for task {TaskId} is not a task meta document; ignored")]
-    private static partial void LogBadPublication(ILogger logger, Exception exception, string taskId);
+    [LoggerMessage(3, LogLevel.Warning, "A message published for task {TaskId} is not a readable task meta document (field {Field}: {Reason}); ignored")]
+    private static partial void LogBadPublication(ILogger logger, string taskId, string field, string reason);
 
     [LoggerMessage(2, LogLevel.Warning, "Redis result store at {Endpoints}: TLS without certificate checks (ssl_cert_reqs=none); anyone on the path can read and change results")]
     private static partial void LogNoCertificateCheck(ILogger logger, string endpoints);

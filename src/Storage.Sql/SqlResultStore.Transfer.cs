@@ -44,10 +44,7 @@ internal sealed partial class SqlResultStore : IResultTransfer
             return page;
         }, cancellationToken);
         var now = _time.GetUtcNow();
-        return new TransferPage<TaskResult>(
-            rows.Where(r => !r.IsExpired(now)).ToArray(),
-            rows.Count < pageSize ? null : rows[^1].TaskId,
-            []);
+        return RecordReader.TransferPage(rows.Where(r => !r.IsExpired(now)), rows.Count < pageSize ? null : rows[^1].TaskId);
     }
 
     public async ValueTask<TransferPage<GroupMeta>> ReadGroupsAsync(string? cursor, int pageSize, CancellationToken cancellationToken = default)

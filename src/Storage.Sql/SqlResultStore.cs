@@ -14,7 +14,7 @@ namespace ResultGrid.Storage.Sql;
 /// reads are by primary key; searches use the indexes. The database-specific parts are SQL
 /// text in a <see cref="SqlDialect"/>.
 /// </summary>
-internal sealed partial class SqlResultStore : IResultStore, IResultScan, IResultQuery, IExpiredResultSweep, IBackendDiagnostics, IAsyncDisposable
+internal sealed partial class SqlResultStore : IResultStore, IResultScan, IResultQuery, IExpiredResultSweep, IBackendDiagnostics, IRawRecordReader, IAsyncDisposable
 {
     private const int ReadChunk = 500;
     private static readonly int Columns = SqlDialect.TaskColumns.Length;
@@ -345,35 +345,85 @@ internal sealed partial class SqlResultStore : IResultStore, IResultScan, IResul
         Add(command, at + 21, r.ParentId);
     }
 
-    private static TaskResult FromRow(DbDataReader r) => new()
+    /// <summary>
+    /// The one mapping of a results row, used by every read, search and transfer. Each column is
+    /// read on its own: a value of the wrong form (a date that is not a date, a retry count that
+    /// is not a number, text where bytes belong, as Python's sqlite3 stores a str, children that
+    /// are not JSON) leaves that field null and becomes the record's <see cref="TaskResult.Problem"/>;
+    /// the other fields are read all the same, and the row never fails the statement it came in.
+    /// </summary>
+    private TaskResult FromRow(DbDataReader r)
     {
-        TaskId = r.GetString(0),
-        State = r.GetString(1),
-        Payload = PayloadAt(r, 2),
-        Traceback = TextAt(r, 5),
-        DateDone = TimeAt(r, 6),
-        ExpiresAt = TimeAt(r, 8),
-        Name = TextAt(r, 9),
-        Args = PayloadAt(r, 10),
-        Kwargs = PayloadAt(r, 13),
-        Worker = TextAt(r, 16),
-        Retries = r.IsDBNull(17) ? null : Convert.ToInt32(r.GetValue(17), CultureInfo.InvariantCulture),
-        Queue = TextAt(r, 18),
-        Children = TextAt(r, 19) is { } children ? JsonSerializer.Deserialize<string[]>(children) : null,
-        GroupId = TextAt(r, 20),
-        ParentId = TextAt(r, 21),
-    };
+        var read = new RecordReader(r.GetString(0));
+        var state = read.Read("state", "a state name", r, 1, static (r, i) => StateAt(r, i));
+        var record = read.Finish(new TaskResult
+        {
+            TaskId = read.TaskId,
+            State = state ?? TaskStates.Unreadable,
+            Payload = read.Read("payload", "bytes (a binary column)", r, 2, static (r, i) => PayloadAt(r, i)),
+            Traceback = read.Read("traceback", "text", r, 5, static (r, i) => TextAt(r, i)),
+            DateDone = read.Read("date_done", "a date", r, 6, static (r, i) => TimeAt(r, i)),
+            ExpiresAt = read.Read("expires_at", "a date", r, 8, static (r, i) => TimeAt(r, i)),
+            Name = read.Read("name", "text", r, 9, static (r, i) => TextAt(r, i)),
+            Args = read.Read("args", "bytes (a binary column)", r, 10, static (r, i) => PayloadAt(r, i)),
+            Kwargs = read.Read("kwargs", "bytes (a binary column)", r, 13, static (r, i) => PayloadAt(r, i)),
+            Worker = read.Read("worker", "text", r, 16, static (r, i) => TextAt(r, i)),
+            Retries = read.Read("retries", "a whole number", r, 17, static (r, i) => r.IsDBNull(i) ? null : (int?)Convert.ToInt32(r.GetValue(i), CultureInfo.InvariantCulture)),
+            Queue = read.Read("queue", "text", r, 18, static (r, i) => TextAt(r, i)),
+            Children = read.Read("children", "a JSON list of task ids", r, 19, static (r, i) => ChildrenAt(r, i)),
+            GroupId = read.Read("group_id", "text", r, 20, static (r, i) => TextAt(r, i)),
+            ParentId = read.Read("parent_id", "text", r, 21, static (r, i) => TextAt(r, i)),
+        });
+        RecordReader.Report(_logger, _dialect.Name, record);
+        return record;
+    }
+
+    /// <summary>A state as Celery's column holds it: 1 to 50 characters of text. Anything else makes the record UNREADABLE.</summary>
+    private static string StateAt(DbDataReader r, int i)
+    {
+        if (r.IsDBNull(i))
+        {
+            throw new FormatException("the column is NULL");
+        }
+
+        var state = r.GetValue(i) as string ?? throw new InvalidCastException($"the column holds {r.GetValue(i).GetType().Name}, not text");
+        return RecordReader.StateProblem(state) is { } problem ? throw new FormatException(problem) : state;
+    }
+
+    private static string[]? ChildrenAt(DbDataReader r, int i)
+    {
+        if (r.IsDBNull(i))
+        {
+            return null;
+        }
+
+        var text = r.GetString(i);
+        try
+        {
+            return JsonSerializer.Deserialize<string[]>(text);
+        }
+        catch (JsonException ex)
+        {
+            throw new FormatException($"{RecordReader.Excerpt(text)} ({ex.Message})", ex);
+        }
+    }
 
     private static string? TextAt(DbDataReader r, int i) => r.IsDBNull(i) ? null : r.GetString(i);
 
     private static DateTimeOffset? TimeAt(DbDataReader r, int i) =>
         r.IsDBNull(i) ? null : new DateTimeOffset(DateTime.SpecifyKind(r.GetFieldValue<DateTime>(i), DateTimeKind.Utc));
 
-    // Data, content type, content encoding: three columns from i.
+    // Data, content type, content encoding: three columns from i. The data must be bytes: text
+    // there (a foreign writer's str) is refused, not guessed at as some encoding of the value.
     private static ResultPayload? PayloadAt(DbDataReader r, int i) =>
         r.IsDBNull(i)
             ? null
-            : new ResultPayload { Data = (byte[])r.GetValue(i), ContentType = TextAt(r, i + 1) ?? "application/octet-stream", ContentEncoding = TextAt(r, i + 2) };
+            : new ResultPayload
+            {
+                Data = r.GetValue(i) as byte[] ?? throw new InvalidCastException($"the column holds {r.GetValue(i).GetType().Name} where the encoded bytes belong"),
+                ContentType = TextAt(r, i + 1) ?? "application/octet-stream",
+                ContentEncoding = TextAt(r, i + 2),
+            };
 
     /// <summary>The row, unless it has expired: every read filters on expiry, whether or not a cleanup has run.</summary>
     private TaskResult? Live(TaskResult? result) => result is null || result.IsExpired(_time.GetUtcNow()) ? null : result;
@@ -412,6 +462,38 @@ internal sealed partial class SqlResultStore : IResultStore, IResultScan, IResul
 
         return taskIds.Select(id => Live(found.GetValueOrDefault(id))).ToArray();
     }
+
+    /// <summary>The row as the database holds it, column by column, each value as the driver gives it (text, bytes, time, number).</summary>
+    public ValueTask<RawRecord?> ReadRawAsync(string taskId, CancellationToken cancellationToken = default) =>
+        Run("read raw", async c =>
+        {
+            await using var command = Command(c, $"SELECT {_selectColumns} FROM {_tables.Tasks} WHERE task_id = @p0");
+            Add(command, 0, taskId);
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            if (!await reader.ReadAsync(cancellationToken))
+            {
+                return null;
+            }
+
+            var fields = new List<RawField>(Columns);
+            for (var i = 0; i < Columns; i++)
+            {
+                string? value;
+                try
+                {
+                    value = RawField.Render(reader.GetValue(i));
+                }
+                catch (Exception ex) when (RecordReader.IsDecodeFailure(ex))
+                {
+                    // A value the driver itself cannot hand over (MariaDB's zero DATETIME): say so.
+                    value = $"(the {Backend} driver cannot read it: {ex.Message})";
+                }
+
+                fields.Add(new RawField(SqlDialect.TaskColumns[i], value));
+            }
+
+            return new RawRecord($"{Display}, table {_tables.Tasks}", fields);
+        }, cancellationToken);
 
     public ValueTask<bool> ExistsAsync(string taskId, CancellationToken cancellationToken = default) =>
         Run("exists", async c =>
@@ -632,21 +714,45 @@ internal sealed partial class SqlResultStore : IResultStore, IResultScan, IResul
             }
 
             var items = new List<TaskResult>(query.PageSize + 1);
+            var unreadable = new List<UnreadableRecord>();
+            var rows = 0;
             DateTime lastUpdated = default;
+            string? lastId = null;
             await using var reader = await command.ExecuteReaderAsync(cancellationToken);
             while (await reader.ReadAsync(cancellationToken))
             {
-                if (items.Count == query.PageSize)
+                if (rows == query.PageSize)
                 {
-                    // One row more than the page: there is a next page, which starts after the last row kept.
-                    return new ResultPage { Items = [.. items], NextPageToken = EncodeToken(lastUpdated, items[^1].TaskId) };
+                    // One row more than the page: there is a next page, which starts after the last
+                    // row of this one, good or bad, so paging moves past a damaged row too.
+                    return new ResultPage { Items = [.. items], Unreadable = [.. unreadable], NextPageToken = EncodeToken(lastUpdated, lastId!) };
                 }
 
-                items.Add(FromRow(reader));
-                lastUpdated = DateTime.SpecifyKind(reader.GetFieldValue<DateTime>(7), DateTimeKind.Utc);
+                rows++;
+                var row = FromRow(reader);
+                if (row.Problem is null)
+                {
+                    items.Add(row);
+                }
+                else
+                {
+                    unreadable.Add(RecordReader.Describe(row));
+                }
+
+                lastId = row.TaskId;
+                // The keyset's own column; a value the driver cannot read as a time (a foreign
+                // writer's, on SQLite) keeps the previous row's, which still moves the page on.
+                try
+                {
+                    lastUpdated = DateTime.SpecifyKind(reader.GetFieldValue<DateTime>(7), DateTimeKind.Utc);
+                }
+                catch (Exception ex) when (RecordReader.IsDecodeFailure(ex))
+                {
+                    // The row itself is already reported; the page goes on from the last readable time.
+                }
             }
 
-            return new ResultPage { Items = [.. items] };
+            return new ResultPage { Items = [.. items], Unreadable = [.. unreadable] };
         }, cancellationToken);
     }
 
