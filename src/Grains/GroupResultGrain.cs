@@ -280,7 +280,7 @@ internal sealed partial class GroupResultGrain : Grain, IGroupResultGrain
                 {
                     if (result is { IsReady: true } && !_readyStates.ContainsKey(result.TaskId) && ReferenceEquals(_meta, meta))
                     {
-                        Complete(result.TaskId, result.State);
+                        Complete(result.TaskId, result.EffectiveState);
                         found++;
                     }
                 }

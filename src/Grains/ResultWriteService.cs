@@ -65,7 +65,7 @@ public sealed partial class ResultWriteService
         // store kept a SUCCESS: that is how a retried write of a stored child (whose first call
         // failed after the store had it) still reaches a group that was never told.
         var groupId = record.GroupId ?? ready?.GroupId;
-        var childState = ready?.State ?? (outcome.Outcome == WriteOutcome.KeptSuccess ? TaskStates.Success : null);
+        var childState = ready?.EffectiveState ?? (outcome.Outcome == WriteOutcome.KeptSuccess ? TaskStates.Success : null);
         var wake = ready is null ? Task.CompletedTask : _notifier.WakeAsync(ready);
         if (groupId is not null && childState is not null)
         {
