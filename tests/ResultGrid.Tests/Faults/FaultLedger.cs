@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using ResultGrid.Client;
 
 namespace ResultGrid.Tests.Faults;
@@ -10,7 +11,7 @@ namespace ResultGrid.Tests.Faults;
 /// Everything the fault scenario asked of the cluster and what it answered, on one clock
 /// (seconds since the scenario began), and the figures computed from it.
 /// </summary>
-internal sealed class FaultLedger
+internal sealed partial class FaultLedger
 {
     private readonly Stopwatch _clock = Stopwatch.StartNew();
 
@@ -67,7 +68,7 @@ internal sealed class FaultLedger
         static string Line(Exception e)
         {
             var message = e.Message.Split('\n', 2)[0].Trim();
-            return $"{e.GetType().Name}: {(message.Length > 160 ? message[..160] + "…" : message)}";
+            return $"{e.GetType().Name}: {(message.Length > 140 ? message[..140] + "…" : message)}";
         }
 
         return ex.InnerException is { } inner ? $"{Line(ex)} <- {Line(inner)}" : Line(ex);
@@ -86,12 +87,22 @@ internal sealed class FaultLedger
         return Math.Max(0, bad - kill);
     }
 
-    public static string Json(IReadOnlyDictionary<string, object?> figures) => JsonSerializer.Serialize(figures);
+    public static string Json(IReadOnlyDictionary<string, object?> figures) => JsonSerializer.Serialize(figures, JsonOptions);
+
+    private static readonly JsonSerializerOptions JsonOptions = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     public static double Round(double seconds) => Math.Round(seconds, 2);
 
-    public static string Count(IEnumerable<string> texts, int top = 6) =>
-        string.Join("; ", texts.GroupBy(t => t, StringComparer.Ordinal).OrderByDescending(g => g.Count()).Take(top).Select(g => $"{g.Count()}× {g.Key}"));
+    /// <summary>
+    /// The distinct answers with their counts, most frequent first; numbers (ports, silo
+    /// generations, retry delays, message ids) are blanked so that one kind of error counts once.
+    /// </summary>
+    public static string Count(IEnumerable<string> texts, int top = 5) =>
+        string.Join("; ", texts.Select(t => Numbers().Replace(t, "#")).GroupBy(t => t, StringComparer.Ordinal)
+            .OrderByDescending(g => g.Count()).Take(top).Select(g => $"{g.Count()}× {g.Key}"));
+
+    [GeneratedRegex(@"[0-9A-F]{16}|\d+(\.\d+)?")]
+    private static partial Regex Numbers();
 
     public static string Fmt(double value) => value.ToString("0.00", CultureInfo.InvariantCulture);
 }
