@@ -46,7 +46,7 @@ public sealed class ClusterFaultTests
     /// <summary>The kill comes after this many stream writes (8 s into the 30 s stream).</summary>
     private const int KillAfterStreamWrites = 400;
 
-    private static readonly TimeSpan WaitTimeout = TimeSpan.FromSeconds(75);
+    private static readonly TimeSpan WaitTimeout = TimeSpan.FromSeconds(90);
     private static readonly TimeSpan JoinTimeout = TimeSpan.FromSeconds(90);
     private static readonly TimeSpan ProbeEvery = TimeSpan.FromMilliseconds(250);
     private static readonly TimeSpan ProbeWindow = TimeSpan.FromSeconds(25);
@@ -83,8 +83,17 @@ public sealed class ClusterFaultTests
         Assert.True(active == FaultCluster.SiloCount, $"membership shows {active} active silos, not {FaultCluster.SiloCount}\n{cluster.Tails()}");
         var setUp = ledger.Now;
 
-        // The group: saved first (Celery's order), joined at once, 9 in 10 children written before the stream.
+        // 1,000 waits on ids nobody has written yet, parked on their result grains. First: their
+        // registrations activate the waiter-index partitions, each on the silo of the grain that
+        // registered first (Orleans places a new activation near its caller), so the partitions
+        // spread over the silos. (Writes first would put them all on the silo whose gateway
+        // carries this client's writes.)
         var run = Guid.NewGuid().ToString("N")[..8];
+        var waited = Enumerable.Range(0, WaitCount).Select(i => $"fault-wait-{run}-{i:D4}").ToArray();
+        var waits = waited.Select(id => ledger.WaitAsync(results, id, WaitTimeout, Ct)).ToArray();
+        await Task.Delay(TimeSpan.FromSeconds(2), Ct);
+
+        // The group: saved first (Celery's order), joined at once, 9 in 10 children written before the stream.
         var groupId = $"fault-group-{run}";
         var children = Enumerable.Range(0, GroupSize).Select(i => $"fault-child-{run}-{i:D4}").ToArray();
         await results.SaveGroupAsync(groupId, children, cancellationToken: Ct).WaitAsync(TimeSpan.FromSeconds(60), Ct);
@@ -92,11 +101,6 @@ public sealed class ClusterFaultTests
         var join = JoinAsync(results, groupId, ledger);
         await Parallel.ForEachAsync(children.Where((_, i) => i % 10 != 9), new ParallelOptions { MaxDegreeOfParallelism = 32, CancellationToken = Ct },
             async (id, ct) => await ledger.WriteAsync(results, id, "before", groupId, ct));
-
-        // 1,000 waits on ids nobody has written yet, parked on their result grains.
-        var waited = Enumerable.Range(0, WaitCount).Select(i => $"fault-wait-{run}-{i:D4}").ToArray();
-        var waits = waited.Select(id => ledger.WaitAsync(results, id, WaitTimeout, Ct)).ToArray();
-        await Task.Delay(TimeSpan.FromSeconds(2), Ct);
 
         // The victim: the silo of the group grain, which must also hold index partitions and
         // parked waits' result grains (and, with three silos, is a gateway the client uses).
