@@ -27,7 +27,20 @@ public static class ClientServiceCollectionExtensions
         options.PostConfigure<IOptions<ClientMessagingOptions>>((o, messaging) => o.ResponseTimeout ??= messaging.Value.ResponseTimeout);
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ResultGridClientOptions>, ResultGridClientOptionsValidator>());
         services.TryAddSingleton(TimeProvider.System);
-        services.TryAddSingleton<ResultGridClient>();
+        if (!services.Any(d => d.ServiceType == typeof(GatewayLossSignal)))
+        {
+            // Orleans tells every registered IClusterConnectionStatusObserver when a gateway
+            // connection drops; the SDK re-sends its calls in flight at once (see GatewayLossSignal).
+            services.AddSingleton<GatewayLossSignal>();
+            services.AddSingleton<IClusterConnectionStatusObserver>(sp => sp.GetRequiredService<GatewayLossSignal>());
+        }
+
+        services.TryAddSingleton(sp => new ResultGridClient(
+            sp.GetRequiredService<IGrainFactory>(),
+            sp.GetRequiredService<ResultSerializer>(),
+            sp.GetRequiredService<IOptions<ResultGridClientOptions>>(),
+            sp.GetService<TimeProvider>(),
+            sp.GetService<GatewayLossSignal>()));
         services.TryAddSingleton<IResultGridClient>(sp => sp.GetRequiredService<ResultGridClient>());
         services.TryAddSingleton<IResultReader>(sp => sp.GetRequiredService<ResultGridClient>());
         services.TryAddSingleton<IResultWriter>(sp => sp.GetRequiredService<ResultGridClient>());

@@ -18,9 +18,16 @@ public sealed class ResultGridClient : IResultGridClient
     private readonly ResultSerializer _serializer;
     private readonly ResultGridClientOptions _options;
     private readonly TimeProvider _time;
+    private readonly GatewayLossSignal? _gatewayLoss;
 
     public ResultGridClient(IGrainFactory grains, ResultSerializer serializer, IOptions<ResultGridClientOptions> options, TimeProvider? time = null)
+        : this(grains, serializer, options, time, gatewayLoss: null)
     {
+    }
+
+    internal ResultGridClient(IGrainFactory grains, ResultSerializer serializer, IOptions<ResultGridClientOptions> options, TimeProvider? time, GatewayLossSignal? gatewayLoss)
+    {
+        _gatewayLoss = gatewayLoss;
         _grainFactory = grains;
         // Lazy: inside a silo the grain type map is complete only once the silo has started.
         _references = new Lazy<ResultGrainReferences>(() => new ResultGrainReferences(grains));
@@ -93,7 +100,8 @@ public sealed class ResultGridClient : IResultGridClient
 
     public async Task<TaskResultInfo> GetAsync(string taskId, CancellationToken cancellationToken = default)
     {
-        var record = await Grain(taskId).GetAsync().WaitAsync(cancellationToken).ConfigureAwait(false);
+        var grain = Grain(taskId);
+        var record = await Idempotent(grain, static g => g.GetAsync(), cancellationToken).ConfigureAwait(false);
         return new TaskResultInfo(record, _serializer);
     }
 
@@ -109,6 +117,8 @@ public sealed class ResultGridClient : IResultGridClient
         var started = _time.GetTimestamp();
         var slice = _options.EffectiveWaitSlice;
         TaskResult record;
+        var lastState = TaskStates.Pending;
+        var failures = 0;
         while (true)
         {
             var remaining = limit is { } l ? l - _time.GetElapsedTime(started) : slice;
@@ -119,8 +129,23 @@ public sealed class ResultGridClient : IResultGridClient
             }
 
             // Each call returns within the slice, well inside Orleans' response timeout; the
-            // token cancels the call in the grain too.
-            record = await grain.WaitAsync(wait, cancellationToken).ConfigureAwait(false);
+            // token cancels the call in the grain too. A slice the cluster failed to answer (its
+            // silo died, the gateway dropped) is issued again at once: the new call reaches a new
+            // activation, which registers the waiter again and reads the store first.
+            if (await Attempt(grain.WaitAsync(wait, cancellationToken), cancellationToken).ConfigureAwait(false) is not { Answered: true, Value: var answered })
+            {
+                if (limit is { } over && _time.GetElapsedTime(started) >= over)
+                {
+                    throw new ResultTimeoutException(taskId, over, lastState);
+                }
+
+                await Backoff(ref failures, cancellationToken).ConfigureAwait(false);
+                continue;
+            }
+
+            failures = 0;
+            record = answered;
+            lastState = record.State;
             if (record.IsReady || record.State == TaskStates.Consumed)
             {
                 break;
@@ -161,16 +186,17 @@ public sealed class ResultGridClient : IResultGridClient
     }
 
     public Task<string> GetStateAsync(string taskId, CancellationToken cancellationToken = default) =>
-        Grain(taskId).GetStateAsync().WaitAsync(cancellationToken);
+        Idempotent(Grain(taskId), static g => g.GetStateAsync(), cancellationToken);
 
     public Task<bool> ExistsAsync(string taskId, CancellationToken cancellationToken = default) =>
-        Grain(taskId).ExistsAsync().WaitAsync(cancellationToken);
+        Idempotent(Grain(taskId), static g => g.ExistsAsync(), cancellationToken);
 
     public Task<ResultExistence> GetExistenceAsync(string taskId, CancellationToken cancellationToken = default) =>
-        Grain(taskId).GetExistenceAsync().WaitAsync(cancellationToken);
+        Idempotent(Grain(taskId), static g => g.GetExistenceAsync(), cancellationToken);
 
+    /// <remarks>Sent again if the cluster did not answer; a forget that landed the first time then reports false.</remarks>
     public Task<bool> ForgetAsync(string taskId, CancellationToken cancellationToken = default) =>
-        Grain(taskId).ForgetAsync().WaitAsync(cancellationToken);
+        Idempotent(Grain(taskId), static g => g.ForgetAsync(), cancellationToken);
 
     // ---- writer ----
 
@@ -224,7 +250,111 @@ public sealed class ResultGridClient : IResultGridClient
             Retries = options?.Retries,
             Queue = options?.Queue,
         };
-        return _writer.Value.WriteAsync(record, options?.Expires).WaitAsync(cancellationToken);
+        return WriteWithRetriesAsync(record, options?.Expires, cancellationToken);
+    }
+
+    /// <summary>
+    /// A write, sent again through another gateway when the cluster did not answer (see
+    /// <see cref="ResultGridClientOptions.RetryBudget"/>). The answer is the store's: Stored or
+    /// KeptSuccess (the writer recognises its own identical SUCCESS, stored by an attempt whose
+    /// answer was lost, as Stored). Only when no attempt answered does it fail, saying that it
+    /// could not learn whether the store has the result.
+    /// </summary>
+    private async Task<WriteOutcome> WriteWithRetriesAsync(TaskResult record, TimeSpan? expires, CancellationToken cancellationToken)
+    {
+        var started = _time.GetTimestamp();
+        var failures = 0;
+        while (_time.GetElapsedTime(started) < _options.RetryBudget || failures == 0)
+        {
+            if (await Attempt(_writer.Value.WriteAsync(record, expires), cancellationToken).ConfigureAwait(false) is { Answered: true, Value: var outcome })
+            {
+                return outcome;
+            }
+
+            await Backoff(ref failures, cancellationToken).ConfigureAwait(false);
+        }
+
+        // The budget is spent: one last attempt, whose failure is reported as what it is.
+        try
+        {
+            return await _writer.Value.WriteAsync(record, expires).WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ClusterFailures.IsTransient(ex))
+        {
+            throw new ResultGridUnavailableException(
+                $"The {record.State} write of task '{record.TaskId}' got no answer from the cluster in {_time.GetElapsedTime(started).TotalSeconds:0.#} s ({failures + 1} attempts; ResultGrid:Client:RetryBudget is {_options.RetryBudget}), " +
+                "so whether the store has it is not known. Writing it again is safe: the same state again changes nothing and a stored SUCCESS is never replaced.",
+                ex);
+        }
+    }
+
+    // ---- calls the cluster may fail to answer ----
+
+    private static readonly TimeSpan FirstRetryDelay = TimeSpan.FromMilliseconds(50);
+    private static readonly TimeSpan MaxRetryDelay = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// One call: its result, or null when the cluster did not answer (a transient failure, or a
+    /// gateway connection that dropped while it was in flight). The caller's cancellation and
+    /// every error a grain raised pass through.
+    /// </summary>
+    private async Task<Answer<T>> Attempt<T>(Task<T> call, CancellationToken cancellationToken)
+    {
+        var lost = _gatewayLoss?.Token ?? CancellationToken.None;
+        try
+        {
+            var answered = lost.CanBeCanceled ? call.WaitAsync(lost) : call;
+            return new(true, await (cancellationToken.CanBeCanceled ? answered.WaitAsync(cancellationToken) : answered).ConfigureAwait(false));
+        }
+        catch (OperationCanceledException) when (lost.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            // The gateway this call may have gone through is gone; its answer would come only at
+            // the response timeout. Observe the abandoned call's end so it is never unobserved.
+            _ = call.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            return default;
+        }
+        catch (Exception ex) when (ClusterFailures.IsTransient(ex))
+        {
+            return default;
+        }
+    }
+
+    /// <summary>A call's value, or <see cref="Answered"/> false when the cluster gave none.</summary>
+    private readonly record struct Answer<T>(bool Answered, T Value);
+
+    /// <summary>An idempotent call, sent again while the cluster does not answer, within the retry budget.</summary>
+    private async Task<T> Idempotent<TGrain, T>(TGrain grain, Func<TGrain, Task<T>> call, CancellationToken cancellationToken)
+    {
+        var started = _time.GetTimestamp();
+        var failures = 0;
+        while (true)
+        {
+            if (_time.GetElapsedTime(started) >= _options.RetryBudget && failures > 0)
+            {
+                // The last attempt, outside the budget: its own failure is the answer.
+                return await call(grain).WaitAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            if (await Attempt(call(grain), cancellationToken).ConfigureAwait(false) is { Answered: true } answer)
+            {
+                return answer.Value;
+            }
+
+            await Backoff(ref failures, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Waits before the next attempt: 50 ms doubling to 1 s, with jitter, so callers that failed together do not return together.</summary>
+    private Task Backoff(ref int failures, CancellationToken cancellationToken)
+    {
+        var delay = FirstRetryDelay * Math.Pow(2, Math.Min(failures, 10));
+        if (delay > MaxRetryDelay)
+        {
+            delay = MaxRetryDelay;
+        }
+
+        failures++;
+        return Task.Delay(delay * (0.5 + (Random.Shared.NextDouble() / 2)), _time, cancellationToken);
     }
 
     private ResultPayload? EncodeArgument(object? value) => value switch
@@ -268,7 +398,8 @@ public sealed class ResultGridClient : IResultGridClient
     {
         ArgumentNullException.ThrowIfNull(taskIds);
         TaskIds.ValidateExpires(expires, nameof(expires));
-        return Group(groupId).SaveAsync(taskIds.ToArray(), expires).WaitAsync(cancellationToken);
+        var ids = taskIds.ToArray();
+        return Idempotent(Group(groupId), g => g.SaveAsync(ids, expires), cancellationToken);
     }
 
     public async Task<string> SaveChordAsync(string groupId, IReadOnlyList<string> taskIds, string bodyName, string? bodyTaskId = null, TimeSpan? expires = null, CancellationToken cancellationToken = default)
@@ -277,7 +408,8 @@ public sealed class ResultGridClient : IResultGridClient
         ArgumentException.ThrowIfNullOrWhiteSpace(bodyName);
         TaskIds.ValidateExpires(expires, nameof(expires));
         var body = new ChordBody { TaskId = bodyTaskId ?? TaskIds.NewId(), Name = bodyName, Expires = expires };
-        await Group(groupId).SaveChordAsync(taskIds.ToArray(), expires, body).WaitAsync(cancellationToken).ConfigureAwait(false);
+        var ids = taskIds.ToArray();
+        await Idempotent(Group(groupId), g => g.SaveChordAsync(ids, expires, body), cancellationToken).ConfigureAwait(false);
         return body.TaskId;
     }
 
@@ -295,20 +427,31 @@ public sealed class ResultGridClient : IResultGridClient
     }
 
     public Task<GroupStatus> GetGroupAsync(string groupId, CancellationToken cancellationToken = default) =>
-        Group(groupId).GetStatusAsync().WaitAsync(cancellationToken);
+        Idempotent(Group(groupId), static g => g.GetStatusAsync(), cancellationToken);
 
     public Task<bool> ForgetGroupAsync(string groupId, CancellationToken cancellationToken = default) =>
-        Group(groupId).ForgetAsync().WaitAsync(cancellationToken);
+        Idempotent(Group(groupId), static g => g.ForgetAsync(), cancellationToken);
 
     public async Task<IReadOnlyList<TaskOutcome<T>>> JoinAsync<T>(string groupId, TimeSpan? timeout = null, bool propagate = true, CancellationToken cancellationToken = default)
     {
         var group = Group(groupId);
         var deadline = Deadline(timeout);
         var seen = 0;
+        var failures = 0;
         GroupStatus status;
         while (true)
         {
-            var completions = await group.WaitForCompletionsAsync(seen, Slice(deadline), cancellationToken).ConfigureAwait(false);
+            if (await Attempt(group.WaitForCompletionsAsync(seen, Slice(deadline), cancellationToken), cancellationToken).ConfigureAwait(false) is not { Answered: true, Value: var completions })
+            {
+                // The group's silo died or the gateway dropped: ask again, from the start of the
+                // completion order (a new activation rebuilds it from the store in its own order).
+                seen = 0;
+                ThrowIfPast(deadline, timeout, groupId, "its silo did not answer");
+                await Backoff(ref failures, cancellationToken).ConfigureAwait(false);
+                continue;
+            }
+
+            failures = 0;
             seen += completions.TaskIds.Length;
             status = completions.Status;
             if (!status.Exists)
@@ -324,12 +467,15 @@ public sealed class ResultGridClient : IResultGridClient
             ThrowIfPast(deadline, timeout, groupId, $"{status.Completed} of {status.Total} done");
         }
 
-        var ids = await group.GetTaskIdsAsync().WaitAsync(cancellationToken).ConfigureAwait(false);
+        var ids = await Idempotent(group, static g => g.GetTaskIdsAsync(), cancellationToken).ConfigureAwait(false);
 
         // All batches in flight at once (the group grain's reads interleave): a 10,000-task join
         // on Redis took 89 ms batch after batch.
         var batches = await Task.WhenAll(Enumerable.Range(0, (ids.Length + GroupReadBatch - 1) / GroupReadBatch).Select(b =>
-            group.ReadResultsAsync(ids.AsSpan(b * GroupReadBatch, Math.Min(GroupReadBatch, ids.Length - (b * GroupReadBatch))).ToArray()))).WaitAsync(cancellationToken).ConfigureAwait(false);
+        {
+            var batch = ids.AsSpan(b * GroupReadBatch, Math.Min(GroupReadBatch, ids.Length - (b * GroupReadBatch))).ToArray();
+            return Idempotent(group, g => g.ReadResultsAsync(batch), cancellationToken);
+        })).ConfigureAwait(false);
         var outcomes = new List<TaskOutcome<T>>(ids.Length);
         foreach (var record in batches.SelectMany(b => b))
         {
@@ -344,25 +490,39 @@ public sealed class ResultGridClient : IResultGridClient
         var group = Group(groupId);
         var deadline = Deadline(timeout);
         var seen = 0;
+        var failures = 0;
+
+        // What was handed out already: after a fail-over the new activation's completion order
+        // starts again from the store, in its own order, and must not hand a child out twice.
+        var yielded = new HashSet<string>(StringComparer.Ordinal);
         while (true)
         {
-            var completions = await group.WaitForCompletionsAsync(seen, Slice(deadline), cancellationToken).ConfigureAwait(false);
+            if (await Attempt(group.WaitForCompletionsAsync(seen, Slice(deadline), cancellationToken), cancellationToken).ConfigureAwait(false) is not { Answered: true, Value: var completions })
+            {
+                seen = 0;
+                ThrowIfPast(deadline, timeout, groupId, $"{yielded.Count} handed out; its silo did not answer");
+                await Backoff(ref failures, cancellationToken).ConfigureAwait(false);
+                continue;
+            }
+
+            failures = 0;
             if (!completions.Status.Exists)
             {
                 throw new InvalidOperationException($"No group '{groupId}' is saved (or it expired or was forgotten).");
             }
 
-            for (var offset = 0; offset < completions.TaskIds.Length; offset += GroupReadBatch)
+            var fresh = completions.TaskIds.Where(yielded.Add).ToArray();
+            for (var offset = 0; offset < fresh.Length; offset += GroupReadBatch)
             {
-                var batch = completions.TaskIds.AsSpan(offset, Math.Min(GroupReadBatch, completions.TaskIds.Length - offset)).ToArray();
-                foreach (var record in await group.ReadResultsAsync(batch).WaitAsync(cancellationToken).ConfigureAwait(false))
+                var batch = fresh.AsSpan(offset, Math.Min(GroupReadBatch, fresh.Length - offset)).ToArray();
+                foreach (var record in await Idempotent(group, g => g.ReadResultsAsync(batch), cancellationToken).ConfigureAwait(false))
                 {
                     yield return ToOutcome<T>(record, propagate: false);
                 }
             }
 
             seen += completions.TaskIds.Length;
-            if (seen >= completions.Status.Total)
+            if (yielded.Count >= completions.Status.Total)
             {
                 yield break;
             }

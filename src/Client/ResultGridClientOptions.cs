@@ -16,6 +16,16 @@ public sealed class ResultGridClientOptions
     public TimeSpan WaitSlice { get; set; } = TimeSpan.FromSeconds(20);
 
     /// <summary>
+    /// How long the SDK keeps re-sending an idempotent call (a write, a read, a group save, a
+    /// forget) that failed because the cluster did not answer: a silo or gateway that died, a
+    /// dropped connection, an activation that moved. Writes are safe to send again (the same
+    /// state again changes nothing, and a stored SUCCESS is never replaced). Waits and joins are
+    /// re-issued until their own timeout instead. Zero: no retries. Default 30 s, which covers
+    /// a failed silo's detection with the silo host's settings several times over.
+    /// </summary>
+    public TimeSpan RetryBudget { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
     /// Orleans' messaging response timeout where this SDK runs. The hosting extensions set it
     /// from the client's or the silo's messaging options; there is no need to configure it.
     /// </summary>
@@ -27,8 +37,19 @@ public sealed class ResultGridClientOptions
 
 internal sealed class ResultGridClientOptionsValidator : IValidateOptions<ResultGridClientOptions>
 {
-    public ValidateOptionsResult Validate(string? name, ResultGridClientOptions options) =>
-        options.WaitSlice <= TimeSpan.Zero || options.WaitSlice > TimeSpan.FromMinutes(5)
-            ? ValidateOptionsResult.Fail($"ResultGrid:Client:WaitSlice is {options.WaitSlice}; it must be more than 0 and at most 00:05:00 (and below the Orleans response timeout).")
-            : ValidateOptionsResult.Success;
+    public ValidateOptionsResult Validate(string? name, ResultGridClientOptions options)
+    {
+        var failures = new List<string>();
+        if (options.WaitSlice <= TimeSpan.Zero || options.WaitSlice > TimeSpan.FromMinutes(5))
+        {
+            failures.Add($"ResultGrid:Client:WaitSlice is {options.WaitSlice}; it must be more than 0 and at most 00:05:00 (and below the Orleans response timeout).");
+        }
+
+        if (options.RetryBudget < TimeSpan.Zero || options.RetryBudget > TimeSpan.FromHours(1))
+        {
+            failures.Add($"ResultGrid:Client:RetryBudget is {options.RetryBudget}; it must be from 00:00:00 (no retries) to 01:00:00.");
+        }
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
 }

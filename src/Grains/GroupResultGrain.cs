@@ -19,6 +19,20 @@ internal sealed partial class GroupResultGrain : Grain, IGroupResultGrain
     /// <summary>Ids per batched store read: large enough to amortise the round trip, small enough for one message.</summary>
     internal const int ReadBatch = 1000;
 
+    // A child that finishes before its group is saved (Celery's normal order) finds no group.
+    // Many children of one group finish together; deactivating at the first of them sent the
+    // others' calls forwarding from activation to activation until Orleans rejected them
+    // (97 of 100 in one test). So an unsaved group's activation lingers this long, then goes.
+    private static readonly TimeSpan UnsavedLinger = TimeSpan.FromSeconds(30);
+
+    // While someone waits and no child has completed for this long, the children not yet READY
+    // are read from the store: a notification that was lost (its writer's silo died between the
+    // store's acknowledgement and the delivery) must not leave a join waiting on a child that is
+    // already done. Doubled after each look that finds nothing, so a group of slow tasks costs
+    // a few batched reads a minute, not a poll.
+    internal static readonly TimeSpan ReconcileFirst = TimeSpan.FromSeconds(2);
+    internal static readonly TimeSpan ReconcileMax = TimeSpan.FromSeconds(60);
+
     private readonly IResultStore _store;
     private readonly ResultGridOptions _options;
     private readonly ResultGridMetrics _metrics;
@@ -40,6 +54,11 @@ internal sealed partial class GroupResultGrain : Grain, IGroupResultGrain
     // This activation holds the trigger's claim in the store: a retry after a failure goes on
     // without claiming again (the store would refuse it).
     private bool _chordClaimed;
+
+    private IGrainTimer? _unsavedTimer;
+    private IGrainTimer? _reconcileTimer;
+    private TimeSpan _reconcileDelay = ReconcileFirst;
+    private int _completedAtLastLook;
 
     public GroupResultGrain(ResultStores stores, IOptions<ResultGridOptions> options, ResultGridMetrics metrics, ResultSerializer serializer, TimeProvider time, ILogger<GroupResultGrain> logger)
     {
@@ -150,6 +169,7 @@ internal sealed partial class GroupResultGrain : Grain, IGroupResultGrain
         {
             var waiter = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             _waiters.Add(waiter);
+            ScheduleReconcile();
             try
             {
                 await waiter.Task.WaitAsync(maxWait, _time, cancellationToken);
@@ -195,10 +215,98 @@ internal sealed partial class GroupResultGrain : Grain, IGroupResultGrain
             Wake();
             await TriggerChordIfCompleteAsync();
         }
-        else if (_meta is null)
+        else if (_meta is null && _unsavedTimer is null)
         {
-            // A child of a group that is not saved (yet): saving reads the children anyway.
-            DeactivateOnIdle();
+            // A child of a group that is not saved (yet): saving reads the children anyway, so
+            // there is nothing to keep; stay a little for the child's siblings (see UnsavedLinger).
+            _unsavedTimer = this.RegisterGrainTimer(
+                _ =>
+                {
+                    _unsavedTimer?.Dispose();
+                    _unsavedTimer = null;
+                    if (_meta is null)
+                    {
+                        DeactivateOnIdle();
+                    }
+
+                    return Task.CompletedTask;
+                },
+                new GrainTimerCreationOptions { DueTime = UnsavedLinger, Period = Timeout.InfiniteTimeSpan });
+        }
+    }
+
+    private void ScheduleReconcile()
+    {
+        if (_reconcileTimer is null)
+        {
+            _completedAtLastLook = _completionOrder.Count;
+            _reconcileTimer = this.RegisterGrainTimer(ReconcileAsync, new GrainTimerCreationOptions { DueTime = _reconcileDelay, Period = Timeout.InfiniteTimeSpan });
+        }
+    }
+
+    /// <summary>
+    /// The safety net under the children's pushes (see <see cref="ReconcileFirst"/>): reads the
+    /// children not yet counted, in batches, and counts those the store has READY.
+    /// </summary>
+    private async Task ReconcileAsync(CancellationToken cancellationToken)
+    {
+        var timer = _reconcileTimer;
+        _reconcileTimer = null;
+        timer?.Dispose();
+        if (_meta is not { } meta || _waiters.Count == 0 || _completionOrder.Count >= meta.TaskIds.Length)
+        {
+            _reconcileDelay = ReconcileFirst;
+            return;
+        }
+
+        if (_completionOrder.Count > _completedAtLastLook)
+        {
+            // Pushes are arriving: nothing suggests a lost one yet.
+            _reconcileDelay = ReconcileFirst;
+            ScheduleReconcile();
+            return;
+        }
+
+        var found = 0;
+        try
+        {
+            var missing = meta.TaskIds.Where(id => !_readyStates.ContainsKey(id)).ToArray();
+            for (var offset = 0; offset < missing.Length; offset += ReadBatch)
+            {
+                var batch = missing.AsMemory(offset, Math.Min(ReadBatch, missing.Length - offset)).ToArray();
+                var results = await StoreCall.Run(_store, _metrics, _logger, "read", GroupId, () => ReadOffTheActivation(batch));
+                foreach (var result in results)
+                {
+                    if (result is { IsReady: true } && !_readyStates.ContainsKey(result.TaskId) && ReferenceEquals(_meta, meta))
+                    {
+                        Complete(result.TaskId, result.State);
+                        found++;
+                    }
+                }
+            }
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // The next look tries again; the joiners are not the store's problem's victims.
+            LogReconcileFailed(_logger, ex, GroupId);
+        }
+
+        if (found > 0)
+        {
+            _metrics.GroupReconciled(found);
+            LogReconciled(_logger, GroupId, found);
+            Wake();
+            await TriggerChordIfCompleteAsync();
+            _reconcileDelay = ReconcileFirst;
+        }
+        else
+        {
+            _reconcileDelay = _reconcileDelay * 2 > ReconcileMax ? ReconcileMax : _reconcileDelay * 2;
+        }
+
+        if (_waiters.Count > 0)
+        {
+            ScheduleReconcile();
         }
     }
 
@@ -365,6 +473,12 @@ internal sealed partial class GroupResultGrain : Grain, IGroupResultGrain
 
     [LoggerMessage(3, LogLevel.Warning, "Chord {GroupId}: triggering the body failed; trying again in 5 s")]
     private static partial void LogChordRetry(ILogger logger, Exception exception, string groupId);
+
+    [LoggerMessage(4, LogLevel.Warning, "Group {GroupId}: {Count} children were READY in the store without their notification having arrived; counted now")]
+    private static partial void LogReconciled(ILogger logger, string groupId, int count);
+
+    [LoggerMessage(5, LogLevel.Warning, "Group {GroupId}: reading its missing children from the store failed; trying again later")]
+    private static partial void LogReconcileFailed(ILogger logger, Exception exception, string groupId);
 
     [LoggerMessage(2, LogLevel.Warning, "Chord {GroupId}: body task {BodyTaskId} stored as FAILURE: {Reason}")]
     private static partial void LogChordFailed(ILogger logger, string groupId, string bodyTaskId, string reason);

@@ -17,6 +17,9 @@ public sealed class ResultGridMetrics
     private readonly UpDownCounter<long> _waiters;
     private readonly Histogram<double> _storeDuration;
     private readonly Counter<long> _swept;
+    private readonly Counter<long> _notificationsRetried;
+    private readonly Counter<long> _notificationsAbandoned;
+    private readonly Counter<long> _groupsReconciled;
     private double _oldestExpiredAge;
     private string _sweptBackend = "none";
 
@@ -29,6 +32,9 @@ public sealed class ResultGridMetrics
         _waiters = meter.CreateUpDownCounter<long>("resultgrid.waiters.active", "{waiter}", "Waiters held in result grains.");
         _storeDuration = meter.CreateHistogram<double>("resultgrid.store.duration", "ms", "Store call latency, by backend and operation.");
         _swept = meter.CreateCounter<long>("resultgrid.cleanup.deleted", "{result}", "Expired results deleted by sweeps, by backend.");
+        _notificationsRetried = meter.CreateCounter<long>("resultgrid.notifications.retried", "{attempt}", "Deliveries to result and group grains tried again after a failure, by kind (wake, group).");
+        _notificationsAbandoned = meter.CreateCounter<long>("resultgrid.notifications.abandoned", "{delivery}", "Deliveries given up after their retries, by kind; the results are stored, waiters and groups read them from the store.");
+        _groupsReconciled = meter.CreateCounter<long>("resultgrid.groups.reconciled", "{child}", "Group children found READY in the store that no notification had reported.");
         meter.CreateObservableGauge(
             "resultgrid.cleanup.oldest_expired_age",
             () => new Measurement<double>(Volatile.Read(ref _oldestExpiredAge), new KeyValuePair<string, object?>("backend", _sweptBackend)),
@@ -58,6 +64,12 @@ public sealed class ResultGridMetrics
 
     /// <summary>The last sweep's figure, for tests and the operator tools.</summary>
     public double OldestExpiredAgeSeconds => Volatile.Read(ref _oldestExpiredAge);
+
+    public void NotificationRetried(string kind) => _notificationsRetried.Add(1, new KeyValuePair<string, object?>("kind", kind));
+
+    public void NotificationAbandoned(string kind) => _notificationsAbandoned.Add(1, new KeyValuePair<string, object?>("kind", kind));
+
+    public void GroupReconciled(int children) => _groupsReconciled.Add(children);
 
     public void WaiterAdded() => _waiters.Add(1);
 

@@ -8,25 +8,24 @@ namespace ResultGrid.Grains;
 
 /// <summary>
 /// The write path, in one place: validate, stamp date done and expiry, one conditional store
-/// write (no read first), then, for a READY result, wake its waiters if it has any.
+/// write (no read first), then, for a READY result, hand it to the notifier (wake its waiters if
+/// it has any, tell its group), which never changes the answer.
 /// </summary>
 public sealed partial class ResultWriteService
 {
     private readonly IResultStore _store;
-    private readonly WaiterIndex _waiters;
-    private readonly IGrainFactory _grains;
+    private readonly ResultNotifier _notifier;
     private readonly ResultGridOptions _options;
     private readonly ResultGridMetrics _metrics;
     private readonly TimeProvider _time;
     private readonly ILogger<ResultWriteService> _logger;
     private readonly Serialization.ResultSerializer _serializer;
 
-    public ResultWriteService(ResultStores stores, WaiterIndex waiters, IGrainFactory grains, IOptions<ResultGridOptions> options, ResultGridMetrics metrics, TimeProvider time, ILogger<ResultWriteService> logger, Serialization.ResultSerializer serializer)
+    public ResultWriteService(ResultStores stores, ResultNotifier notifier, IOptions<ResultGridOptions> options, ResultGridMetrics metrics, TimeProvider time, ILogger<ResultWriteService> logger, Serialization.ResultSerializer serializer)
     {
         _serializer = serializer;
         _store = stores.Default;
-        _waiters = waiters;
-        _grains = grains;
+        _notifier = notifier;
         _options = options.Value;
         _metrics = metrics;
         _time = time;
@@ -37,6 +36,9 @@ public sealed partial class ResultWriteService
     {
         var record = Prepare(result, expires);
         var outcome = await StoreCall.Run(_store, _metrics, _logger, "write", record.TaskId, () => _store.WriteAsync(record));
+
+        // From here on the answer is the store's: what follows is delivered apart from it (the
+        // notifier retries on a fresh activation) and can never turn a stored write into an error.
         TaskResult? ready;
         if (outcome.Applied)
         {
@@ -50,21 +52,39 @@ public sealed partial class ResultWriteService
             // registered since would have been woken by that earlier write. Wake anyway when the
             // store returned the SUCCESS: it costs nothing and closes any gap.
             ready = outcome.Current;
+            if (IsThisWriteAgain(record, outcome.Current))
+            {
+                // The same SUCCESS, byte for byte: this write retried after an attempt whose
+                // answer was lost (the SQL stores decide so in the statement). The store holds
+                // exactly what was written, so the answer is Stored, on every backend alike.
+                outcome = StoreWriteResult.Stored with { Current = outcome.Current };
+            }
         }
 
-        if (ready is not null && await _waiters.HasWaitersAsync(record.TaskId))
+        // Children push: the group counts without ever reading its children again. Also when the
+        // store kept a SUCCESS: that is how a retried write of a stored child (whose first call
+        // failed after the store had it) still reaches a group that was never told.
+        var groupId = record.GroupId ?? ready?.GroupId;
+        var childState = ready?.State ?? (outcome.Outcome == WriteOutcome.KeptSuccess ? TaskStates.Success : null);
+        var wake = ready is null ? Task.CompletedTask : _notifier.WakeAsync(ready);
+        if (groupId is not null && childState is not null)
         {
-            await _grains.GetGrain<ITaskResultGrain>(record.TaskId).NotifyAsync(ready);
+            await Task.WhenAll(wake, _notifier.ChildReadyAsync(groupId, record.TaskId, childState));
         }
-
-        if (outcome.Applied && record.IsReady && record.GroupId is { } groupId)
+        else
         {
-            // Children push: the group counts without ever reading its children again.
-            await _grains.GetGrain<IGroupResultGrain>(groupId).OnChildReadyAsync(record.TaskId, record.State);
+            await wake;
         }
 
         return outcome.Outcome;
     }
+
+    private static bool IsThisWriteAgain(TaskResult record, TaskResult? stored) =>
+        stored is { State: TaskStates.Success } && record.State == TaskStates.Success &&
+        // The content encoding is not compared: backends spell JSON's utf-8 differently, and a
+        // compression changes the bytes anyway.
+        stored.Payload?.ContentType == record.Payload?.ContentType &&
+        (stored.Payload?.Data ?? []).AsSpan().SequenceEqual(record.Payload?.Data ?? []);
 
     private TaskResult Prepare(TaskResult result, TimeSpan? expires)
     {

@@ -17,12 +17,9 @@ namespace ResultGrid.Grains;
 [Orleans.Placement.PreferLocalPlacement]
 internal sealed class TaskResultGrain : Grain, ITaskResultGrain
 {
-    // How long a waiter registration outlives its wait call: covers the client's next call of a
-    // longer wait, so the index does not flicker between slices.
-    private static readonly TimeSpan RegistrationSlack = TimeSpan.FromSeconds(5);
-
     private readonly IResultStore _store;
     private readonly WaiterIndex _index;
+    private readonly ResultNotifier _notifier;
     private readonly ResultGridMetrics _metrics;
     private readonly TimeProvider _time;
     private readonly ILogger<TaskResultGrain> _logger;
@@ -44,11 +41,12 @@ internal sealed class TaskResultGrain : Grain, ITaskResultGrain
 
     private readonly ResultGridOptions _options;
 
-    public TaskResultGrain(ResultStores stores, WaiterIndex index, ResultGridMetrics metrics, IOptions<ResultGridOptions> options, TimeProvider time, ILogger<TaskResultGrain> logger)
+    public TaskResultGrain(ResultStores stores, WaiterIndex index, ResultNotifier notifier, ResultGridMetrics metrics, IOptions<ResultGridOptions> options, TimeProvider time, ILogger<TaskResultGrain> logger)
     {
         _store = stores.Default;
         _options = options.Value;
         _index = index;
+        _notifier = notifier;
         _metrics = metrics;
         _time = time;
         _logger = logger;
@@ -79,6 +77,14 @@ internal sealed class TaskResultGrain : Grain, ITaskResultGrain
 
     public async Task<TaskResult> WaitAsync(TimeSpan maxWait, CancellationToken cancellationToken = default)
     {
+        // A wait parks for at most MaxPark whatever the caller asked (the SDK loops): that bounds
+        // how long a registration can live, which is what lets a waiter-index partition that
+        // lost its state (its silo died) know how long to assume that anyone may be waiting.
+        if (maxWait > WaiterIndex.MaxPark)
+        {
+            maxWait = WaiterIndex.MaxPark;
+        }
+
         TaskResult current;
         _waitsStarting++;
         try
@@ -86,7 +92,7 @@ internal sealed class TaskResultGrain : Grain, ITaskResultGrain
             if (maxWait > TimeSpan.Zero)
             {
                 // Register before reading: a write that lands after the read finds the registration.
-                var until = _time.GetUtcNow() + maxWait + RegistrationSlack;
+                var until = _time.GetUtcNow() + maxWait + WaiterIndex.RegistrationSlack;
                 if (until > _registeredUntil)
                 {
                     await _index.RegisterAsync(TaskId, _registration, until);
@@ -95,9 +101,10 @@ internal sealed class TaskResultGrain : Grain, ITaskResultGrain
 
                 if (_watch is null && _store is IResultChangeFeed feed)
                 {
-                    // Like the index: watch first, read second, so no outside write is missed.
+                    // Like the index: watch first, read second, so no outside write is missed. The
+                    // wake goes through the notifier, which retries it if the call fails.
                     var self = this.AsReference<ITaskResultGrain>();
-                    _watch = await feed.WatchAsync(TaskId, self.NotifyAsync);
+                    _watch = await feed.WatchAsync(TaskId, changed => _notifier.WakeAsync(self, changed));
                 }
             }
 

@@ -18,6 +18,18 @@ public sealed class WaiterIndex
     /// <summary>Partitions: enough to spread load over the silos, few enough to stay activated.</summary>
     public const int Partitions = 16;
 
+    /// <summary>The longest a wait call parks in a result grain; the SDK calls again for longer waits.</summary>
+    public static readonly TimeSpan MaxPark = TimeSpan.FromSeconds(25);
+
+    /// <summary>
+    /// How long a waiter registration outlives its wait call: covers the client's next call of a
+    /// longer wait, so the index does not flicker between slices.
+    /// </summary>
+    public static readonly TimeSpan RegistrationSlack = TimeSpan.FromSeconds(5);
+
+    /// <summary>The longest any registration lives: what a partition that lost its state may have lost.</summary>
+    public static readonly TimeSpan RegistrationHorizon = MaxPark + RegistrationSlack;
+
     private readonly IWaiterIndexPartitionGrain[] _partitions = new IWaiterIndexPartitionGrain[Partitions];
 
     public WaiterIndex(IGrainFactory grains)
@@ -46,14 +58,33 @@ public interface IWaiterIndexPartitionGrain : IGrainWithIntegerKey
 }
 
 /// <summary>One shard of the waiter index. Synchronous methods: each runs whole on the grain's scheduler.</summary>
+/// <remarks>
+/// Registrations live in memory only. When a partition's silo dies, the partition comes back on
+/// another silo empty, while waiters parked on surviving silos still wait: a writer asking the
+/// new activation would be told "nobody waits" and those waiters would sleep to the end of their
+/// slice. So a partition that may have lost registrations answers "maybe" (true) for every id
+/// it does not know, for as long as any lost registration could have lived. The cost is one
+/// extra hand-over (and an activation that ends at once) per READY write in that window.
+/// </remarks>
 [KeepAlive]
-internal sealed class WaiterIndexPartitionGrain(TimeProvider time) : Grain, IWaiterIndexPartitionGrain
+internal sealed class WaiterIndexPartitionGrain(TimeProvider time, IClusterMembershipService membership) : Grain, IWaiterIndexPartitionGrain
 {
     private static readonly TimeSpan SweepInterval = TimeSpan.FromSeconds(30);
     private readonly Dictionary<string, (Guid Token, DateTimeOffset Until)> _waiting = new(StringComparer.Ordinal);
 
+    // Until then, an unknown id may have had a registration this activation never saw.
+    private DateTimeOffset _unsureUntil;
+
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
+        // A partition can only have lived before if a silo has left the cluster (died, or shut
+        // down and handed its grains over); on a cluster that never lost a member this is the
+        // first activation, and it knows every registration there is.
+        if (membership.CurrentSnapshot.Members.Values.Any(m => m.Status is SiloStatus.Dead or SiloStatus.ShuttingDown or SiloStatus.Stopping))
+        {
+            _unsureUntil = time.GetUtcNow() + WaiterIndex.RegistrationHorizon;
+        }
+
         this.RegisterGrainTimer(Sweep, new GrainTimerCreationOptions { DueTime = SweepInterval, Period = SweepInterval, Interleave = false });
         return Task.CompletedTask;
     }
@@ -78,15 +109,16 @@ internal sealed class WaiterIndexPartitionGrain(TimeProvider time) : Grain, IWai
 
     public Task<bool> HasWaitersAsync(string taskId)
     {
+        var now = time.GetUtcNow();
         if (!_waiting.TryGetValue(taskId, out var entry))
         {
-            return Task.FromResult(false);
+            return Task.FromResult(now < _unsureUntil);
         }
 
-        if (entry.Until <= time.GetUtcNow())
+        if (entry.Until <= now)
         {
             _waiting.Remove(taskId);
-            return Task.FromResult(false);
+            return Task.FromResult(now < _unsureUntil);
         }
 
         return Task.FromResult(true);

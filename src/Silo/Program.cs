@@ -89,6 +89,7 @@ builder.UseOrleans(orleans =>
             o.ServiceId = silo.ServiceId;
         });
         orleans.ConfigureEndpoints(AdvertisedAddress(silo.AdvertisedAddress), silo.SiloPort, silo.GatewayPort, listenOnAnyHostAddress: silo.ListenOnAnyAddress);
+        orleans.UseResultGridFastFailureDetection();
         if (clusteringRedis is not null)
         {
             orleans.UseRedisClustering(o => o.ConfigurationOptions = clusteringRedis);

@@ -1,0 +1,286 @@
+using System.Globalization;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace ResultGrid.Grains;
+
+/// <summary>
+/// How the deliveries that follow a stored write (waking a result's waiters, telling its group)
+/// are made, bound from <c>ResultGrid:Notifications</c>. They never change a write's answer:
+/// the store's acknowledgement is the answer, and a delivery that fails is retried apart from it.
+/// </summary>
+public sealed class ResultNotificationOptions
+{
+    public const string SectionName = "ResultGrid:Notifications";
+
+    /// <summary>
+    /// How long a write waits for its first delivery attempt before it answers anyway. In a
+    /// healthy cluster the attempt takes well under a millisecond on memory, so a caller that
+    /// reads its group's status right after a write sees the write counted; when a silo has just
+    /// died, the write answers after at most this long and the delivery goes on in the background.
+    /// Zero: never wait. Default 1 s.
+    /// </summary>
+    public TimeSpan AwaitFirstAttempt { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// How long a delivery that fails is retried (back-off from 50 ms to 5 s) before it is
+    /// logged and counted as abandoned. Nothing depends on it arriving: a waiter re-reads the
+    /// store at every wait slice and on a new activation, and a waited-on group reconciles from
+    /// the store. Default 2 minutes, which outlasts a failed silo's detection.
+    /// </summary>
+    public TimeSpan RetryFor { get; set; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>
+    /// Deliveries being retried at once on this silo, at most; beyond it new failures are
+    /// abandoned at once (and counted), so a long outage cannot fill the silo's memory.
+    /// Default 100,000.
+    /// </summary>
+    public int MaxRetrying { get; set; } = 100_000;
+}
+
+internal sealed class ResultNotificationOptionsValidator : IValidateOptions<ResultNotificationOptions>
+{
+    public ValidateOptionsResult Validate(string? name, ResultNotificationOptions options)
+    {
+        var failures = new List<string>();
+        if (options.AwaitFirstAttempt < TimeSpan.Zero || options.AwaitFirstAttempt > TimeSpan.FromSeconds(10))
+        {
+            failures.Add($"{ResultNotificationOptions.SectionName}:AwaitFirstAttempt is {options.AwaitFirstAttempt}; it must be from 00:00:00 to 00:00:10.");
+        }
+
+        if (options.RetryFor < TimeSpan.Zero || options.RetryFor > TimeSpan.FromHours(1))
+        {
+            failures.Add($"{ResultNotificationOptions.SectionName}:RetryFor is {options.RetryFor}; it must be from 00:00:00 (no retries) to 01:00:00.");
+        }
+
+        if (options.MaxRetrying is < 0 or > 10_000_000)
+        {
+            failures.Add($"{ResultNotificationOptions.SectionName}:MaxRetrying is {options.MaxRetrying.ToString(CultureInfo.InvariantCulture)}; it must be from 0 to 10000000.");
+        }
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+}
+
+/// <summary>
+/// Delivers what follows a stored write: the READY result to its grain when someone may be
+/// waiting, and the child's state to its group. One place for both, so the rule holds for every
+/// path that stores a result (the writer grain, the task runner, the Redis change feed): the
+/// write's answer is the store's answer, and a failed delivery is retried on a fresh activation
+/// with back-off, then logged and counted, never thrown at the writer.
+/// </summary>
+public sealed partial class ResultNotifier
+{
+    private static readonly TimeSpan FirstRetryDelay = TimeSpan.FromMilliseconds(50);
+    private static readonly TimeSpan MaxRetryDelay = TimeSpan.FromSeconds(5);
+
+    private readonly WaiterIndex _waiters;
+    private readonly IGrainFactory _grains;
+    private readonly ResultGridMetrics _metrics;
+    private readonly TimeProvider _time;
+    private readonly ILogger<ResultNotifier> _logger;
+    private readonly ResultNotificationOptions _options;
+    private int _retrying;
+
+    public ResultNotifier(WaiterIndex waiters, IGrainFactory grains, ResultGridMetrics metrics, TimeProvider time, IOptions<ResultNotificationOptions> options, ILogger<ResultNotifier> logger)
+    {
+        _waiters = waiters;
+        _grains = grains;
+        _metrics = metrics;
+        _time = time;
+        _options = options.Value;
+        _logger = logger;
+    }
+
+    /// <summary>Deliveries being retried on this silo right now.</summary>
+    public int Retrying => Volatile.Read(ref _retrying);
+
+    /// <summary>
+    /// Wakes the waiters of <paramref name="ready"/>'s task, if it has any. The returned task ends
+    /// when the first attempt has, or after <see cref="ResultNotificationOptions.AwaitFirstAttempt"/>;
+    /// it never fails.
+    /// </summary>
+    public Task WakeAsync(TaskResult ready) => DeliverAsync(new Delivery(DeliveryKind.Wake, ready.TaskId, null, ready, null));
+
+    /// <summary>Wakes the waiters held by <paramref name="grain"/> (the change feed's path: the grain is known, the index is not asked).</summary>
+    public Task WakeAsync(ITaskResultGrain grain, TaskResult ready) => DeliverAsync(new Delivery(DeliveryKind.WakeGrain, ready.TaskId, null, ready, grain));
+
+    /// <summary>Tells group <paramref name="groupId"/> that its child <paramref name="taskId"/> is READY with <paramref name="state"/>.</summary>
+    public Task ChildReadyAsync(string groupId, string taskId, string state) =>
+        DeliverAsync(new Delivery(DeliveryKind.Group, taskId, groupId, new TaskResult { TaskId = taskId, State = state }, null));
+
+    private Task DeliverAsync(Delivery delivery)
+    {
+        var first = AttemptAsync(delivery);
+        if (first.IsCompletedSuccessfully)
+        {
+            if (!first.Result)
+            {
+                StartRetries(delivery);
+            }
+
+            return Task.CompletedTask;
+        }
+
+        return AwaitFirstAsync(first, delivery);
+    }
+
+    private async Task AwaitFirstAsync(Task<bool> first, Delivery delivery)
+    {
+        if (_options.AwaitFirstAttempt > TimeSpan.Zero)
+        {
+            try
+            {
+                if (await first.WaitAsync(_options.AwaitFirstAttempt, _time).ConfigureAwait(false))
+                {
+                    return;
+                }
+
+                StartRetries(delivery);
+                return;
+            }
+            catch (TimeoutException)
+            {
+                // The attempt goes on; the writer has its answer. Its end decides on retries.
+            }
+        }
+
+        _ = first.ContinueWith(
+            (t, state) =>
+            {
+                if (!t.Result)
+                {
+                    var (self, d) = ((ResultNotifier, Delivery))state!;
+                    self.StartRetries(d);
+                }
+            },
+            (this, delivery),
+            CancellationToken.None,
+            TaskContinuationOptions.ExecuteSynchronously,
+            TaskScheduler.Default);
+    }
+
+    /// <summary>One attempt; false when it failed (the reason is logged at debug level).</summary>
+    private async Task<bool> AttemptAsync(Delivery delivery)
+    {
+        try
+        {
+            switch (delivery.Kind)
+            {
+                case DeliveryKind.Wake:
+                    bool mayWait;
+                    try
+                    {
+                        mayWait = await _waiters.HasWaitersAsync(delivery.TaskId).ConfigureAwait(false);
+                    }
+                    catch (Exception ex) when (ex is not OperationCanceledException)
+                    {
+                        // The index partition is unreachable (its silo died, say): it cannot tell
+                        // whether anyone waits, so hand the result over. A grain with no waiter
+                        // deactivates at once; a waiter left asleep would sleep a whole slice.
+                        LogIndexUnavailable(_logger, ex, delivery.TaskId);
+                        mayWait = true;
+                    }
+
+                    if (mayWait)
+                    {
+                        await _grains.GetGrain<ITaskResultGrain>(delivery.TaskId).NotifyAsync(delivery.Result).ConfigureAwait(false);
+                    }
+
+                    break;
+                case DeliveryKind.WakeGrain:
+                    await delivery.Grain!.NotifyAsync(delivery.Result).ConfigureAwait(false);
+                    break;
+                default:
+                    await _grains.GetGrain<IGroupResultGrain>(delivery.GroupId!).OnChildReadyAsync(delivery.TaskId, delivery.Result.State).ConfigureAwait(false);
+                    break;
+            }
+
+            return true;
+        }
+        catch (Exception ex)
+        {
+            LogAttemptFailed(_logger, ex, delivery.KindName, delivery.TaskId, delivery.GroupId ?? "-");
+            return false;
+        }
+    }
+
+    private void StartRetries(Delivery delivery)
+    {
+        if (Interlocked.Increment(ref _retrying) > _options.MaxRetrying || _options.RetryFor <= TimeSpan.Zero)
+        {
+            Interlocked.Decrement(ref _retrying);
+            Abandon(delivery, attempts: 1);
+            return;
+        }
+
+        _ = RetryAsync(delivery);
+    }
+
+    private async Task RetryAsync(Delivery delivery)
+    {
+        var started = _time.GetTimestamp();
+        var delay = FirstRetryDelay;
+        var attempts = 1;
+        try
+        {
+            while (true)
+            {
+                // Full jitter: deliveries that failed together (one silo died under them) do not
+                // all come back in the same instant.
+                var wait = TimeSpan.FromTicks((long)(delay.Ticks * (0.5 + (Random.Shared.NextDouble() / 2))));
+                await Task.Delay(wait, _time).ConfigureAwait(false);
+                attempts++;
+                _metrics.NotificationRetried(delivery.KindName);
+                if (await AttemptAsync(delivery).ConfigureAwait(false))
+                {
+                    LogDelivered(_logger, delivery.KindName, delivery.TaskId, attempts);
+                    return;
+                }
+
+                if (_time.GetElapsedTime(started) >= _options.RetryFor)
+                {
+                    Abandon(delivery, attempts);
+                    return;
+                }
+
+                delay = delay * 2 > MaxRetryDelay ? MaxRetryDelay : delay * 2;
+            }
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _retrying);
+        }
+    }
+
+    private void Abandon(Delivery delivery, int attempts)
+    {
+        _metrics.NotificationAbandoned(delivery.KindName);
+        LogAbandoned(_logger, delivery.KindName, delivery.TaskId, delivery.GroupId ?? "-", attempts);
+    }
+
+    private enum DeliveryKind
+    {
+        Wake,
+        WakeGrain,
+        Group,
+    }
+
+    private sealed record Delivery(DeliveryKind Kind, string TaskId, string? GroupId, TaskResult Result, ITaskResultGrain? Grain)
+    {
+        // Metric and log tag: two values only.
+        public string KindName => Kind == DeliveryKind.Group ? "group" : "wake";
+    }
+
+    [LoggerMessage(30, LogLevel.Debug, "Task {TaskId}: the waiter index could not be asked; handing the result to its grain anyway")]
+    private static partial void LogIndexUnavailable(ILogger logger, Exception exception, string taskId);
+
+    [LoggerMessage(31, LogLevel.Debug, "Task {TaskId}: {Kind} delivery failed (group {GroupId}); the write stands and the delivery is retried")]
+    private static partial void LogAttemptFailed(ILogger logger, Exception exception, string kind, string taskId, string groupId);
+
+    [LoggerMessage(32, LogLevel.Information, "Task {TaskId}: {Kind} delivered after {Attempts} attempts")]
+    private static partial void LogDelivered(ILogger logger, string kind, string taskId, int attempts);
+
+    [LoggerMessage(33, LogLevel.Warning, "Task {TaskId}: {Kind} delivery abandoned after {Attempts} attempts (group {GroupId}); the result is stored, waiters read it at their next slice and groups reconcile from the store")]
+    private static partial void LogAbandoned(ILogger logger, string kind, string taskId, string groupId, int attempts);
+}
