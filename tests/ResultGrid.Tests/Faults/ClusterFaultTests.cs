@@ -193,6 +193,7 @@ public sealed class ClusterFaultTests
         var joinOk = joinRecord.Error is null && joinRecord.Count == GroupSize && joinRecord.InOrder == GroupSize;
 
         var afterKill = firstWrites.Where(w => w.Start >= kill).ToArray();
+        var beforeKill = firstWrites.Where(w => w.Kind == "stream" && w.Start < kill).Select(w => w.Latency).Order().ToArray();
         var writesFlow = FaultLedger.SecondsUntilFlow(kill, afterKill.Select(w => (w.Start, w.Acknowledged && w.Latency <= FlowLatency.TotalSeconds)));
         var probeRecords = ledger.Probes.OrderBy(p => p.Start).ToArray();
         var wakesFlow = FaultLedger.SecondsUntilFlow(kill, probeRecords.Select(p => (p.Start, p.WokeWithin(FlowLatency.TotalSeconds))));
@@ -228,6 +229,8 @@ public sealed class ClusterFaultTests
             ["max_write_latency_ms"] = Math.Round(firstWrites.Select(w => w.Latency).DefaultIfEmpty(0).Max() * 1000),
             ["max_write_latency_after_kill_ms"] = Math.Round(afterKill.Select(w => w.Latency).DefaultIfEmpty(0).Max() * 1000),
             ["max_wake_latency_ms"] = Math.Round(wakeLatencies.Max() * 1000),
+            ["baseline_p99_write_latency_ms"] = Math.Round(Percentile(beforeKill, 0.99) * 1000),
+            ["baseline_max_write_latency_ms"] = Math.Round(beforeKill.DefaultIfEmpty(0).Max() * 1000),
             ["probes"] = probeRecords.Length,
             ["probes_woken_within_1s"] = probeRecords.Count(p => p.WokeWithin(FlowLatency.TotalSeconds)),
             ["victim"] = victim.Index,
@@ -240,6 +243,8 @@ public sealed class ClusterFaultTests
         };
         var line = "FAULT-FIGURES " + FaultLedger.Json(figures);
         Report(line);
+        var timeline = "FAULT-TIMELINE " + Name(flavour) + " " + Timeline(kill, afterKill, probeRecords);
+        Report(timeline);
 
         var problems = new List<string>();
         if (lost.Length > 0)
@@ -285,7 +290,28 @@ public sealed class ClusterFaultTests
                 FaultLedger.Count(probeRecords.Where(p => !p.WokeWithin(FlowLatency.TotalSeconds)).Select(p => p.Wait.Error ?? p.Write.Error ?? $"woken later than {FlowLatency.TotalSeconds} s after the write")));
         }
 
-        Assert.True(problems.Count == 0, $"kill -9 of silo {victim.Index} ({placement}) on {Name(flavour)}:\n- {string.Join("\n- ", problems)}\n{line}\n{cluster.Tails(8)}");
+        Assert.True(problems.Count == 0, $"kill -9 of silo {victim.Index} ({placement}) on {Name(flavour)}:\n- {string.Join("\n- ", problems)}\n{line}\n{timeline}\n{cluster.Tails(8)}");
+    }
+
+    private static double Percentile(double[] sorted, double p) => sorted.Length == 0 ? 0 : sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(p * sorted.Length) - 1)];
+
+    /// <summary>
+    /// Second by second from the kill: <c>+s:writes/failed/slower-than-1s/max-ms|probes-not-woken-within-1s</c>,
+    /// to tell a recovery that ends at once from one that drags (or from a busy machine's noise).
+    /// </summary>
+    private static string Timeline(double kill, WriteRecord[] afterKill, ProbeRecord[] probes)
+    {
+        var seconds = (int)Math.Ceiling(afterKill.Select(w => w.Start).DefaultIfEmpty(kill).Max() - kill);
+        var parts = new List<string>();
+        for (var t = 0; t <= seconds; t++)
+        {
+            var writes = afterKill.Where(w => w.Start - kill >= t && w.Start - kill < t + 1).ToArray();
+            var late = probes.Count(p => p.Start - kill >= t && p.Start - kill < t + 1 && !p.WokeWithin(FlowLatency.TotalSeconds));
+            parts.Add(string.Create(CultureInfo.InvariantCulture,
+                $"+{t}:{writes.Length}/{writes.Count(w => !w.Acknowledged)}/{writes.Count(w => w.Acknowledged && w.Latency > FlowLatency.TotalSeconds)}/{Math.Round(writes.Select(w => w.Latency).DefaultIfEmpty(0).Max() * 1000)}|{late}"));
+        }
+
+        return string.Join(' ', parts);
     }
 
     /// <summary>The join, recorded: how many values came back and how many are in their child's place.</summary>
