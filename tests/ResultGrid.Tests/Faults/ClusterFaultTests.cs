@@ -27,7 +27,10 @@ public sealed class ClusterFaultTests
     /// <summary>Issue 13's target: writes and wakes flowing again within 5 s of a kill -9.</summary>
     public static readonly TimeSpan RecoveryTarget = TimeSpan.FromSeconds(5);
 
-    /// <summary>A call "flows" when it is answered (with an outcome or a value) within this.</summary>
+    /// <summary>
+    /// A call "flows" when it is answered (with an outcome or a value) within this, or within
+    /// twice the stream's p99 write latency before the kill when the machine is slower than that.
+    /// </summary>
     public static readonly TimeSpan FlowLatency = TimeSpan.FromSeconds(1);
 
     /// <summary>After the kill, everything in flight must be answered within this, or the scenario fails naming what was not.</summary>
@@ -125,6 +128,7 @@ public sealed class ClusterFaultTests
         double kill = 0;
         Task<double?> membership = Task.FromResult<double?>(null);
         Task probes = Task.CompletedTask;
+        Task killed = Task.CompletedTask;
         var streamStart = ledger.Now;
         for (var i = 0; i < StreamWrites; i++)
         {
@@ -137,7 +141,7 @@ public sealed class ClusterFaultTests
             if (i == KillAfterStreamWrites)
             {
                 kill = ledger.Now;
-                await victim.KillAsync();
+                killed = victim.KillAsync();
                 membership = MembershipDropsAsync(orleans, ledger, kill);
                 probes = ProbeAsync(results, ledger, run, kill);
             }
@@ -148,6 +152,7 @@ public sealed class ClusterFaultTests
         }
 
         var streamEnd = ledger.Now;
+        await killed.WaitAsync(TimeSpan.FromSeconds(30), Ct);
 
         // Every write answered (the response timeout bounds each), the probes done.
         var writesAnswered = await Settled(Task.WhenAll(stream.Append<Task>(probes)), kill + ScenarioBound.TotalSeconds - ledger.Now);
@@ -194,10 +199,20 @@ public sealed class ClusterFaultTests
 
         var afterKill = firstWrites.Where(w => w.Start >= kill).ToArray();
         var beforeKill = firstWrites.Where(w => w.Kind == "stream" && w.Start < kill).Select(w => w.Latency).Order().ToArray();
-        var writesFlow = FaultLedger.SecondsUntilFlow(kill, afterKill.Select(w => (w.Start, w.Acknowledged && w.Latency <= FlowLatency.TotalSeconds)));
+
+        // A call flows when answered within 1 s; on a machine so busy that the stream's own p99
+        // before the kill is above half of that, within twice that p99 instead, so that a slow
+        // machine is not taken for a slow recovery (the threshold used is in the figures).
+        var flowLatency = Math.Max(FlowLatency.TotalSeconds, 2 * Percentile(beforeKill, 0.99));
+        var writesFlow = FaultLedger.SecondsUntilFlow(kill, afterKill.Select(w => (w.Start, w.Acknowledged && w.Latency <= flowLatency)));
         var probeRecords = ledger.Probes.OrderBy(p => p.Start).ToArray();
-        var wakesFlow = FaultLedger.SecondsUntilFlow(kill, probeRecords.Select(p => (p.Start, p.WokeWithin(FlowLatency.TotalSeconds))));
-        var firstWake = probeRecords.FirstOrDefault(p => p.WokeWithin(FlowLatency.TotalSeconds));
+        var wakesFlow = FaultLedger.SecondsUntilFlow(kill, probeRecords.Select(p => (p.Start, p.WokeWithin(flowLatency))));
+        var firstWake = probeRecords.FirstOrDefault(p => p.WokeWithin(flowLatency));
+
+        // A wait in flight at the kill is woken late when its answer came after both its write's
+        // answer plus the flow latency and the kill plus the recovery target: it slept through a
+        // lost wake-up (to the end of its slice, or the 30 s response timeout of a lost call).
+        var wokenLate = waitRecords.Where(w => w.Error is null && ackByWrite.TryGetValue(w.Id, out var a) && w.End > Math.Max(a + flowLatency, kill + RecoveryTarget.TotalSeconds)).ToArray();
         var lastProbe = probeRecords.Select(p => p.Start).DefaultIfEmpty(kill).Max();
         var membershipSeconds = membership.IsCompletedSuccessfully ? membership.Result : null;
         var retried = retries.Where(r => r.IsCompletedSuccessfully).Select(r => r.Result).ToArray();
@@ -232,7 +247,9 @@ public sealed class ClusterFaultTests
             ["baseline_p99_write_latency_ms"] = Math.Round(Percentile(beforeKill, 0.99) * 1000),
             ["baseline_max_write_latency_ms"] = Math.Round(beforeKill.DefaultIfEmpty(0).Max() * 1000),
             ["probes"] = probeRecords.Length,
-            ["probes_woken_within_1s"] = probeRecords.Count(p => p.WokeWithin(FlowLatency.TotalSeconds)),
+            ["probes_woken_within_flow_latency"] = probeRecords.Count(p => p.WokeWithin(flowLatency)),
+            ["flow_latency_ms"] = Math.Round(flowLatency * 1000),
+            ["waits_woken_late"] = wokenLate.Length,
             ["victim"] = victim.Index,
             ["victim_partitions"] = victimPartitions.Length,
             ["victim_waited_grains"] = victimWaits,
@@ -243,7 +260,7 @@ public sealed class ClusterFaultTests
         };
         var line = "FAULT-FIGURES " + FaultLedger.Json(figures);
         Report(line);
-        var timeline = "FAULT-TIMELINE " + Name(flavour) + " " + Timeline(kill, afterKill, probeRecords);
+        var timeline = "FAULT-TIMELINE " + Name(flavour) + " " + Timeline(kill, afterKill, probeRecords, flowLatency);
         Report(timeline);
 
         var problems = new List<string>();
@@ -278,16 +295,21 @@ public sealed class ClusterFaultTests
             problems.Add($"the join of {GroupSize} children did not return all values in order: {joinRecord.Count} values, {joinRecord.InOrder} in place, {joinRecord.Error ?? "no error"}");
         }
 
+        if (wokenLate.Length > 0)
+        {
+            problems.Add($"{wokenLate.Length} waits were woken late after the kill (later than {FaultLedger.Fmt(flowLatency)} s after their write and than {RecoveryTarget.TotalSeconds} s after the kill); the latest {FaultLedger.Fmt(wokenLate.Max(w => w.End - ackByWrite[w.Id]))} s after its write");
+        }
+
         if (writesFlow > RecoveryTarget.TotalSeconds)
         {
             problems.Add($"writes flowed again {FaultLedger.Fmt(writesFlow)} s after the kill (target {RecoveryTarget.TotalSeconds} s); writes after the kill that did not flow: " +
-                FaultLedger.Count(afterKill.Where(w => !w.Acknowledged || w.Latency > FlowLatency.TotalSeconds).Select(w => w.Error ?? $"answered in more than {FlowLatency.TotalSeconds} s")));
+                FaultLedger.Count(afterKill.Where(w => !w.Acknowledged || w.Latency > flowLatency).Select(w => w.Error ?? $"answered in more than {FaultLedger.Fmt(flowLatency)} s")));
         }
 
         if (wakesFlow > RecoveryTarget.TotalSeconds)
         {
             problems.Add($"wakes flowed again {FaultLedger.Fmt(wakesFlow)} s after the kill (target {RecoveryTarget.TotalSeconds} s); probes that did not: " +
-                FaultLedger.Count(probeRecords.Where(p => !p.WokeWithin(FlowLatency.TotalSeconds)).Select(p => p.Wait.Error ?? p.Write.Error ?? $"woken later than {FlowLatency.TotalSeconds} s after the write")));
+                FaultLedger.Count(probeRecords.Where(p => !p.WokeWithin(flowLatency)).Select(p => p.Wait.Error ?? p.Write.Error ?? $"woken later than {FaultLedger.Fmt(flowLatency)} s after the write")));
         }
 
         Assert.True(problems.Count == 0, $"kill -9 of silo {victim.Index} ({placement}) on {Name(flavour)}:\n- {string.Join("\n- ", problems)}\n{line}\n{timeline}\n{cluster.Tails(8)}");
@@ -296,19 +318,19 @@ public sealed class ClusterFaultTests
     private static double Percentile(double[] sorted, double p) => sorted.Length == 0 ? 0 : sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(p * sorted.Length) - 1)];
 
     /// <summary>
-    /// Second by second from the kill: <c>+s:writes/failed/slower-than-1s/max-ms|probes-not-woken-within-1s</c>,
+    /// Second by second from the kill: <c>+s:writes/failed/slower-than-flow-latency/max-ms|probes-not-woken-within-it</c>,
     /// to tell a recovery that ends at once from one that drags (or from a busy machine's noise).
     /// </summary>
-    private static string Timeline(double kill, WriteRecord[] afterKill, ProbeRecord[] probes)
+    private static string Timeline(double kill, WriteRecord[] afterKill, ProbeRecord[] probes, double flowLatency)
     {
         var seconds = (int)Math.Ceiling(afterKill.Select(w => w.Start).DefaultIfEmpty(kill).Max() - kill);
         var parts = new List<string>();
         for (var t = 0; t <= seconds; t++)
         {
             var writes = afterKill.Where(w => w.Start - kill >= t && w.Start - kill < t + 1).ToArray();
-            var late = probes.Count(p => p.Start - kill >= t && p.Start - kill < t + 1 && !p.WokeWithin(FlowLatency.TotalSeconds));
+            var late = probes.Count(p => p.Start - kill >= t && p.Start - kill < t + 1 && !p.WokeWithin(flowLatency));
             parts.Add(string.Create(CultureInfo.InvariantCulture,
-                $"+{t}:{writes.Length}/{writes.Count(w => !w.Acknowledged)}/{writes.Count(w => w.Acknowledged && w.Latency > FlowLatency.TotalSeconds)}/{Math.Round(writes.Select(w => w.Latency).DefaultIfEmpty(0).Max() * 1000)}|{late}"));
+                $"+{t}:{writes.Length}/{writes.Count(w => !w.Acknowledged)}/{writes.Count(w => w.Acknowledged && w.Latency > flowLatency)}/{Math.Round(writes.Select(w => w.Latency).DefaultIfEmpty(0).Max() * 1000)}|{late}"));
         }
 
         return string.Join(' ', parts);

@@ -316,7 +316,16 @@ internal sealed class FaultSilo(int index, int siloPort, int gatewayPort, Proces
     /// dotnet host runs the app in its own process (no wrapper in between), so this is the
     /// silo's process. No shutdown code runs; its sockets are closed by the kernel.
     /// </summary>
-    public Task KillAsync() => Process.KillAsync();
+    /// <remarks>
+    /// SIGKILL is sent before this returns its task (the exit is awaited after), so a caller that
+    /// does not await it at once loses no time: the process tree is not walked (the silo host
+    /// has no children), and a big heap's teardown on a busy machine does not stall the caller.
+    /// </remarks>
+    public Task KillAsync()
+    {
+        Process.Process.Kill();
+        return Process.Process.WaitForExitAsync();
+    }
 
     /// <summary>SIGSTOP: the silo stops answering, its sockets stay open (a call sent now stays in flight).</summary>
     public Task FreezeAsync() => Signal("-STOP");
