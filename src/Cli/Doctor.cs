@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Text.Json;
+using ResultGrid.Grains.Hosting;
 using Spectre.Console;
 
 namespace ResultGrid.Cli;
@@ -44,10 +45,23 @@ internal static class Doctor
             return 2;
         }
 
-        using var configuration = DoctorConfiguration.Load(directory, environment);
+        DoctorConfiguration loaded;
+        try
+        {
+            loaded = DoctorConfiguration.Load(directory, environment);
+        }
+        catch (Exception ex) when (StartupErrors.DescribeSettingsFile(ex) is { } settingsFile)
+        {
+            // The silo would stop with the same words (exit code 2): nothing else can be judged.
+            await Console.Error.WriteLineAsync($"resultgrid doctor: {settingsFile}");
+            return StartupErrors.ConfigurationExitCode;
+        }
+
+        using var configuration = loaded;
         using var checks = new DoctorChecks(configuration);
         var findings = new List<DoctorFinding>(await checks.RunAsync(environmentGiven: environment is not null));
-        if (!offline)
+        // A store option that does not parse would fail the store's binding too: the server is not asked.
+        if (!offline && !checks.HasUnparsableValues)
         {
             findings.AddRange(await DoctorServer.CheckAsync(checks, configuration, cancellationToken));
         }

@@ -61,13 +61,8 @@ internal sealed partial class DoctorChecks : IDisposable
         var services = new ServiceCollection();
         services.AddSingleton<IConfiguration>(config.Root);
         services.AddLogging();
-        // The registrations of the silo host (src/Silo/Program.cs), so that its validators run
-        // here as they run at its start.
-        services.AddOptions<SiloHostOptions>().BindConfiguration(SiloHostOptions.SectionName).ValidateOnStart();
-        services.AddSingleton<IValidateOptions<SiloHostOptions>, SiloHostOptionsValidator>();
-        services.AddRedisResultStore();
-        services.AddSqlResultStore();
-        services.AddResultGrid();
+        // The registrations of the silo host, for the providers' URL parsers.
+        SiloConfiguration.AddValidatedOptions(services);
         _services = services.BuildServiceProvider();
         _registry = _services.GetRequiredService<ResultStoreProviderRegistry>();
 
@@ -85,6 +80,9 @@ internal sealed partial class DoctorChecks : IDisposable
     public SqlResultStoreOptions? Sql { get; }
     public SiloHostOptions? Silo { get; }
 
+    /// <summary>Some value does not parse as its option's type (reported as config-invalid): nothing can bind the options.</summary>
+    public bool HasUnparsableValues { get; private set; }
+
     /// <summary>The results backend, when its URL is usable: what the online checks connect to.</summary>
     public ConfiguredBackend? Results { get; private set; }
 
@@ -93,8 +91,15 @@ internal sealed partial class DoctorChecks : IDisposable
     {
         SettingsFiles(environmentGiven);
         Validation();
-        Clustering();
         await PasswordsInFilesAsync();
+        if (HasUnparsableValues)
+        {
+            // No options class binds until every value parses (a store's URL check binds them
+            // too): the checks below would throw, or judge the defaults instead of the file.
+            return _findings;
+        }
+
+        Clustering();
         foreach (var backend in ConfiguredBackends())
         {
             Transport(backend);
@@ -160,25 +165,21 @@ internal sealed partial class DoctorChecks : IDisposable
     /// <summary>The silo's start-up validation, run the way the host runs it: every validated options class.</summary>
     private void Validation()
     {
-        var failures = new List<string>();
-        try
+        // Values that do not parse, every one with its key, as the silo reports them before it
+        // binds anything. The validators below would stop at the first, in the binder's words.
+        var unparsable = SiloConfiguration.CheckValues(_config.Root);
+        foreach (var problem in unparsable)
         {
-            _services.GetRequiredService<IStartupValidator>().Validate();
-        }
-        catch (OptionsValidationException ex)
-        {
-            failures.AddRange(ex.Failures);
-        }
-        catch (AggregateException ex)
-        {
-            failures.AddRange(ex.InnerExceptions.OfType<OptionsValidationException>().SelectMany(e => e.Failures));
-        }
-        catch (InvalidOperationException ex)
-        {
-            // The binder's "Failed to convert configuration value at 'ResultGrid:…' to type …".
-            failures.Add(ex.Message);
+            Add(DoctorIds.ConfigInvalid, DoctorSeverity.Error, problem.Key, problem.Message, "Correct it: the silo refuses to start (exit code 2) until it is.");
         }
 
+        HasUnparsableValues = unparsable.Count > 0;
+        if (HasUnparsableValues)
+        {
+            return;
+        }
+
+        var failures = SiloConfiguration.Validate(_config.Root);
         foreach (var failure in failures)
         {
             var key = ConfigKey().Match(failure) is { Success: true } match ? match.Value : null;

@@ -68,5 +68,32 @@ migrate.SetAction((result, ct) => MigrateCommand.RunAsync(
     ct));
 
 var root = new RootCommand("resultgrid: operator tools for a ResultGrid result backend.") { check, inspect, forget, query, sweep, migrate };
-root.Subcommands.Add(Doctor.Create());
-return await root.Parse(args).InvokeAsync();
+var doctor = Doctor.Create();
+root.Subcommands.Add(doctor);
+root.Options.Add(CliErrors.Verbose);
+
+// Exit codes, for every command: 0 ok, 1 a check failed / a problem was found / a backend refused,
+// 2 arguments or configuration that cannot be used. The parser's own errors would exit 1 and
+// print the whole help; they are arguments that cannot be used, so 2 and one line.
+var parse = root.Parse(args);
+if (parse.Errors.Count > 0 && parse.Action is not { ClearsParseErrors: true })
+{
+    return await CliErrors.ParseErrorsAsync(parse);
+}
+
+// doctor reads (and reports on) the configuration itself; help needs none.
+if (parse.CommandResult.Command != doctor && parse.CommandResult.Command != root && parse.Action is not { ClearsParseErrors: true }
+    && await CliErrors.EnvironmentProblemsAsync(parse) is { } unusable)
+{
+    return unusable;
+}
+
+try
+{
+    // The parser's handler prints "Unhandled exception" and the stack trace; ours, one line.
+    return await parse.InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+}
+catch (Exception ex)
+{
+    return await CliErrors.UnexpectedAsync(parse, ex);
+}

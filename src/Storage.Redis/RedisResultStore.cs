@@ -98,17 +98,43 @@ internal sealed partial class RedisResultStore : IResultStore, IResultChangeFeed
         }
         catch (RedisConnectionException ex)
         {
-            // StackExchange.Redis messages name the endpoint and never the password.
-            throw new InvalidOperationException($"Could not connect to Redis at {_settings.Endpoints} ({_settings.RedactedUrl}): {ex.Message}", ex);
+            DisposeAll(connections);
+            // StackExchange.Redis messages name the endpoint and never the password. Its own
+            // exception is left out of the chain: its message is ours without the advice about
+            // abortConnect, which callers would print all the same; its cause stays.
+            throw new InvalidOperationException(RedisConnectErrors.CouldNotConnect(ex, _settings.Endpoints, _settings.RedactedUrl), ex.InnerException);
+        }
+
+        var databases = connections.Select(c => c.GetDatabase(_settings.Database)).ToArray();
+        try
+        {
+            // Connecting never touches the URL's database: without this, a database the server
+            // lacks (redis://host/99 on a 16-database server) passes start-up and then fails
+            // every call. One read of a key of ours (a user whose ACL allows only our keys may read
+            // it) is refused at once when the database does not exist.
+            await Retry("connect", async () => await databases[0].KeyExistsAsync(KeyOf("resultgrid-startup-probe")));
+        }
+        catch (Exception ex) when (ex is RedisCommandException or RedisServerException)
+        {
+            DisposeAll(connections);
+            throw new InvalidOperationException(RedisConnectErrors.DatabaseRefused(ex, _settings.Endpoints, _settings.RedactedUrl, _settings.Database));
         }
 
         _connections = connections;
-        _databases = connections.Select(c => c.GetDatabase(_settings.Database)).ToArray();
+        _databases = databases;
         _isCluster = connections[0].GetEndPoints().Any(e => connections[0].GetServer(e).ServerType == ServerType.Cluster);
         LogConnected(_logger, _settings.Endpoints, _settings.Database, connections.Length, _isCluster ? "cluster" : "standalone");
         if (_settings.Configuration.Ssl && _settings.CertReqs == "none")
         {
             LogNoCertificateCheck(_logger, _settings.Endpoints);
+        }
+    }
+
+    private static void DisposeAll(ConnectionMultiplexer?[] connections)
+    {
+        foreach (var connection in connections)
+        {
+            connection?.Dispose();
         }
     }
 
