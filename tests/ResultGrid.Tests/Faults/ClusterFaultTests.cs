@@ -15,9 +15,10 @@ namespace ResultGrid.Tests.Faults;
 /// wakes flowed again within <see cref="RecoveryTarget"/> of the kill.
 /// </summary>
 /// <remarks>
-/// Sized for a 2-core machine: about 1.5 minutes per flavour when the cluster recovers, and
-/// every await bounded (<see cref="ScenarioBound"/>) when it does not, so a broken cluster
-/// fails with its figures instead of hanging the suite. The collection runs alone, so the
+/// Sized for a 2-core machine: measured 55–60 s for the busy-silo scenario and 45–50 s for the
+/// gateway one (about 2 minutes per flavour; up to 2 m 20 s and 1 m 10 s on a machine busy with
+/// other builds), and every await bounded (<see cref="ScenarioBound"/>) when the cluster does
+/// not recover, so a broken cluster fails with its figures instead of hanging the suite. The collection runs alone, so the
 /// timings are not those of a machine busy with the other tests.
 /// </remarks>
 [Collection(nameof(ClusterFaultTests))]
