@@ -28,6 +28,9 @@ internal sealed class GatewayLossSignal : IClusterConnectionStatusObserver
 {
     private CancellationTokenSource? _current;
 
+    /// <summary>True in an Orleans client process (it has had a gateway connection); false inside a silo.</summary>
+    public bool IsClientProcess => Volatile.Read(ref _current) is not null;
+
     /// <summary>Cancelled when a gateway connection of this client drops after this was read.</summary>
     public CancellationToken Token => Volatile.Read(ref _current)?.Token ?? CancellationToken.None;
 

@@ -121,8 +121,10 @@ public sealed class ResultGridClient : IResultGridClient
         var failures = 0;
         while (true)
         {
-            var remaining = limit is { } l ? l - _time.GetElapsedTime(started) : slice;
-            var wait = remaining < slice ? remaining : slice;
+            // After a failure, short slices until the cluster answers again (see ProbeSlice).
+            var current = failures > 0 && ProbeSlice < slice ? ProbeSlice : slice;
+            var remaining = limit is { } l ? l - _time.GetElapsedTime(started) : current;
+            var wait = remaining < current ? remaining : current;
             if (wait < TimeSpan.Zero)
             {
                 wait = TimeSpan.Zero;
@@ -132,7 +134,7 @@ public sealed class ResultGridClient : IResultGridClient
             // token cancels the call in the grain too. A slice the cluster failed to answer (its
             // silo died, the gateway dropped) is issued again at once: the new call reaches a new
             // activation, which registers the waiter again and reads the store first.
-            if (await Attempt(grain.WaitAsync(wait, cancellationToken), cancellationToken).ConfigureAwait(false) is not { Answered: true, Value: var answered })
+            if (await Attempt(grain.WaitAsync(wait, cancellationToken), wait + AnswerGrace, cancellationToken).ConfigureAwait(false) is not { Answered: true, Value: var answered })
             {
                 if (limit is { } over && _time.GetElapsedTime(started) >= over)
                 {
@@ -279,7 +281,7 @@ public sealed class ResultGridClient : IResultGridClient
         var failures = 0;
         while (_time.GetElapsedTime(started) < _options.RetryBudget || failures == 0)
         {
-            if (await Attempt(_writer.Value.WriteAsync(record, expires), cancellationToken).ConfigureAwait(false) is { Answered: true, Value: var outcome })
+            if (await Attempt(_writer.Value.WriteAsync(record, expires), CallLimit, cancellationToken).ConfigureAwait(false) is { Answered: true, Value: var outcome })
             {
                 return outcome;
             }
@@ -304,6 +306,20 @@ public sealed class ResultGridClient : IResultGridClient
     // ---- calls the cluster may fail to answer ----
 
     private static readonly TimeSpan FirstRetryDelay = TimeSpan.FromMilliseconds(50);
+
+    // A wait call that the cluster failed to answer may be issued again into the same hole: a
+    // call parked on a silo that died is answered by nobody (no silo holds its callback; the
+    // client's own is failed only at the 30 s response timeout, and a dropped gateway is only
+    // noticed for the connection that closed). So every wait call is given up this long after
+    // its slice should have ended, and after a failure the slices are short until the cluster
+    // answers again: a fail-over costs a few seconds, not a slice or a response timeout.
+    private static readonly TimeSpan AnswerGrace = TimeSpan.FromSeconds(3);
+    private static readonly TimeSpan ProbeSlice = TimeSpan.FromSeconds(1);
+
+    // Any other call (a write, a read) is given up after this long and sent again: it is
+    // idempotent, and an answer this late means its silo is gone (a store's own retries take
+    // less: ResultGrid:Redis:Retry and ResultGrid:Sql:Retry).
+    private static readonly TimeSpan CallLimit = TimeSpan.FromSeconds(10);
     private static readonly TimeSpan MaxRetryDelay = TimeSpan.FromSeconds(1);
 
     /// <summary>
@@ -311,18 +327,33 @@ public sealed class ResultGridClient : IResultGridClient
     /// gateway connection that dropped while it was in flight). The caller's cancellation and
     /// every error a grain raised pass through.
     /// </summary>
-    private async Task<Answer<T>> Attempt<T>(Task<T> call, CancellationToken cancellationToken)
+    private async Task<Answer<T>> Attempt<T>(Task<T> call, TimeSpan limit, CancellationToken cancellationToken)
     {
-        var lost = _gatewayLoss?.Token ?? CancellationToken.None;
+        if (_gatewayLoss is not { IsClientProcess: true } signal)
+        {
+            // Inside a silo: a call to a silo that dies is failed by this silo's own membership
+            // view within the detection time, so no limit (and no timer per call) is needed.
+            try
+            {
+                return new(true, await (cancellationToken.CanBeCanceled ? call.WaitAsync(cancellationToken) : call).ConfigureAwait(false));
+            }
+            catch (Exception ex) when (ClusterFailures.IsTransient(ex))
+            {
+                return default;
+            }
+        }
+
+        var lost = signal.Token;
         try
         {
-            var answered = lost.CanBeCanceled ? call.WaitAsync(lost) : call;
+            // The limit's TimeoutException counts as "no answer", like Orleans' own.
+            var answered = call.WaitAsync(limit, _time, lost);
             return new(true, await (cancellationToken.CanBeCanceled ? answered.WaitAsync(cancellationToken) : answered).ConfigureAwait(false));
         }
-        catch (OperationCanceledException) when (lost.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        catch (Exception ex) when ((ex is OperationCanceledException && lost.IsCancellationRequested && !cancellationToken.IsCancellationRequested) || (ClusterFailures.IsTransient(ex) && !call.IsCompleted))
         {
-            // The gateway this call may have gone through is gone; its answer would come only at
-            // the response timeout. Observe the abandoned call's end so it is never unobserved.
+            // Given up (a dropped gateway, or no answer in time): the call may still end, at the
+            // response timeout; observe it then, so its failure is never unobserved.
             _ = call.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
             return default;
         }
@@ -348,7 +379,7 @@ public sealed class ResultGridClient : IResultGridClient
                 return await call(grain).WaitAsync(cancellationToken).ConfigureAwait(false);
             }
 
-            if (await Attempt(call(grain), cancellationToken).ConfigureAwait(false) is { Answered: true } answer)
+            if (await Attempt(call(grain), CallLimit, cancellationToken).ConfigureAwait(false) is { Answered: true } answer)
             {
                 return answer.Value;
             }
@@ -454,7 +485,8 @@ public sealed class ResultGridClient : IResultGridClient
         GroupStatus status;
         while (true)
         {
-            if (await Attempt(group.WaitForCompletionsAsync(seen, Slice(deadline), cancellationToken), cancellationToken).ConfigureAwait(false) is not { Answered: true, Value: var completions })
+            var groupSlice = Slice(deadline, failures > 0);
+            if (await Attempt(group.WaitForCompletionsAsync(seen, groupSlice, cancellationToken), groupSlice + AnswerGrace, cancellationToken).ConfigureAwait(false) is not { Answered: true, Value: var completions })
             {
                 // The group's silo died or the gateway dropped: ask again, from the start of the
                 // completion order (a new activation rebuilds it from the store in its own order).
@@ -510,7 +542,8 @@ public sealed class ResultGridClient : IResultGridClient
         var yielded = new HashSet<string>(StringComparer.Ordinal);
         while (true)
         {
-            if (await Attempt(group.WaitForCompletionsAsync(seen, Slice(deadline), cancellationToken), cancellationToken).ConfigureAwait(false) is not { Answered: true, Value: var completions })
+            var groupSlice = Slice(deadline, failures > 0);
+            if (await Attempt(group.WaitForCompletionsAsync(seen, groupSlice, cancellationToken), groupSlice + AnswerGrace, cancellationToken).ConfigureAwait(false) is not { Answered: true, Value: var completions })
             {
                 seen = 0;
                 ThrowIfPast(deadline, timeout, groupId, $"{yielded.Count} handed out; its silo did not answer");
@@ -573,9 +606,9 @@ public sealed class ResultGridClient : IResultGridClient
         return timeout is { } limit && limit != Timeout.InfiniteTimeSpan ? _time.GetTimestamp() + (long)(limit.TotalSeconds * _time.TimestampFrequency) : null;
     }
 
-    private TimeSpan Slice(long? deadline)
+    private TimeSpan Slice(long? deadline, bool probing = false)
     {
-        var slice = _options.EffectiveWaitSlice;
+        var slice = probing && ProbeSlice < _options.EffectiveWaitSlice ? ProbeSlice : _options.EffectiveWaitSlice;
         if (deadline is not { } d)
         {
             return slice;
