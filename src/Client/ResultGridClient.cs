@@ -122,7 +122,7 @@ public sealed class ResultGridClient : IResultGridClient
         while (true)
         {
             // After a failure, short slices until the cluster answers again (see ProbeSlice).
-            var current = failures > 0 && ProbeSlice < slice ? ProbeSlice : slice;
+            var current = (failures > 0 || Unsettled) && ProbeSlice < slice ? ProbeSlice : slice;
             var remaining = limit is { } l ? l - _time.GetElapsedTime(started) : current;
             var wait = remaining < current ? remaining : current;
             if (wait < TimeSpan.Zero)
@@ -134,7 +134,7 @@ public sealed class ResultGridClient : IResultGridClient
             // token cancels the call in the grain too. A slice the cluster failed to answer (its
             // silo died, the gateway dropped) is issued again at once: the new call reaches a new
             // activation, which registers the waiter again and reads the store first.
-            if (await Attempt(grain.WaitAsync(wait, cancellationToken), wait + AnswerGrace, cancellationToken).ConfigureAwait(false) is not { Answered: true, Value: var answered })
+            if (await Attempt(grain.WaitAsync(wait, cancellationToken), wait + Grace(wait), cancellationToken).ConfigureAwait(false) is not { Answered: true, Value: var answered })
             {
                 if (limit is { } over && _time.GetElapsedTime(started) >= over)
                 {
@@ -316,6 +316,22 @@ public sealed class ResultGridClient : IResultGridClient
     private static readonly TimeSpan AnswerGrace = TimeSpan.FromSeconds(3);
     private static readonly TimeSpan ProbeSlice = TimeSpan.FromSeconds(1);
 
+    // A short slice gets a short grace: a call given up too early is only issued again, while
+    // one left in a dead silo's hole delays the wake by all of it.
+    private static TimeSpan Grace(TimeSpan slice) => slice <= ProbeSlice ? ProbeSlice : AnswerGrace;
+
+    // While the cluster settles after a failure (activations and index partitions moving, the
+    // directory catching up), a wake can still go astray; every wait of this process then uses
+    // ProbeSlice, so a lost wake costs a second (each slice reads the store first), not a slice.
+    // The fault suite saw waits re-parked on new activations sleep a whole 20 s slice.
+    private static readonly TimeSpan Settle = TimeSpan.FromSeconds(30);
+    private long _unsettledUntil;
+
+    private bool Unsettled => _time.GetTimestamp() < Volatile.Read(ref _unsettledUntil);
+
+    private void MarkUnsettled() =>
+        Volatile.Write(ref _unsettledUntil, _time.GetTimestamp() + (long)(Settle.TotalSeconds * _time.TimestampFrequency));
+
     // Any other call (a write, a read) is given up after this long and sent again: it is
     // idempotent, and an answer this late means its silo is gone (a store's own retries take
     // less: ResultGrid:Redis:Retry and ResultGrid:Sql:Retry).
@@ -339,6 +355,7 @@ public sealed class ResultGridClient : IResultGridClient
             }
             catch (Exception ex) when (ClusterFailures.IsTransient(ex))
             {
+                MarkUnsettled();
                 return default;
             }
         }
@@ -355,10 +372,12 @@ public sealed class ResultGridClient : IResultGridClient
             // Given up (a dropped gateway, or no answer in time): the call may still end, at the
             // response timeout; observe it then, so its failure is never unobserved.
             _ = call.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            MarkUnsettled();
             return default;
         }
         catch (Exception ex) when (ClusterFailures.IsTransient(ex))
         {
+            MarkUnsettled();
             return default;
         }
     }
@@ -485,8 +504,8 @@ public sealed class ResultGridClient : IResultGridClient
         GroupStatus status;
         while (true)
         {
-            var groupSlice = Slice(deadline, failures > 0);
-            if (await Attempt(group.WaitForCompletionsAsync(seen, groupSlice, cancellationToken), groupSlice + AnswerGrace, cancellationToken).ConfigureAwait(false) is not { Answered: true, Value: var completions })
+            var groupSlice = Slice(deadline, failures > 0 || Unsettled);
+            if (await Attempt(group.WaitForCompletionsAsync(seen, groupSlice, cancellationToken), groupSlice + Grace(groupSlice), cancellationToken).ConfigureAwait(false) is not { Answered: true, Value: var completions })
             {
                 // The group's silo died or the gateway dropped: ask again, from the start of the
                 // completion order (a new activation rebuilds it from the store in its own order).
@@ -542,8 +561,8 @@ public sealed class ResultGridClient : IResultGridClient
         var yielded = new HashSet<string>(StringComparer.Ordinal);
         while (true)
         {
-            var groupSlice = Slice(deadline, failures > 0);
-            if (await Attempt(group.WaitForCompletionsAsync(seen, groupSlice, cancellationToken), groupSlice + AnswerGrace, cancellationToken).ConfigureAwait(false) is not { Answered: true, Value: var completions })
+            var groupSlice = Slice(deadline, failures > 0 || Unsettled);
+            if (await Attempt(group.WaitForCompletionsAsync(seen, groupSlice, cancellationToken), groupSlice + Grace(groupSlice), cancellationToken).ConfigureAwait(false) is not { Answered: true, Value: var completions })
             {
                 seen = 0;
                 ThrowIfPast(deadline, timeout, groupId, $"{yielded.Count} handed out; its silo did not answer");

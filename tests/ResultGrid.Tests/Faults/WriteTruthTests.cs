@@ -255,6 +255,26 @@ public sealed class WaitFailoverTests : IDisposable
     }
 
     [Fact(Timeout = 120_000)]
+    public async Task An_external_client_notices_its_gateways_dropped_connection_at_once()
+    {
+        await using var cluster = await StartAsync();
+        var signal = cluster.Client.ServiceProvider.GetRequiredService<GatewayLossSignal>();
+        await cluster.Client.ServiceProvider.GetRequiredService<IResultGridClient>().GetStateAsync("warm-up", Ct);
+        Assert.True(signal.IsClientProcess);
+        var before = signal.Token;
+        var started = Stopwatch.StartNew();
+        await cluster.KillSiloAsync(cluster.Silos[1], Ct);
+        while (!before.IsCancellationRequested && started.Elapsed < TimeSpan.FromSeconds(10))
+        {
+            await Task.Delay(20, Ct);
+        }
+
+        Assert.True(before.IsCancellationRequested, "the client's calls in flight were not released when a gateway connection dropped");
+        Assert.True(started.Elapsed < TimeSpan.FromSeconds(3), $"released after {started.Elapsed}");
+        await cluster.StopAllSilosAsync(Ct);
+    }
+
+    [Fact(Timeout = 120_000)]
     public async Task A_wait_parked_on_a_killed_silo_is_issued_again_and_answered()
     {
         await using var cluster = await StartAsync();
