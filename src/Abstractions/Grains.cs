@@ -47,7 +47,8 @@ public interface ITaskResultGrain : IGrainWithStringKey
     /// Called by writers after the store has a READY result for this id and waiters were
     /// registered for it: wakes them with <paramref name="stored"/>. Not for applications.
     /// </summary>
-    [AlwaysInterleave, Alias("Notify")]
+    /// <remarks>A 5 s response timeout: a delivery into a silo that just died is given up and retried, not waited on for 30 s.</remarks>
+    [AlwaysInterleave, Alias("Notify"), ResponseTimeout("00:00:05")]
     Task NotifyAsync(TaskResult stored);
 }
 
@@ -181,7 +182,8 @@ public interface IGroupResultGrain : IGrainWithStringKey
     Task<TaskResult[]> ReadResultsAsync(string[] taskIds);
 
     /// <summary>Called by writers when a child becomes READY. Not for applications.</summary>
-    [Alias("ChildReady")]
+    /// <remarks>A 5 s response timeout, as for <see cref="ITaskResultGrain.NotifyAsync"/>.</remarks>
+    [Alias("ChildReady"), ResponseTimeout("00:00:05")]
     Task OnChildReadyAsync(string taskId, string state);
 
     /// <summary>Deletes the group's meta (Celery's GroupResult.delete()); the children stay.</summary>

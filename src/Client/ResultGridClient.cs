@@ -281,7 +281,7 @@ public sealed class ResultGridClient : IResultGridClient
         var failures = 0;
         while (_time.GetElapsedTime(started) < _options.RetryBudget || failures == 0)
         {
-            if (await Attempt(_writer.Value.WriteAsync(record, expires), CallLimit, cancellationToken).ConfigureAwait(false) is { Answered: true, Value: var outcome })
+            if (await Attempt(_writer.Value.WriteAsync(record, expires), limit: null, cancellationToken).ConfigureAwait(false) is { Answered: true, Value: var outcome })
             {
                 return outcome;
             }
@@ -332,10 +332,10 @@ public sealed class ResultGridClient : IResultGridClient
     private void MarkUnsettled() =>
         Volatile.Write(ref _unsettledUntil, _time.GetTimestamp() + (long)(Settle.TotalSeconds * _time.TimestampFrequency));
 
-    // Any other call (a write, a read) is given up after this long and sent again: it is
-    // idempotent, and an answer this late means its silo is gone (a store's own retries take
-    // less: ResultGrid:Redis:Retry and ResultGrid:Sql:Retry).
-    private static readonly TimeSpan CallLimit = TimeSpan.FromSeconds(10);
+    // Other calls (a write, a read) carry no limit of their own: a timer per call would cost
+    // the write path, and they are short, so only a call in flight at the instant its silo
+    // dies is stranded; the client's connection to that silo drops with it and GatewayLossSignal
+    // releases the call (the writer runs on the silo whose gateway received the write).
     private static readonly TimeSpan MaxRetryDelay = TimeSpan.FromSeconds(1);
 
     /// <summary>
@@ -343,7 +343,7 @@ public sealed class ResultGridClient : IResultGridClient
     /// gateway connection that dropped while it was in flight). The caller's cancellation and
     /// every error a grain raised pass through.
     /// </summary>
-    private async Task<Answer<T>> Attempt<T>(Task<T> call, TimeSpan limit, CancellationToken cancellationToken)
+    private async Task<Answer<T>> Attempt<T>(Task<T> call, TimeSpan? limit, CancellationToken cancellationToken)
     {
         if (_gatewayLoss is not { IsClientProcess: true } signal)
         {
@@ -364,7 +364,7 @@ public sealed class ResultGridClient : IResultGridClient
         try
         {
             // The limit's TimeoutException counts as "no answer", like Orleans' own.
-            var answered = call.WaitAsync(limit, _time, lost);
+            var answered = limit is { } bound ? call.WaitAsync(bound, _time, lost) : call.WaitAsync(lost);
             return new(true, await (cancellationToken.CanBeCanceled ? answered.WaitAsync(cancellationToken) : answered).ConfigureAwait(false));
         }
         catch (Exception ex) when ((ex is OperationCanceledException && lost.IsCancellationRequested && !cancellationToken.IsCancellationRequested) || (ClusterFailures.IsTransient(ex) && !call.IsCompleted))
@@ -398,7 +398,7 @@ public sealed class ResultGridClient : IResultGridClient
                 return await call(grain).WaitAsync(cancellationToken).ConfigureAwait(false);
             }
 
-            if (await Attempt(call(grain), CallLimit, cancellationToken).ConfigureAwait(false) is { Answered: true } answer)
+            if (await Attempt(call(grain), limit: null, cancellationToken).ConfigureAwait(false) is { Answered: true } answer)
             {
                 return answer.Value;
             }

@@ -54,7 +54,7 @@ public interface IWaiterIndexPartitionGrain : IGrainWithIntegerKey
 {
     [Alias("Register")] Task RegisterAsync(string taskId, Guid token, DateTimeOffset until);
     [Alias("Unregister")] Task UnregisterAsync(string taskId, Guid token);
-    [Alias("HasWaiters"), Orleans.Concurrency.ReadOnly] Task<bool> HasWaitersAsync(string taskId);
+    [Alias("HasWaiters"), Orleans.Concurrency.ReadOnly, ResponseTimeout("00:00:05")] Task<bool> HasWaitersAsync(string taskId);
 }
 
 /// <summary>One shard of the waiter index. Synchronous methods: each runs whole on the grain's scheduler.</summary>

@@ -34,7 +34,7 @@ public sealed class SiloConfigurationCorpusTests(RedisCluster redis, PostgresClu
         { "Cleanup Interval not a time span", ["RESULTGRID__CLEANUP__INTERVAL=hourly"], 2, ["ResultGrid:Cleanup:Interval: 'hourly' is not a time span"] },
         { "Client WaitSlice not a time span", ["RESULTGRID__CLIENT__WAITSLICE=long"], 2, ["ResultGrid:Client:WaitSlice: 'long' is not a time span"] },
         { "Notifications RetryFor not a time span", ["RESULTGRID__NOTIFICATIONS__RETRYFOR=forever"], 2, ["ResultGrid:Notifications:RetryFor: 'forever' is not a time span"] },
-        { "Notifications AwaitFirstAttempt out of range", ["RESULTGRID__NOTIFICATIONS__AWAITFIRSTATTEMPT=00:05:00"], 2, ["ResultGrid:Notifications:AwaitFirstAttempt is 00:05:00; it must be from 00:00:00 to 00:00:10"] },
+        { "Notifications AwaitDelivery not a flag", ["RESULTGRID__NOTIFICATIONS__AWAITDELIVERY=sometimes"], 2, ["ResultGrid:Notifications:AwaitDelivery: 'sometimes' is not true or false"] },
         { "Client RetryBudget negative", ["RESULTGRID__CLIENT__RETRYBUDGET=-00:00:05"], 2, ["ResultGrid:Client:RetryBudget is -00:00:05; it must be from 00:00:00"] },
         { "unknown log level", ["Logging__LogLevel__Default=loud"], 2, ["Logging:LogLevel:Default: 'loud' is not a log level", "Information"] },
         { "three bad values at once, each named", ["RESULTGRID__RESULTEXPIRES=x", "RESULTGRID__SILO__SILOPORT=y", "RESULTGRID__CLEANUP__BATCHSIZE=z"], 2, ["ResultGrid:ResultExpires: 'x'", "ResultGrid:Silo:SiloPort: 'y'", "ResultGrid:Cleanup:BatchSize: 'z'"] },
