@@ -353,7 +353,7 @@ public sealed class ResultGridClient : IResultGridClient
             {
                 return new(true, await (cancellationToken.CanBeCanceled ? call.WaitAsync(cancellationToken) : call).ConfigureAwait(false));
             }
-            catch (Exception ex) when (ClusterFailures.IsTransient(ex))
+            catch (Exception ex) when (ClusterFailures.IsTransient(ex) || GaveUp(ex, cancellationToken))
             {
                 MarkUnsettled();
                 return default;
@@ -375,12 +375,19 @@ public sealed class ResultGridClient : IResultGridClient
             MarkUnsettled();
             return default;
         }
-        catch (Exception ex) when (ClusterFailures.IsTransient(ex))
+        catch (Exception ex) when (ClusterFailures.IsTransient(ex) || GaveUp(ex, cancellationToken))
         {
             MarkUnsettled();
             return default;
         }
     }
+
+    /// <summary>
+    /// Orleans cancelled the call itself, not the caller: "Message expired before placement could
+    /// complete", seen in the fault suite while a dead silo's grains were being placed again.
+    /// </summary>
+    private static bool GaveUp(Exception exception, CancellationToken cancellationToken) =>
+        exception is OperationCanceledException && !cancellationToken.IsCancellationRequested;
 
     /// <summary>A call's value, or <see cref="Answered"/> false when the cluster gave none.</summary>
     private readonly record struct Answer<T>(bool Answered, T Value);

@@ -112,8 +112,24 @@ public sealed class ClusterFaultTests
         var waits = waited.Select(id => ledger.WaitAsync(results, id, WaitTimeout, Ct)).ToArray();
         await Task.Delay(TimeSpan.FromSeconds(2), Ct);
 
-        // The group: saved first (Celery's order), joined at once, 9 in 10 children written before the stream.
+        // The group: on a silo that also holds index partitions (the victim must hold both). A
+        // group's activation is placed where its first call arrives, which the client's routing
+        // decides by grain id: try ids until one lands there (a status read activates it).
+        var partitionsEarly = await cluster.PartitionHostsAsync(orleans);
         var groupId = $"fault-group-{run}";
+        for (var attempt = 0; attempt < 30; attempt++)
+        {
+            var candidate = $"fault-group-{run}-{attempt}";
+            await results.GetGroupAsync(candidate, Ct);
+            var placedOn = await cluster.HostOfAsync(orleans, orleans.GetGrain<IGroupResultGrain>(candidate));
+            groupId = candidate;
+            if (placedOn is not null && partitionsEarly.Contains(placedOn))
+            {
+                break;
+            }
+        }
+
+        // Saved first (Celery's order), joined at once, 9 in 10 children written before the stream.
         var children = Enumerable.Range(0, GroupSize).Select(i => $"fault-child-{run}-{i:D4}").ToArray();
         await results.SaveGroupAsync(groupId, children, cancellationToken: Ct).WaitAsync(TimeSpan.FromSeconds(60), Ct);
         var joinStart = ledger.Now;
