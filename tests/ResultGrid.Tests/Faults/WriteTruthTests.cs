@@ -174,8 +174,8 @@ public sealed class WaitFailoverTests : IDisposable
         var victim = cluster.Silos[1];
         var sdk = survivor.ServiceProvider.GetRequiredService<IResultGridClient>();
 
-        // Index partitions are placed near their first caller: waits on the victim activate some
-        // there. (Those waits die with it.)
+        // Index partitions are placed at random over the silos; waits on the victim activate
+        // them all before the survivor's waits. (Those waits die with the victim.)
         var onVictim = victim.ServiceProvider.GetRequiredService<IResultGridClient>();
         var warmups = Enumerable.Range(0, 64).Select(i => onVictim.WaitAsync<string>($"warm-{i}-{Guid.NewGuid():N}", TimeSpan.FromSeconds(60), cancellationToken: CancellationToken.None)).ToArray();
         foreach (var warmup in warmups)
