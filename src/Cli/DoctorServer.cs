@@ -76,26 +76,27 @@ internal static class DoctorServer
                 continue;
             }
 
-            if (fact.Name.StartsWith("table ", StringComparison.Ordinal))
+            if (fact.Id == BackendFactIds.Table)
             {
-                missingTables.Add(fact.Name["table ".Length..]);
+                missingTables.Add(fact.Name.StartsWith("table ", StringComparison.Ordinal) ? fact.Name["table ".Length..] : fact.Name);
                 continue;
             }
 
-            findings.Add(fact.Name switch
+            // Matched by the fact's stable id; its name is for people (and carries the endpoint, or the dual-write side).
+            findings.Add(fact.Id switch
             {
-                _ when fact.Name.StartsWith("persistence", StringComparison.Ordinal) =>
+                BackendFactIds.Persistence =>
                     Finding(DoctorIds.RedisNoPersistence, DoctorSeverity.Warning, $"Redis {fact.Name}: {fact.Value}.", fact.Advice ?? string.Empty),
-                _ when fact.Name.StartsWith("maxmemory-policy", StringComparison.Ordinal) =>
+                BackendFactIds.Eviction =>
                     Finding(DoctorIds.RedisEviction, DoctorSeverity.Warning, $"Redis {fact.Name}: {fact.Value}.", fact.Advice ?? string.Empty),
-                "server default isolation" =>
+                BackendFactIds.DefaultIsolation =>
                     Finding(DoctorIds.MySqlIsolation, DoctorSeverity.Info,
                         $"The server's default isolation is {fact.Value}. ResultGrid's writes set {sql?.Options.MySqlIsolationLevel} themselves, and its reads are single autocommit statements, " +
                         "which see every committed write at any level: only other programs writing these tables get the default.",
                         "Nothing to do for ResultGrid. For other writers of these tables, set transaction_isolation = 'READ-COMMITTED' on the server or in their connections."),
-                "cleanup indexes" => Finding(DoctorIds.MissingCleanupIndex, DoctorSeverity.Warning, $"Cleanup indexes {fact.Value}.", fact.Advice ?? string.Empty),
-                "query indexes" => Finding(DoctorIds.MissingQueryIndex, DoctorSeverity.Warning, $"Query indexes {fact.Value}.", fact.Advice ?? string.Empty),
-                "schema version" => Finding(DoctorIds.SchemaVersion, DoctorSeverity.Error, $"Schema version {fact.Value}, where this release knows {SqlDialect.SchemaVersion}.", fact.Advice ?? "Upgrade the silo, or point it at ResultGrid's own tables."),
+                BackendFactIds.CleanupIndexes => Finding(DoctorIds.MissingCleanupIndex, DoctorSeverity.Warning, $"Cleanup indexes {fact.Value}.", fact.Advice ?? string.Empty),
+                BackendFactIds.QueryIndexes => Finding(DoctorIds.MissingQueryIndex, DoctorSeverity.Warning, $"Query indexes {fact.Value}.", fact.Advice ?? string.Empty),
+                BackendFactIds.SchemaVersion => Finding(DoctorIds.SchemaVersion, DoctorSeverity.Error, $"Schema version {fact.Value}, where this release knows {SqlDialect.SchemaVersion}.", fact.Advice ?? "Upgrade the silo, or point it at ResultGrid's own tables."),
                 _ => Finding(DoctorIds.ServerFact, fact.Level == FactLevel.Failure ? DoctorSeverity.Error : DoctorSeverity.Warning, $"{fact.Name}: {fact.Value}.", fact.Advice ?? string.Empty),
             });
         }

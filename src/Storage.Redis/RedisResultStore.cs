@@ -458,18 +458,18 @@ internal sealed partial class RedisResultStore : IResultStore, IResultChangeFeed
 
             var info = (await server.InfoAsync()).SelectMany(g => g).ToDictionary(p => p.Key, p => p.Value, StringComparer.Ordinal);
             var at = _isCluster || _connections[0].GetEndPoints().Length > 1 ? $" ({endpoint})" : string.Empty;
-            facts.Add(new BackendFact("redis version" + at, info.GetValueOrDefault("redis_version", "?")));
+            facts.Add(new BackendFact(BackendFactIds.ServerVersion, "redis version" + at, info.GetValueOrDefault("redis_version", "?")));
             var aof = info.GetValueOrDefault("aof_enabled") == "1";
             var save = (await server.ConfigGetAsync("save")).FirstOrDefault().Value ?? string.Empty;
             facts.Add(aof || save.Length > 0
-                ? new BackendFact("persistence" + at, aof ? "append-only file" + (save.Length > 0 ? $" and RDB snapshots ({save})" : string.Empty) : $"RDB snapshots only ({save}): the last minutes of results are lost in a crash", aof ? FactLevel.Ok : FactLevel.Warning,
+                ? new BackendFact(BackendFactIds.Persistence, "persistence" + at, aof ? "append-only file" + (save.Length > 0 ? $" and RDB snapshots ({save})" : string.Empty) : $"RDB snapshots only ({save}): the last minutes of results are lost in a crash", aof ? FactLevel.Ok : FactLevel.Warning,
                     aof ? null : "Turn on appendonly (appendfsync everysec) to keep results written since the last snapshot.")
-                : new BackendFact("persistence" + at, "none: results do not survive a restart of Redis", FactLevel.Warning, "Turn on appendonly yes (or RDB snapshots) if results must outlive a Redis restart."));
+                : new BackendFact(BackendFactIds.Persistence, "persistence" + at, "none: results do not survive a restart of Redis", FactLevel.Warning, "Turn on appendonly yes (or RDB snapshots) if results must outlive a Redis restart."));
             var policy = info.GetValueOrDefault("maxmemory_policy", "noeviction");
             var maxMemory = info.GetValueOrDefault("maxmemory", "0");
             // Every result carries a TTL, so even the volatile-* policies may evict them.
             var evicts = policy != "noeviction" && maxMemory != "0";
-            facts.Add(new BackendFact("maxmemory-policy" + at, $"{policy} (maxmemory {maxMemory})", evicts ? FactLevel.Warning : FactLevel.Ok,
+            facts.Add(new BackendFact(BackendFactIds.Eviction, "maxmemory-policy" + at, $"{policy} (maxmemory {maxMemory})", evicts ? FactLevel.Warning : FactLevel.Ok,
                 evicts ? "Results can be evicted before they expire: set maxmemory-policy noeviction for a result store." : null));
         }
 

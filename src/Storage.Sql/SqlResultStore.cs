@@ -784,19 +784,19 @@ internal sealed partial class SqlResultStore : IResultStore, IResultScan, IResul
             SqlDatabaseKind.MySql => "SELECT VERSION()",
             _ => "SELECT sqlite_version()",
         };
-        facts.Add(new BackendFact("server version", await Scalar(versionSql) ?? "?"));
+        facts.Add(new BackendFact(BackendFactIds.ServerVersion, "server version", await Scalar(versionSql) ?? "?"));
         var tablesPresent = true;
         foreach (var table in new[] { _tables.Tasks, _tables.Groups, _tables.Claims, _tables.Version })
         {
             try
             {
                 await Scalar($"SELECT COUNT(*) FROM (SELECT 1 FROM {table} LIMIT 1) t");
-                facts.Add(new BackendFact("table " + Unquoted(table), "present"));
+                facts.Add(new BackendFact(BackendFactIds.Table, "table " + Unquoted(table), "present"));
             }
             catch (System.Data.Common.DbException ex)
             {
                 tablesPresent = false;
-                facts.Add(new BackendFact("table " + Unquoted(table), "missing: " + ex.Message, FactLevel.Failure, "Start a silo with ResultGrid:Sql:CreateTables on, or create the tables with ResultGrid's DDL."));
+                facts.Add(new BackendFact(BackendFactIds.Table, "table " + Unquoted(table), "missing: " + ex.Message, FactLevel.Failure, "Start a silo with ResultGrid:Sql:CreateTables on, or create the tables with ResultGrid's DDL."));
             }
         }
 
@@ -807,7 +807,7 @@ internal sealed partial class SqlResultStore : IResultStore, IResultScan, IResul
         {
             facts.AddRange(await DescribeIndexesAsync(cancellationToken));
             var version = await Scalar($"SELECT version FROM {_tables.Version} WHERE table_name = '{_settings.Options.TaskTable}'");
-            facts.Add(new BackendFact("schema version", version ?? "none", version == SqlDialect.SchemaVersion.ToString(CultureInfo.InvariantCulture) ? FactLevel.Ok : FactLevel.Failure,
+            facts.Add(new BackendFact(BackendFactIds.SchemaVersion, "schema version", version ?? "none", version == SqlDialect.SchemaVersion.ToString(CultureInfo.InvariantCulture) ? FactLevel.Ok : FactLevel.Failure,
                 version is null ? "The tables were not created by ResultGrid." : null));
         }
         if (_settings.Kind == SqlDatabaseKind.MySql)
@@ -823,7 +823,7 @@ internal sealed partial class SqlResultStore : IResultStore, IResultScan, IResul
                 isolation = await Scalar("SELECT @@tx_isolation");
             }
 
-            facts.Add(new BackendFact("server default isolation", isolation ?? "?", FactLevel.Ok,
+            facts.Add(new BackendFact(BackendFactIds.DefaultIsolation, "server default isolation", isolation ?? "?", FactLevel.Ok,
                 isolation == "READ-COMMITTED" ? null : $"ResultGrid sets {_settings.Options.MySqlIsolationLevel} on its own statements; other clients of these tables get the server's default."));
         }
 
@@ -861,13 +861,13 @@ internal sealed partial class SqlResultStore : IResultStore, IResultScan, IResul
             var name = cleanup ? "cleanup indexes" : "query indexes";
             if (missing.Count == 0)
             {
-                return new BackendFact(name, $"all {expected.Count} present");
+                return new BackendFact(cleanup ? BackendFactIds.CleanupIndexes : BackendFactIds.QueryIndexes, name, $"all {expected.Count} present");
             }
 
             var cost = cleanup
                 ? "Without them every sweep reads whole tables to find expired rows, holding locks that writers wait on."
                 : "Without them searches by state, name, group or date read the whole table.";
-            return new BackendFact(name, "missing: " + string.Join(", ", missing.Select(i => $"{i.Name} on {Unquoted(i.Table)} ({i.Columns})")), FactLevel.Warning,
+            return new BackendFact(cleanup ? BackendFactIds.CleanupIndexes : BackendFactIds.QueryIndexes, name, "missing: " + string.Join(", ", missing.Select(i => $"{i.Name} on {Unquoted(i.Table)} ({i.Columns})")), FactLevel.Warning,
                 $"{cost} Create them: {string.Join("; ", missing.Select(i => $"CREATE INDEX {_dialect.Quote(i.Name)} ON {i.Table} ({i.Columns})"))}.");
         }).ToList();
     }

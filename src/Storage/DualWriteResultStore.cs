@@ -457,7 +457,7 @@ public sealed partial class DualWriteResultStore
 
         var facts = new List<BackendFact>
         {
-            new("mode", $"dual-write: primary {PrimaryUrl}, secondary {SecondaryUrl}"),
+            new(BackendFactIds.DualWriteMode, "mode", $"dual-write: primary {PrimaryUrl}, secondary {SecondaryUrl}"),
         };
         foreach (var (side, store) in new[] { ("primary", _primary), ("secondary", _secondary) })
         {

@@ -5,7 +5,7 @@ namespace ResultGrid.Storage;
 /// has expired, in bounded batches on the expires-at index, so a sweep never holds long locks
 /// and writers carry on beside it. Reads already hide expired rows; this frees their space.
 /// </summary>
-public interface IExpiredResultSweep
+public interface IExpiredResultSweep : IResultStoreCapability
 {
     /// <summary>
     /// Deletes at most <paramref name="limit"/> results (and, in the same call, as many groups and

@@ -7,7 +7,7 @@ namespace ResultGrid.Storage;
 /// Optional store capability: a task's record exactly as the backend holds it, field by field,
 /// without decoding, for tools that show a damaged record (<c>resultgrid inspect</c>).
 /// </summary>
-public interface IRawRecordReader
+public interface IRawRecordReader : IResultStoreCapability
 {
     /// <summary>The stored record as it is; null when nothing is stored under the id.</summary>
     ValueTask<RawRecord?> ReadRawAsync(string taskId, CancellationToken cancellationToken = default);

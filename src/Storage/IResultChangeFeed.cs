@@ -6,7 +6,7 @@ namespace ResultGrid.Storage;
 /// implements it, so a waiter is woken by a Celery worker's write as promptly as by a
 /// ResultGrid one. A store only ResultGrid writes to has no need of it.
 /// </summary>
-public interface IResultChangeFeed
+public interface IResultChangeFeed : IResultStoreCapability
 {
     /// <summary>
     /// Calls <paramref name="onChange"/> with every new version of the result until the returned

@@ -1,7 +1,7 @@
 namespace ResultGrid.Storage;
 
 /// <summary>Optional store capability: searches by state, name, group and date, newest first, in pages (the SQL backends).</summary>
-public interface IResultQuery
+public interface IResultQuery : IResultStoreCapability
 {
     /// <summary>
     /// One page of matching, unexpired results. Throws <see cref="ArgumentException"/> for a

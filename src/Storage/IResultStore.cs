@@ -1,3 +1,5 @@
+using System.Diagnostics.CodeAnalysis;
+
 namespace ResultGrid.Storage;
 
 /// <summary>
@@ -14,6 +16,21 @@ public interface IResultStore
     /// result goes through <see cref="ConsumeAsync"/>, and later reads see <see cref="TaskStates.Consumed"/>.
     /// </summary>
     bool SingleRetrieval { get; }
+
+    /// <summary>
+    /// This store's optional capability <typeparamref name="T"/> (<see cref="IResultChangeFeed"/>,
+    /// <see cref="IResultQuery"/>, <see cref="IResultScan"/>, <see cref="IExpiredResultSweep"/>,
+    /// <see cref="IResultTransfer"/>, <see cref="IBackendDiagnostics"/>, <see cref="IRawRecordReader"/>)
+    /// when it really has it. Ask here, never with <c>is</c> on the store object: a store that wraps
+    /// others (<see cref="DualWriteResultStore"/>) answers from what its inner stores have, and its
+    /// object implements none of them. The default suits a store that implements its capabilities
+    /// itself; a wrapping store must override it.
+    /// </summary>
+    bool TryGetCapability<T>([NotNullWhen(true)] out T? capability) where T : class, IResultStoreCapability
+    {
+        capability = this as T;
+        return capability is not null;
+    }
 
     /// <summary>
     /// Connects and prepares (creates tables, checks the server). Called once in the silo
@@ -86,6 +103,26 @@ public interface IResultStore
     /// </summary>
     ValueTask<TaskResult?> ConsumeAsync(string taskId, CancellationToken cancellationToken = default) =>
         throw new NotSupportedException($"The {Backend} backend does not hand results out once; only rpc:// does.");
+}
+
+/// <summary>
+/// An optional feature of a result store, found with <see cref="IResultStore.TryGetCapability{T}"/>:
+/// what a store has beyond the contract every backend keeps.
+/// </summary>
+public interface IResultStoreCapability;
+
+/// <summary>Asking a store for its capabilities.</summary>
+public static class ResultStoreCapabilities
+{
+    /// <summary>The capability, or null when the store does not have it.</summary>
+    public static T? Capability<T>(this IResultStore store) where T : class, IResultStoreCapability
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        return store.TryGetCapability<T>(out var capability) ? capability : null;
+    }
+
+    /// <summary>True when the store has the capability.</summary>
+    public static bool Has<T>(this IResultStore store) where T : class, IResultStoreCapability => store.Capability<T>() is not null;
 }
 
 /// <summary>What a conditional write did.</summary>

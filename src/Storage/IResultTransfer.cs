@@ -6,7 +6,7 @@ namespace ResultGrid.Storage;
 /// imported only where the store holds nothing live under the id, so a page copied twice (after
 /// a resume) or a result a dual-writing silo already put there is never duplicated or replaced.
 /// </summary>
-public interface IResultTransfer
+public interface IResultTransfer : IResultStoreCapability
 {
     /// <summary>
     /// About how many results are stored (expired ones may be counted): the progress bar's
