@@ -123,7 +123,7 @@ internal static class BackendCheck
         });
         await Step(lines, "waiter woken", async () =>
         {
-            if (store is not IResultChangeFeed feed)
+            if (!store.TryGetCapability<IResultChangeFeed>(out var feed))
             {
                 return ("skip", $"{store.Backend} has no change feed of its own: in a cluster, waiters are woken by the silo that writes");
             }
@@ -173,7 +173,7 @@ internal static class BackendCheck
             return forgot && read is null ? ("pass", "deleted, and reads as nothing") : ("fail", "the result is still there after forget");
         });
 
-        if (store is IBackendDiagnostics diagnostics)
+        if (store.TryGetCapability<IBackendDiagnostics>(out var diagnostics))
         {
             try
             {

@@ -52,7 +52,7 @@ internal static class DoctorServer
         IReadOnlyList<BackendFact>? facts = null;
         // A SQL server that answers may still refuse to open the store (tables not created yet):
         // its facts say which. A Redis that refused has nothing more to say.
-        if (store is IBackendDiagnostics diagnostics && (refused is null || sql is not null))
+        if (store.TryGetCapability<IBackendDiagnostics>(out var diagnostics) && (refused is null || sql is not null))
         {
             try
             {

@@ -43,7 +43,7 @@ internal static class MigrateCommand
 
         foreach (var (side, opened) in new[] { ("--from", from), ("--to", to) })
         {
-            if (opened.Store is not IResultTransfer)
+            if (opened.Store is not { } store || !store.Has<IResultTransfer>())
             {
                 await Console.Error.WriteLineAsync($"resultgrid migrate: {side} {opened.Redacted}: this backend cannot be copied in bulk; redis://, rediss:// and db+ backends can.");
                 return 2;
@@ -57,14 +57,15 @@ internal static class MigrateCommand
 
         var statePath = Path.GetFullPath(args.StatePath ?? DefaultStatePath(from.Redacted, to.Redacted));
         var settings = new MigrationSettings { BatchSize = args.BatchSize, Parallelism = args.Parallelism, StatePath = statePath };
-        var migration = new ResultMigration((IResultTransfer)from.Store, (IResultTransfer)to.Store, to.Store, TimeProvider.System);
+        var source = from.Store!.Capability<IResultTransfer>()!;
+        var migration = new ResultMigration(source, to.Store!.Capability<IResultTransfer>()!, to.Store, TimeProvider.System);
         var report = new Dictionary<string, object?> { ["from"] = from.Redacted, ["to"] = to.Redacted };
         var failed = false;
 
         long estimate;
         try
         {
-            estimate = await ((IResultTransfer)from.Store).EstimateResultCountAsync(cancellationToken);
+            estimate = await source.EstimateResultCountAsync(cancellationToken);
         }
         catch (Exception)
         {

@@ -51,7 +51,7 @@ internal static class ResultCommands
         // A damaged record: what could be read, the bad field and why, and the record exactly as
         // stored, so an operator sees what a foreign writer put there. Exit 1: the record is damaged.
         var problem = result?.Problem;
-        var raw = problem is not null && store is IRawRecordReader rawReader ? await rawReader.ReadRawAsync(taskId, cancellationToken) : null;
+        var raw = problem is not null && store.TryGetCapability<IRawRecordReader>(out var rawReader) ? await rawReader.ReadRawAsync(taskId, cancellationToken) : null;
         if (json)
         {
             var shown = fields.ToDictionary(f => f.Key, f => (object?)f.Value);
@@ -170,7 +170,7 @@ internal static class ResultCommands
             return 2;
         }
 
-        if (store is not IResultQuery search)
+        if (!store.TryGetCapability<IResultQuery>(out var search))
         {
             await Console.Error.WriteLineAsync($"resultgrid query: {store.Backend} keeps no queryable tables; searching needs a SQL backend (db+postgresql://, db+mysql://, db+sqlite://).");
             return 2;
@@ -250,7 +250,7 @@ internal static class ResultCommands
             return 2;
         }
 
-        if (store is not IExpiredResultSweep sweep)
+        if (!store.TryGetCapability<IExpiredResultSweep>(out var sweep))
         {
             Console.WriteLine($"{store.Backend} removes expired results by itself (key TTLs): there is nothing to sweep.");
             return 0;

@@ -16,7 +16,7 @@ internal sealed class ResultQueryGrain(ResultStores stores) : Grain, IResultQuer
         }
 
         var store = stores.Default;
-        if (store is not IResultQuery searchable)
+        if (!store.TryGetCapability<IResultQuery>(out var searchable))
         {
             throw new NotSupportedException(
                 $"The {store.Backend} backend ({stores.RedactedUrl}) keeps no queryable tables, so results cannot be searched by state, name, group or date. " +

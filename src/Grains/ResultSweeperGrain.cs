@@ -80,7 +80,7 @@ internal sealed partial class ResultSweeperGrain(
     private async Task<SweepReport> SweepAsync()
     {
         var store = stores.Default;
-        if (store is not IExpiredResultSweep sweep)
+        if (!store.TryGetCapability<IExpiredResultSweep>(out var sweep))
         {
             return new SweepReport { Backend = store.Backend, Swept = false };
         }
@@ -105,7 +105,7 @@ internal sealed partial class ResultSweeperGrain(
 
     public async Task EnsureScheduledAsync()
     {
-        if (!_options.Enabled || stores.Default is not IExpiredResultSweep)
+        if (!_options.Enabled || !stores.Default.Has<IExpiredResultSweep>())
         {
             if (await this.GetReminder(ReminderName) is { } existing)
             {
@@ -157,7 +157,7 @@ internal sealed partial class ResultSweepScheduler(IGrainFactory grains, ResultS
     public void Participate(ISiloLifecycle lifecycle) =>
         lifecycle.Subscribe(nameof(ResultSweepScheduler), ServiceLifecycleStage.Active, async _ =>
         {
-            if (stores.Default is not IExpiredResultSweep)
+            if (!stores.Default.Has<IExpiredResultSweep>())
             {
                 return;
             }

@@ -99,7 +99,7 @@ internal sealed class TaskResultGrain : Grain, ITaskResultGrain
                     _registeredUntil = until;
                 }
 
-                if (_watch is null && _store is IResultChangeFeed feed)
+                if (_watch is null && _store.TryGetCapability<IResultChangeFeed>(out var feed))
                 {
                     // Like the index: watch first, read second, so no outside write is missed. The
                     // wake goes through the notifier, which retries it if the call fails.

@@ -18,9 +18,12 @@ namespace ResultGrid.Storage;
 /// opposite primaries write side by side. Every rule here holds whichever side a silo calls
 /// primary: both sides receive every acknowledged write, a stored SUCCESS is never replaced on
 /// either side, and a chord's one-time claim is taken in one order common to all silos.
+/// <para>
+/// Its optional capabilities (<see cref="TryGetCapability{T}"/>) are those its two stores really
+/// have, and the object itself implements none of them, so an <c>is</c> check on it finds nothing.
+/// </para>
 /// </remarks>
-public sealed partial class DualWriteResultStore
-    : IResultStore, IResultChangeFeed, IResultScan, IResultQuery, IExpiredResultSweep, IBackendDiagnostics, IAsyncDisposable
+public sealed partial class DualWriteResultStore : IResultStore, IAsyncDisposable
 {
     /// <summary>The meter the dual-write counters belong to (the silo's <c>ResultGrid</c> meter).</summary>
     public const string MeterName = "ResultGrid";
@@ -39,6 +42,8 @@ public sealed partial class DualWriteResultStore
     // Claims this silo won in _claimFirst whose claim in _claimSecond then failed: a retry from
     // this silo goes straight to _claimSecond, or nobody could ever win the claim again.
     private readonly ConcurrentDictionary<string, byte> _firstClaimsHeld = new(StringComparer.Ordinal);
+
+    private readonly Capabilities _capabilities;
 
     private readonly Counter<long>? _fallbackReads;
     private readonly Counter<long>? _secondaryFailures;
@@ -71,6 +76,7 @@ public sealed partial class DualWriteResultStore
         PrimaryUrl = primaryUrl;
         SecondaryUrl = secondaryUrl;
         _logger = logger ?? NullLogger.Instance;
+        _capabilities = Capabilities.Of(this);
 
         var primaryFirst = string.CompareOrdinal(primaryUrl, secondaryUrl) < 0;
         (_claimFirst, _claimFirstUrl, _claimSecond, _claimSecondUrl) = primaryFirst
@@ -348,128 +354,6 @@ public sealed partial class DualWriteResultStore
             ? await OnSecondaryAsync("claim", key, () => store.TryClaimAsync(key, expiresAt, cancellationToken))
             : await store.TryClaimAsync(key, expiresAt, cancellationToken);
 
-    /// <summary>
-    /// Watches every side that has a change feed: writers outside the cluster (Celery workers)
-    /// may still write to the old backend, whichever side it is now. With no feed on either
-    /// side the watch is a no-op: waiters are woken by the cluster's own writes, as on any store
-    /// without a feed. A secondary whose feed fails is logged and left out; the waiter's reads
-    /// still see its results.
-    /// </summary>
-    public async ValueTask<IAsyncDisposable> WatchAsync(string taskId, Func<TaskResult, Task> onChange)
-    {
-        var watches = new List<IAsyncDisposable>(2);
-        try
-        {
-            if (_primary is IResultChangeFeed primary)
-            {
-                watches.Add(await primary.WatchAsync(taskId, onChange));
-            }
-
-            if (_secondary is IResultChangeFeed secondary)
-            {
-                try
-                {
-                    watches.Add(await secondary.WatchAsync(taskId, onChange));
-                }
-                catch (Exception ex) when (ex is not OperationCanceledException)
-                {
-                    LogSecondaryWatchFailed(_logger, ex, taskId, SecondaryUrl);
-                }
-            }
-        }
-        catch
-        {
-            foreach (var watch in watches)
-            {
-                await watch.DisposeAsync();
-            }
-
-            throw;
-        }
-
-        return new Watches(watches);
-    }
-
-    /// <summary>True when either side has a change feed of its own (Redis): only then does <see cref="WatchAsync"/> subscribe to anything.</summary>
-    public bool HasChangeFeed => _primary is IResultChangeFeed || _secondary is IResultChangeFeed;
-
-    /// <summary>The primary's ids; <see cref="NotSupportedException"/> when the primary cannot list them.</summary>
-    public IAsyncEnumerable<string> ScanTaskIdsAsync(CancellationToken cancellationToken = default) =>
-        _primary is IResultScan scan
-            ? scan.ScanTaskIdsAsync(cancellationToken)
-            : throw new NotSupportedException($"The {_primary.Backend} backend ({PrimaryUrl}) cannot list its task ids; in dual-write mode the primary's ids are listed.");
-
-    /// <summary>The primary's search; <see cref="NotSupportedException"/> when the primary keeps no queryable tables.</summary>
-    public ValueTask<ResultPage> QueryAsync(ResultQuery query, CancellationToken cancellationToken = default) =>
-        _primary is IResultQuery search
-            ? search.QueryAsync(query, cancellationToken)
-            : throw new NotSupportedException(
-                $"The {_primary.Backend} backend ({PrimaryUrl}) keeps no queryable tables, so results cannot be searched by state, name, group or date. " +
-                "In dual-write mode searches go to the primary (ResultGrid:Backend); use a SQL backend (db+postgresql://, db+mysql://, db+sqlite://) for reporting. " +
-                "Results are still read by id on every backend.");
-
-    /// <summary>
-    /// Sweeps every side without native expiry: a SQL secondary written to in dual-write mode
-    /// collects expired rows like a primary does. Sides that expire by themselves (Redis) have
-    /// nothing to sweep; with neither, nothing is deleted. The count is both sides' together,
-    /// so it falls short of <paramref name="limit"/> only once both are done.
-    /// </summary>
-    public async ValueTask<int> DeleteExpiredAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken = default)
-    {
-        var deleted = 0;
-        if (_primary is IExpiredResultSweep primary)
-        {
-            deleted += await primary.DeleteExpiredAsync(now, limit, cancellationToken);
-        }
-
-        if (_secondary is IExpiredResultSweep secondary)
-        {
-            deleted += await OnSecondaryAsync("sweep", "*", () => secondary.DeleteExpiredAsync(now, limit, cancellationToken));
-        }
-
-        return deleted;
-    }
-
-    /// <summary>The earlier of the two sides' oldest expired results.</summary>
-    public async ValueTask<DateTimeOffset?> OldestExpiredAsync(DateTimeOffset now, CancellationToken cancellationToken = default)
-    {
-        DateTimeOffset? oldest = null;
-        if (_primary is IExpiredResultSweep primary)
-        {
-            oldest = await primary.OldestExpiredAsync(now, cancellationToken);
-        }
-
-        if (_secondary is IExpiredResultSweep secondary && await OnSecondaryAsync("sweep", "*", () => secondary.OldestExpiredAsync(now, cancellationToken)) is { } other)
-        {
-            oldest = oldest is { } o && o <= other ? o : other;
-        }
-
-        return oldest;
-    }
-
-    /// <summary>Both sides' facts, each named with its side (<c>primary: …</c>, <c>secondary: …</c>).</summary>
-    public async Task<IReadOnlyList<BackendFact>> DescribeAsync(CancellationToken cancellationToken = default)
-    {
-        if (_primary is not IBackendDiagnostics && _secondary is not IBackendDiagnostics)
-        {
-            throw new NotSupportedException($"Neither {PrimaryUrl} nor {SecondaryUrl} reports facts about its server.");
-        }
-
-        var facts = new List<BackendFact>
-        {
-            new(BackendFactIds.DualWriteMode, "mode", $"dual-write: primary {PrimaryUrl}, secondary {SecondaryUrl}"),
-        };
-        foreach (var (side, store) in new[] { ("primary", _primary), ("secondary", _secondary) })
-        {
-            if (store is IBackendDiagnostics diagnostics)
-            {
-                facts.AddRange((await diagnostics.DescribeAsync(cancellationToken)).Select(f => f with { Name = $"{side}: {f.Name}" }));
-            }
-        }
-
-        return facts;
-    }
-
     public async ValueTask DisposeAsync()
     {
         foreach (var store in new[] { _primary, _secondary })
@@ -507,17 +391,6 @@ public sealed partial class DualWriteResultStore
             }
 
             throw new ResultStoreUnavailableException(message, ex);
-        }
-    }
-
-    private sealed class Watches(List<IAsyncDisposable> watches) : IAsyncDisposable
-    {
-        public async ValueTask DisposeAsync()
-        {
-            foreach (var watch in watches)
-            {
-                await watch.DisposeAsync();
-            }
         }
     }
 

@@ -322,7 +322,7 @@ public sealed class DualWriteStoreTests(RedisCluster redis, PostgresCluster post
         var dual = new DualWriteResultStore(await PostgresStoreAsync(), Redacted(PostgresUrl), await RedisStoreAsync(), Redacted(_redisUrl));
         var id = NewId("watch");
         var seen = new TaskCompletionSource<TaskResult>(TaskCreationOptions.RunContinuationsAsynchronously);
-        await using (await dual.WatchAsync(id, r =>
+        await using (await dual.Capability<IResultChangeFeed>()!.WatchAsync(id, r =>
         {
             seen.TrySetResult(r);
             return Task.CompletedTask;
@@ -333,11 +333,11 @@ public sealed class DualWriteStoreTests(RedisCluster redis, PostgresCluster post
             Assert.Equal(TaskStates.Success, (await seen.Task.WaitAsync(TimeSpan.FromSeconds(10), Ct)).State);
         }
 
-        Assert.True(dual.HasChangeFeed);
+        Assert.True(dual.Has<IResultChangeFeed>());
     }
 
     [Fact]
-    public async Task Without_a_change_feed_on_either_side_a_watch_is_harmless_and_sql_sides_are_both_swept()
+    public async Task Without_a_change_feed_on_either_side_none_is_offered_and_sql_sides_are_both_swept()
     {
         var directory = Directory.CreateTempSubdirectory("rg-dw-sqlite-").FullName;
         try
@@ -350,19 +350,17 @@ public sealed class DualWriteStoreTests(RedisCluster redis, PostgresCluster post
             Assert.Equal(ResultExistence.Expired, await dual.Secondary.GetExistenceAsync(id, Ct));
 
             // The SQL secondary's expired row is swept although the primary (Redis) expires by itself.
-            var (deleted, _, _) = await ExpiredResults.SweepAsync(dual, DateTimeOffset.UtcNow, 100, TimeSpan.FromSeconds(30), TimeSpan.Zero, TimeProvider.System, cancellationToken: Ct);
+            var (deleted, _, _) = await ExpiredResults.SweepAsync(dual.Capability<IExpiredResultSweep>()!, DateTimeOffset.UtcNow, 100, TimeSpan.FromSeconds(30), TimeSpan.Zero, TimeProvider.System, cancellationToken: Ct);
             Assert.True(deleted >= 1);
             Assert.Equal(ResultExistence.Pending, await dual.Secondary.GetExistenceAsync(id, Ct));
-            Assert.Null(await dual.OldestExpiredAsync(DateTimeOffset.UtcNow, Ct));
+            Assert.Null(await dual.Capability<IExpiredResultSweep>()!.OldestExpiredAsync(DateTimeOffset.UtcNow, Ct));
 
             // Redis primary, SQL secondary: searches go to the primary, which has none.
-            var query = await Assert.ThrowsAsync<NotSupportedException>(() => dual.QueryAsync(new ResultQuery(), Ct).AsTask());
-            Assert.Contains("keeps no queryable tables", query.Message, StringComparison.Ordinal);
+            Assert.False(dual.Has<IResultQuery>());
 
             var other = sqlite.Replace("new.db", "other.db", StringComparison.Ordinal);
             var noFeed = new DualWriteResultStore(await PostgresStoreAsync(), Redacted(PostgresUrl), await SqlStoreAsync(other), Redacted(other));
-            Assert.False(noFeed.HasChangeFeed);
-            await (await noFeed.WatchAsync(id, _ => Task.CompletedTask)).DisposeAsync();
+            Assert.False(noFeed.Has<IResultChangeFeed>());
         }
         finally
         {
