@@ -3,6 +3,7 @@ using System.Text;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
+using ResultGrid.Hosting;
 using ResultGrid.Storage;
 using ResultGrid.Storage.Migration;
 using ResultGrid.Storage.Sql;

@@ -8,7 +8,7 @@ using Microsoft.Extensions.Logging;
 using ResultGrid;
 using ResultGrid.Bench;
 using ResultGrid.Client;
-using ResultGrid.Grains.Hosting;
+using ResultGrid.Hosting;
 using ResultGrid.Storage;
 using StackExchange.Redis;
 

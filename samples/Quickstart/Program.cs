@@ -4,6 +4,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using ResultGrid;
 using ResultGrid.Client;
+using ResultGrid.Hosting;
 
 // The same keys as the silo (ResultGrid:Silo:GatewayPort, ClusterId, ServiceId), so one set of
 // RESULTGRID__SILO__... variables points both at the same cluster.

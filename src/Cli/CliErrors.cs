@@ -1,6 +1,6 @@
 using System.CommandLine;
 using Microsoft.Extensions.Configuration;
-using ResultGrid.Grains.Hosting;
+using ResultGrid.Hosting;
 using ResultGrid.Storage.Redis;
 using ResultGrid.Storage.Sql;
 

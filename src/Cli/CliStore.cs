@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using ResultGrid.Hosting;
 using ResultGrid.Storage;
 
 namespace ResultGrid.Cli;

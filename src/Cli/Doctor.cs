@@ -1,6 +1,6 @@
 using System.CommandLine;
 using System.Text.Json;
-using ResultGrid.Grains.Hosting;
+using ResultGrid.Hosting;
 using Spectre.Console;
 
 namespace ResultGrid.Cli;

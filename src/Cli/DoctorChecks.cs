@@ -5,8 +5,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using ResultGrid.Grains;
-using ResultGrid.Grains.Hosting;
-using ResultGrid.Silo;
+using ResultGrid.Hosting;
 using ResultGrid.Storage;
 using ResultGrid.Storage.Redis;
 using ResultGrid.Storage.Sql;
@@ -36,7 +35,7 @@ internal sealed record ConfiguredBackend(string Key, BackendUrl Url, BackendRole
 internal sealed partial class DoctorChecks : IDisposable
 {
     public static readonly string BackendKey = ConfigurationPath.Combine(ResultGridOptions.SectionName, nameof(ResultGridOptions.Backend));
-    private static readonly string ClusteringUrlKey = ConfigurationPath.Combine(SiloHostOptions.SectionName, nameof(SiloHostOptions.ClusteringUrl));
+    private static readonly string ClusteringUrlKey = SiloClustering.ClusteringUrlKey;
     private static readonly string ExpiresKey = ConfigurationPath.Combine(ResultGridOptions.SectionName, nameof(ResultGridOptions.ResultExpires));
     private static readonly string IgnoreResultKey = ConfigurationPath.Combine(ResultGridOptions.SectionName, nameof(ResultGridOptions.IgnoreResult));
     private static readonly string CleanupEnabledKey = ConfigurationPath.Combine(ResultCleanupOptions.SectionName, nameof(ResultCleanupOptions.Enabled));
@@ -191,7 +190,7 @@ internal sealed partial class DoctorChecks : IDisposable
         }
     }
 
-    /// <summary>The clustering URL, checked as the silo host checks it before Orleans starts.</summary>
+    /// <summary>The clustering choice and its URL, checked by the silo host's own pre-flight (<see cref="SiloClustering.Check"/>).</summary>
     private void Clustering()
     {
         if (Silo is null || Redis is null || Sql is null)
@@ -199,29 +198,14 @@ internal sealed partial class DoctorChecks : IDisposable
             return;
         }
 
-        var key = Silo.ClusteringUrl is null ? BackendKey : ClusteringUrlKey;
-        var url = Silo.ClusteringUrl ?? _config.Root[BackendKey] ?? string.Empty;
-        if (_findings.Exists(f => f.Id == DoctorIds.ConfigInvalid && f.Key == key))
+        foreach (var problem in SiloClustering.Check(_config.Root).Problems)
         {
-            return; // one unusable URL, one finding
-        }
+            if (_findings.Exists(f => f.Id == DoctorIds.ConfigInvalid && f.Key == problem.Key))
+            {
+                continue; // one unusable URL, one finding
+            }
 
-        try
-        {
-            if (Silo.Clustering.Equals("redis", StringComparison.OrdinalIgnoreCase))
-            {
-                _ = RedisUrl.ToConfigurationOptions(url, Redis);
-            }
-            else if (Silo.Clustering.Equals("sql", StringComparison.OrdinalIgnoreCase))
-            {
-                SqlConnections.Create(url, Sql).DataSource.Dispose();
-            }
-        }
-        catch (ArgumentException ex)
-        {
-            Add(DoctorIds.ConfigInvalid, DoctorSeverity.Error, key,
-                $"ResultGrid:Silo:Clustering is {Silo.Clustering}, but {key} is not usable for it: {OneLine(ex.Message.Replace($" (Parameter '{ex.ParamName}')", string.Empty, StringComparison.Ordinal))}",
-                "Correct it: the silo refuses to start (exit code 2) until it is.");
+            Add(DoctorIds.ConfigInvalid, DoctorSeverity.Error, problem.Key, OneLine(problem.Message), "Correct it: the silo refuses to start (exit code 2) until it is.");
         }
     }
 

@@ -2,9 +2,10 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Orleans.Configuration;
+using ResultGrid.Client;
 using ResultGrid.Serialization;
 
-namespace ResultGrid.Client;
+namespace ResultGrid.Hosting;
 
 public static class ClientServiceCollectionExtensions
 {

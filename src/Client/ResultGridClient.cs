@@ -542,9 +542,9 @@ public sealed class ResultGridClient : IResultGridClient
 
         // All batches in flight at once (the group grain's reads interleave): a 10,000-task join
         // on Redis took 89 ms batch after batch.
-        var batches = await Task.WhenAll(Enumerable.Range(0, (ids.Length + GroupReadBatch - 1) / GroupReadBatch).Select(b =>
+        var batches = await Task.WhenAll(Enumerable.Range(0, (ids.Length + GroupReads.BatchSize - 1) / GroupReads.BatchSize).Select(b =>
         {
-            var batch = ids.AsSpan(b * GroupReadBatch, Math.Min(GroupReadBatch, ids.Length - (b * GroupReadBatch))).ToArray();
+            var batch = ids.AsSpan(b * GroupReads.BatchSize, Math.Min(GroupReads.BatchSize, ids.Length - (b * GroupReads.BatchSize))).ToArray();
             return Idempotent(group, g => g.ReadResultsAsync(batch), cancellationToken);
         })).ConfigureAwait(false);
         var outcomes = new List<TaskOutcome<T>>(ids.Length);
@@ -584,9 +584,9 @@ public sealed class ResultGridClient : IResultGridClient
             }
 
             var fresh = completions.TaskIds.Where(yielded.Add).ToArray();
-            for (var offset = 0; offset < fresh.Length; offset += GroupReadBatch)
+            for (var offset = 0; offset < fresh.Length; offset += GroupReads.BatchSize)
             {
-                var batch = fresh.AsSpan(offset, Math.Min(GroupReadBatch, fresh.Length - offset)).ToArray();
+                var batch = fresh.AsSpan(offset, Math.Min(GroupReads.BatchSize, fresh.Length - offset)).ToArray();
                 foreach (var record in await Idempotent(group, g => g.ReadResultsAsync(batch), cancellationToken).ConfigureAwait(false))
                 {
                     yield return ToOutcome<T>(record, propagate: false);
@@ -618,9 +618,6 @@ public sealed class ResultGridClient : IResultGridClient
         await Task.WhenAll(args.Select((a, i) => SubmitAsync(name, a, (options ?? new SubmitOptions()) with { TaskId = ids[i], GroupId = groupId }, cancellationToken))).ConfigureAwait(false);
         return new GroupHandle(this, groupId, ids);
     }
-
-    /// <summary>Ids per batched read of a group's results (the grain's own limit).</summary>
-    private const int GroupReadBatch = 1000;
 
     private long? Deadline(TimeSpan? timeout)
     {

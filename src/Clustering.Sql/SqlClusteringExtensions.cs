@@ -1,10 +1,11 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Orleans.Hosting;
 using Orleans.Runtime;
 using ResultGrid.Clustering.Sql;
 using ResultGrid.Storage.Sql;
 
-namespace Orleans.Hosting;
+namespace ResultGrid.Hosting;
 
 public static class SqlClusteringExtensions
 {

@@ -16,9 +16,6 @@ namespace ResultGrid.Grains;
 [Orleans.Placement.PreferLocalPlacement]
 internal sealed partial class GroupResultGrain : Grain, IGroupResultGrain
 {
-    /// <summary>Ids per batched store read: large enough to amortise the round trip, small enough for one message.</summary>
-    internal const int ReadBatch = 1000;
-
     // A child that finishes before its group is saved (Celery's normal order) finds no group.
     // Many children of one group finish together; deactivating at the first of them sent the
     // others' calls forwarding from activation to activation until Orleans rejected them
@@ -141,9 +138,9 @@ internal sealed partial class GroupResultGrain : Grain, IGroupResultGrain
             _positions[meta.TaskIds[i]] = i;
         }
 
-        for (var offset = 0; offset < meta.TaskIds.Length; offset += ReadBatch)
+        for (var offset = 0; offset < meta.TaskIds.Length; offset += GroupReads.BatchSize)
         {
-            var batch = meta.TaskIds.AsMemory(offset, Math.Min(ReadBatch, meta.TaskIds.Length - offset)).ToArray();
+            var batch = meta.TaskIds.AsMemory(offset, Math.Min(GroupReads.BatchSize, meta.TaskIds.Length - offset)).ToArray();
             var results = await StoreCall.Run(_store, _metrics, _logger, "read", GroupId, () => ReadOffTheActivation(batch));
             foreach (var result in results)
             {
@@ -192,9 +189,9 @@ internal sealed partial class GroupResultGrain : Grain, IGroupResultGrain
     public async Task<TaskResult[]> ReadResultsAsync(string[] taskIds)
     {
         ArgumentNullException.ThrowIfNull(taskIds);
-        if (taskIds.Length > ReadBatch)
+        if (taskIds.Length > GroupReads.BatchSize)
         {
-            throw new ArgumentException($"At most {ReadBatch} results are read at once; {taskIds.Length} were asked for.", nameof(taskIds));
+            throw new ArgumentException($"At most {GroupReads.BatchSize} results are read at once; {taskIds.Length} were asked for.", nameof(taskIds));
         }
 
         var results = await StoreCall.Run(_store, _metrics, _logger, "read", GroupId, () => ReadOffTheActivation(taskIds));
@@ -272,9 +269,9 @@ internal sealed partial class GroupResultGrain : Grain, IGroupResultGrain
         try
         {
             var missing = meta.TaskIds.Where(id => !_readyStates.ContainsKey(id)).ToArray();
-            for (var offset = 0; offset < missing.Length; offset += ReadBatch)
+            for (var offset = 0; offset < missing.Length; offset += GroupReads.BatchSize)
             {
-                var batch = missing.AsMemory(offset, Math.Min(ReadBatch, missing.Length - offset)).ToArray();
+                var batch = missing.AsMemory(offset, Math.Min(GroupReads.BatchSize, missing.Length - offset)).ToArray();
                 var results = await StoreCall.Run(_store, _metrics, _logger, "read", GroupId, () => ReadOffTheActivation(batch));
                 foreach (var result in results)
                 {
@@ -350,9 +347,9 @@ internal sealed partial class GroupResultGrain : Grain, IGroupResultGrain
         }
 
         var header = new List<TaskResult>(meta.TaskIds.Length);
-        for (var offset = 0; offset < meta.TaskIds.Length; offset += ReadBatch)
+        for (var offset = 0; offset < meta.TaskIds.Length; offset += GroupReads.BatchSize)
         {
-            var batch = meta.TaskIds.AsMemory(offset, Math.Min(ReadBatch, meta.TaskIds.Length - offset)).ToArray();
+            var batch = meta.TaskIds.AsMemory(offset, Math.Min(GroupReads.BatchSize, meta.TaskIds.Length - offset)).ToArray();
             var read = await StoreCall.Run(_store, _metrics, _logger, "read", GroupId, () => ReadOffTheActivation(batch));
             header.AddRange(read.Select((r, i) => r ?? TaskResult.Pending(batch[i])));
         }

@@ -9,8 +9,6 @@ namespace ResultGrid.Grains;
 /// </summary>
 public sealed class ResultGridMetrics
 {
-    public const string MeterName = "ResultGrid";
-
     private readonly Counter<long> _stored;
     private readonly Counter<long> _read;
     private readonly Counter<long> _errors;
@@ -25,7 +23,7 @@ public sealed class ResultGridMetrics
 
     public ResultGridMetrics(IMeterFactory meterFactory)
     {
-        var meter = meterFactory.Create(MeterName);
+        var meter = meterFactory.Create(ResultGridMeter.Name);
         _stored = meter.CreateCounter<long>("resultgrid.results.stored", "{result}", "Results stored, by backend and state.");
         _read = meter.CreateCounter<long>("resultgrid.results.read", "{result}", "Results read, by backend and state.");
         _errors = meter.CreateCounter<long>("resultgrid.store.errors", "{error}", "Store calls that failed, by backend and operation.");

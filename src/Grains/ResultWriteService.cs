@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -165,37 +164,4 @@ public sealed partial class ResultWriteService
 
     [LoggerMessage(10, LogLevel.Debug, "Task {TaskId}: a {State} write changed nothing ({Outcome})")]
     private static partial void LogNotApplied(ILogger logger, string taskId, string state, WriteOutcome outcome);
-}
-
-/// <summary>Every store call of the grains: timed, counted, and logged when it fails.</summary>
-internal static partial class StoreCall
-{
-    public static async Task<T> Run<T>(IResultStore store, ResultGridMetrics metrics, ILogger logger, string operation, string taskId, Func<ValueTask<T>> call)
-    {
-        var started = Stopwatch.GetTimestamp();
-        try
-        {
-            return await call();
-        }
-        catch (Exception ex) when (ex is not ArgumentException)
-        {
-            metrics.StoreError(store.Backend, operation);
-            LogStoreFailed(logger, ex, operation, taskId, store.Backend);
-            throw;
-        }
-        finally
-        {
-            metrics.StoreDuration(store.Backend, operation, started);
-        }
-    }
-
-    [LoggerMessage(11, LogLevel.Warning, "Task {TaskId}: store {Operation} on backend {Backend} failed; nothing was acknowledged")]
-    private static partial void LogStoreFailed(ILogger logger, Exception exception, string operation, string taskId, string backend);
-}
-
-/// <summary>Accepts writes on the silo that receives them; as many activations as load needs.</summary>
-[Orleans.Concurrency.StatelessWorker, Orleans.Concurrency.Reentrant]
-internal sealed class ResultWriterGrain(ResultWriteService writes) : Grain, IResultWriterGrain
-{
-    public Task<WriteOutcome> WriteAsync(TaskResult result, TimeSpan? expires) => writes.WriteAsync(result, expires);
 }

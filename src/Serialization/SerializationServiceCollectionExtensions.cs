@@ -1,8 +1,9 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
+using ResultGrid.Serialization;
 
-namespace ResultGrid.Serialization;
+namespace ResultGrid.Hosting;
 
 public static class SerializationServiceCollectionExtensions
 {

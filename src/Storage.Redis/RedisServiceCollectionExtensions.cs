@@ -1,8 +1,9 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using ResultGrid.Storage;
 using ResultGrid.Storage.Redis;
 
-namespace ResultGrid.Storage;
+namespace ResultGrid.Hosting;
 
 public static class RedisServiceCollectionExtensions
 {

@@ -2,9 +2,10 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using ResultGrid.Storage;
 using ResultGrid.Storage.Sql;
 
-namespace ResultGrid.Storage;
+namespace ResultGrid.Hosting;
 
 public static class SqlServiceCollectionExtensions
 {

@@ -25,9 +25,6 @@ namespace ResultGrid.Storage;
 /// </remarks>
 public sealed partial class DualWriteResultStore : IResultStore, IAsyncDisposable
 {
-    /// <summary>The meter the dual-write counters belong to (the silo's <c>ResultGrid</c> meter).</summary>
-    public const string MeterName = "ResultGrid";
-
     private readonly IResultStore _primary;
     private readonly IResultStore _secondary;
     private readonly ILogger _logger;
@@ -85,7 +82,7 @@ public sealed partial class DualWriteResultStore : IResultStore, IAsyncDisposabl
 
         if (meterFactory is not null)
         {
-            var meter = meterFactory.Create(MeterName);
+            var meter = meterFactory.Create(ResultGridMeter.Name);
             _fallbackReads = meter.CreateCounter<long>("resultgrid.dualwrite.fallback_reads", "{read}",
                 "Reads the primary could not answer and the secondary did: results the new backend still lacks (should fall to zero once migrate has run).");
             _secondaryFailures = meter.CreateCounter<long>("resultgrid.dualwrite.secondary_failures", "{call}",

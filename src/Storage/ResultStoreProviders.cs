@@ -67,25 +67,3 @@ public sealed class ResultStoreProviderRegistry
         return _byScheme[parsed.Scheme].Create(services, name, parsed);
     }
 }
-
-public static class ResultStoreServiceCollectionExtensions
-{
-    /// <summary>Adds a store provider for its schemes.</summary>
-    public static IServiceCollection AddResultStoreProvider<TProvider>(this IServiceCollection services)
-        where TProvider : class, IResultStoreProvider
-    {
-        services.AddSingleton<IResultStoreProvider, TProvider>();
-        return services;
-    }
-
-    /// <summary>Adds the provider for <c>memory://</c> and <c>rpc://</c>.</summary>
-    public static IServiceCollection AddMemoryResultStore(this IServiceCollection services)
-    {
-        if (!services.Any(d => d.ServiceType == typeof(IResultStoreProvider) && d.ImplementationType == typeof(Memory.MemoryResultStoreProvider)))
-        {
-            services.AddResultStoreProvider<Memory.MemoryResultStoreProvider>();
-        }
-
-        return services;
-    }
-}

@@ -23,7 +23,7 @@ public sealed class ActivationAndMetricsTests(MemoryCluster cluster) : IDisposab
     {
         _listener.InstrumentPublished = (instrument, listener) =>
         {
-            if (instrument.Meter.Name == ResultGridMetrics.MeterName)
+            if (instrument.Meter.Name == ResultGridMeter.Name)
             {
                 listener.EnableMeasurementEvents(instrument);
             }

@@ -3,7 +3,6 @@ using Orleans.Configuration;
 using Orleans.TestingHost;
 using ResultGrid.Client;
 using ResultGrid.Grains;
-using ResultGrid.Grains.Hosting;
 using ResultGrid.Storage;
 
 [assembly: AssemblyFixture(typeof(ResultGrid.Tests.MemoryCluster))]

@@ -10,7 +10,6 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Orleans.Configuration;
 using ResultGrid.Client;
 using ResultGrid.Grains;
-using ResultGrid.Grains.Hosting;
 using ResultGrid.Serialization;
 using ResultGrid.Storage;
 using ResultGrid.Storage.Redis;

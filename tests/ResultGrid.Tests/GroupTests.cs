@@ -1,7 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using Orleans.TestingHost;
 using ResultGrid.Client;
-using ResultGrid.Grains.Hosting;
 using ResultGrid.Storage;
 
 namespace ResultGrid.Tests;

@@ -2,7 +2,6 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using ResultGrid.Grains;
-using ResultGrid.Grains.Hosting;
 using ResultGrid.Serialization;
 using ResultGrid.Storage;
 using ResultGrid.Storage.Memory;

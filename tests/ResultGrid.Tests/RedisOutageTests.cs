@@ -2,7 +2,6 @@ using Orleans.Configuration;
 using Orleans.TestingHost;
 using Microsoft.Extensions.DependencyInjection;
 using ResultGrid.Client;
-using ResultGrid.Grains.Hosting;
 using ResultGrid.Storage;
 
 namespace ResultGrid.Tests;

@@ -4,7 +4,6 @@ using Orleans.Configuration;
 using Orleans.TestingHost;
 using ResultGrid.Client;
 using ResultGrid.Grains;
-using ResultGrid.Grains.Hosting;
 using ResultGrid.Storage;
 
 namespace ResultGrid.Tests;
@@ -36,7 +35,7 @@ public sealed class ScheduledSweepTests
         {
             InstrumentPublished = (instrument, l) =>
             {
-                if (instrument.Meter.Name == ResultGridMetrics.MeterName && instrument.Name == "resultgrid.cleanup.deleted")
+                if (instrument.Meter.Name == ResultGridMeter.Name && instrument.Name == "resultgrid.cleanup.deleted")
                 {
                     l.EnableMeasurementEvents(instrument);
                 }

@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.DependencyInjection;
-using ResultGrid.Grains.Hosting;
 
 namespace ResultGrid.Tests;
 

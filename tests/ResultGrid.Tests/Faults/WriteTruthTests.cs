@@ -4,7 +4,6 @@ using Orleans.Runtime;
 using Orleans.TestingHost;
 using ResultGrid.Client;
 using ResultGrid.Grains;
-using ResultGrid.Grains.Hosting;
 using ResultGrid.Storage;
 
 namespace ResultGrid.Tests.Faults;

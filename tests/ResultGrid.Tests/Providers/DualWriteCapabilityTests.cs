@@ -3,7 +3,6 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Orleans.TestingHost;
 using ResultGrid.Client;
-using ResultGrid.Grains.Hosting;
 using ResultGrid.Storage;
 using ResultGrid.Storage.Redis;
 using ResultGrid.Storage.Sql;

@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Options;
 
-namespace ResultGrid.Silo;
+namespace ResultGrid.Hosting;
 
 /// <summary>How the silo joins its cluster, bound from <c>ResultGrid:Silo</c>.</summary>
 public sealed class SiloHostOptions

@@ -4,7 +4,7 @@ using System.Reflection;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging;
 
-namespace ResultGrid.Grains.Hosting;
+namespace ResultGrid.Hosting;
 
 /// <summary>
 /// A configuration value that cannot be used, found before the host starts: the key, the value

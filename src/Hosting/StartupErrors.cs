@@ -1,7 +1,7 @@
 using System.Text.Json;
 using Microsoft.Extensions.Options;
 
-namespace ResultGrid.Grains.Hosting;
+namespace ResultGrid.Hosting;
 
 /// <summary>
 /// What went wrong at start-up, in a few lines and without a stack trace, and whether it was the

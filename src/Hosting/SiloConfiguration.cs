@@ -1,22 +1,22 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using ResultGrid.Client;
 using ResultGrid.Grains;
-using ResultGrid.Grains.Hosting;
 using ResultGrid.Serialization;
 using ResultGrid.Storage;
 using ResultGrid.Storage.Redis;
 using ResultGrid.Storage.Sql;
 
-namespace ResultGrid.Silo;
+namespace ResultGrid.Hosting;
 
 /// <summary>
 /// The options sections the silo host binds, with their types: what the value check looks at
-/// before anything starts. Compiled into the CLI too (like <see cref="SiloHostOptions"/>), so
-/// that <c>resultgrid doctor</c> refuses exactly what the silo refuses.
+/// before anything starts, and the validators run before Orleans starts. <c>resultgrid doctor</c>
+/// calls the same code, so it refuses exactly what the silo refuses.
 /// </summary>
-internal static class SiloConfiguration
+public static class SiloConfiguration
 {
     public static readonly IReadOnlyList<(string Section, Type Options)> OptionSections =
     [
@@ -72,7 +72,7 @@ internal static class SiloConfiguration
     public static IServiceCollection AddValidatedOptions(IServiceCollection services)
     {
         services.AddOptions<SiloHostOptions>().BindConfiguration(SiloHostOptions.SectionName).ValidateOnStart();
-        services.AddSingleton<IValidateOptions<SiloHostOptions>, SiloHostOptionsValidator>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<SiloHostOptions>, SiloHostOptionsValidator>());
         services.AddRedisResultStore();
         services.AddSqlResultStore();
         services.AddResultGrid();

@@ -2,7 +2,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Console;
 
-namespace ResultGrid.Silo;
+namespace ResultGrid.Hosting;
 
 /// <summary>
 /// Holds back the console's error log entries while the host starts, so that a start that fails

@@ -1,13 +1,13 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging;
 
-namespace ResultGrid.Silo;
+namespace ResultGrid.Hosting;
 
 /// <summary>
 /// The silo host's own switch, <c>--verbose</c>, taken out of the arguments before the host reads
 /// them as configuration (where a lone <c>--verbose</c> would be a key without a value).
 /// </summary>
-internal static class SiloCommandLine
+public static class SiloCommandLine
 {
     public const string VerboseSwitch = "--verbose";
 

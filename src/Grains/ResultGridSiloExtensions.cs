@@ -4,10 +4,11 @@ using Microsoft.Extensions.Options;
 using Orleans.Configuration;
 using Orleans.Runtime;
 using ResultGrid.Client;
+using ResultGrid.Grains;
 using ResultGrid.Grains.Tasks;
 using ResultGrid.Storage;
 
-namespace ResultGrid.Grains.Hosting;
+namespace ResultGrid.Hosting;
 
 /// <summary>Hosting extensions in the Orleans style: every overload funnels into <see cref="AddResultGrid(IServiceCollection, Action{ResultGridOptions}?)"/>.</summary>
 public static class ResultGridSiloExtensions
