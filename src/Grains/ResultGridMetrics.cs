@@ -7,7 +7,7 @@ namespace ResultGrid.Grains;
 /// The <c>ResultGrid</c> meter: results stored and read by backend and state, store errors,
 /// active waiters and store latency. OpenTelemetry picks it up with <c>AddMeter("ResultGrid")</c>.
 /// </summary>
-public sealed class ResultGridMetrics
+internal sealed class ResultGridMetrics
 {
     private readonly Counter<long> _stored;
     private readonly Counter<long> _read;

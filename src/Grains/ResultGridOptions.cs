@@ -59,8 +59,11 @@ public sealed class ResultGridOptions
     /// </summary>
     public long MaxResultBytes { get; set; } = 16 * 1024 * 1024;
 
-    /// <summary>The configured expiry as a time to live, or null for never.</summary>
-    internal TimeSpan? DefaultTimeToLive => ResultExpires is { } e && e > TimeSpan.Zero ? e : null;
+    /// <summary>
+    /// The time to live results get when their write names none: <see cref="ResultExpires"/>, or
+    /// null (kept until forgotten) when that is unset or not positive.
+    /// </summary>
+    public TimeSpan? DefaultTimeToLive => ResultExpires is { } e && e > TimeSpan.Zero ? e : null;
 }
 
 internal sealed class ResultGridOptionsValidator(ResultStoreProviderRegistry registry) : IValidateOptions<ResultGridOptions>

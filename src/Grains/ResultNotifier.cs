@@ -10,7 +10,7 @@ namespace ResultGrid.Grains;
 /// write's answer is the store's answer, and a failed delivery is retried on a fresh activation
 /// with back-off, then logged and counted, never thrown at the writer.
 /// </summary>
-public sealed partial class ResultNotifier
+internal sealed partial class ResultNotifier
 {
     private static readonly TimeSpan FirstRetryDelay = TimeSpan.FromMilliseconds(50);
     private static readonly TimeSpan MaxRetryDelay = TimeSpan.FromSeconds(5);

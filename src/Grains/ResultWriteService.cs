@@ -10,7 +10,7 @@ namespace ResultGrid.Grains;
 /// write (no read first), then, for a READY result, hand it to the notifier (wake its waiters if
 /// it has any, tell its group), which never changes the answer.
 /// </summary>
-public sealed partial class ResultWriteService
+internal sealed partial class ResultWriteService
 {
     private readonly IResultStore _store;
     private readonly ResultNotifier _notifier;

@@ -12,7 +12,7 @@ namespace ResultGrid.Grains;
 /// leave nothing behind), and carry a token so that a deactivating activation can only remove
 /// its own.
 /// </remarks>
-public sealed class WaiterIndex
+internal sealed class WaiterIndex
 {
     /// <summary>Partitions: enough to spread load over the silos, few enough to stay activated.</summary>
     public const int Partitions = 16;
