@@ -7,6 +7,10 @@ namespace ResultGrid.Storage.Sql;
 internal sealed class SqliteDialect : SqlDialect
 {
     public override string Name => "sqlite";
+    public override string DisplayName => "SQLite";
+
+    // A file has no pool, TLS or server to tune.
+    public override IReadOnlyList<string> UrlParameterNames => SqlStoreSettings.CommonParameters;
 
     // One writer at a time is all SQLite allows; more batches in flight would only wait on its lock.
     public override int MaxWriters => 1;
@@ -20,8 +24,6 @@ internal sealed class SqliteDialect : SqlDialect
     // Microsoft.Data.Sqlite stores DateTime as ISO-8601 text, which sorts and compares in time order.
     protected override string TimeType => "TEXT";
 
-    public override string Quote(string identifier) => "\"" + identifier + "\"";
-
     public override DbDataSource CreateDataSource(SqlStoreSettings settings)
     {
         var builder = new SqliteConnectionStringBuilder
@@ -31,23 +33,17 @@ internal sealed class SqliteDialect : SqlDialect
             Cache = SqliteCacheMode.Private,
             Pooling = true,
             // Also how long a statement waits for another process's lock on the file.
-            DefaultTimeout = Math.Max(1, (int)Math.Ceiling(settings.Options.CommandTimeout.TotalSeconds)),
+            DefaultTimeout = Seconds(settings.Options.CommandTimeout),
         };
         return SqliteFactory.Instance.CreateDataSource(builder.ConnectionString);
     }
 
-    public override string InsertVersion(SqlTables t) =>
-        $"INSERT INTO {t.Version} (table_name, version) VALUES (@p0, @p1) ON CONFLICT (table_name) DO NOTHING";
+    // Write-ahead logging: readers never wait for the writer. The mode is kept in the file.
+    public override IReadOnlyList<string> StartupStatements { get; } = ["PRAGMA journal_mode=WAL"];
+
+    public override string ServerVersionQuery => "SELECT sqlite_version()";
 
     public override string IndexNames(SqlResultStoreOptions options) => "SELECT name FROM sqlite_master WHERE type = 'index'";
-
-    public override string UpsertTasks(SqlTables t, int rows) => OnConflictUpsert(t, rows);
-
-    public override bool UpsertReturnsApplied => true;
-
-    public override string UpsertGroup(SqlTables t) => OnConflictGroupUpsert(t);
-
-    public override string Claim(SqlTables t) => OnConflictClaim(t);
 
     // SQLITE_BUSY and SQLITE_LOCKED: another process holds the file's lock longer than the timeout.
     protected override bool IsDriverTransient(Exception exception) => exception is SqliteException { SqliteErrorCode: 5 or 6 };
