@@ -6,7 +6,7 @@ namespace ResultGrid.Storage.Sql;
 /// A parsed <c>db+…://</c> URL (SQLAlchemy's form, as Celery's <c>result_backend</c> takes it)
 /// merged with <see cref="SqlResultStoreOptions"/>. <see cref="Create"/> parses;
 /// <see cref="Validate"/> also applies the rules (ranges, names, and the dialect's own: TLS
-/// modes, MySQL's isolation and charset).
+/// modes, MySQL's isolation and charset). Outside this assembly, <see cref="SqlBackendInspection"/> describes it.
 /// </summary>
 internal sealed partial class SqlStoreSettings
 {
