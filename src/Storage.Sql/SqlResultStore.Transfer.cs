@@ -13,7 +13,8 @@ namespace ResultGrid.Storage.Sql;
 internal sealed partial class SqlResultStore : IResultTransfer
 {
     // Bytes of values per import chunk (rows are bounded by SqlParameters.ImportRows): a
-    // statement well inside every server's packet limit (MySQL's max_allowed_packet is 64 MiB by default).
+    // statement well inside every server's packet limit (max_allowed_packet defaults to 64 MiB
+    // on MySQL 8 and 16 MiB on MariaDB).
     private const long ImportBytes = 4 * 1024 * 1024;
 
     // Import statements by row count (-1: SQLite's single-row form), built once each.
