@@ -1,5 +1,5 @@
 using System.Data.Common;
-using System.Text;
+using System.Globalization;
 
 namespace ResultGrid.Storage.Sql;
 
@@ -12,31 +12,100 @@ internal sealed record SqlTables(string Tasks, string Groups, string Version, st
 internal sealed record SqlIndex(string Table, string Name, string Columns, bool Cleanup);
 
 /// <summary>
-/// What differs between databases: SQL text, column types, the driver and its error codes.
-/// Everything else (batching, retries, mapping rows to results, queries) is in
-/// the store, once.
+/// What differs between databases: SQL text, column types, URL parameters and TLS modes, the
+/// driver (its data source, error codes and bulk path) and the server facts only one database
+/// has. The store asks its dialect and never the database's kind, so everything else (batching,
+/// retries, mapping rows to results, queries) is in the store, once.
 /// </summary>
 internal abstract class SqlDialect
 {
-    /// <summary>The results table's columns, in the order every statement lists them.</summary>
-    public static readonly string[] TaskColumns =
-    [
-        "task_id", "state", "payload", "content_type", "content_encoding", "traceback", "date_done", "updated_at", "expires_at",
-        "name", "args", "args_content_type", "args_content_encoding", "kwargs", "kwargs_content_type", "kwargs_content_encoding",
-        "worker", "retries", "queue", "children", "group_id", "parent_id",
-    ];
-
     /// <summary>The schema version these tables are at. A later release that changes them migrates from this number.</summary>
     public const int SchemaVersion = 1;
 
+    /// <summary>The backend's name in messages and metrics, lower case: postgresql, mysql, sqlite.</summary>
     public abstract string Name { get; }
+
+    /// <summary>The database's own name, for sentences: PostgreSQL, MySQL, SQLite.</summary>
+    public abstract string DisplayName { get; }
 
     /// <summary>How many batches may be written at once: SQLite has a single writer.</summary>
     public virtual int MaxWriters => int.MaxValue;
 
+    /// <summary>The port when the URL names none; null where there is no server (SQLite).</summary>
+    public virtual int? DefaultPort => null;
+
+    /// <summary>The query parameters a URL of this database may carry (each read in <see cref="SqlStoreSettings"/>).</summary>
+    public abstract IReadOnlyList<string> UrlParameterNames { get; }
+
+    /// <summary>
+    /// The name Orleans' ADO.NET providers know the driver by (for membership and reminders on
+    /// the same database); null where they cannot use it (SQLite).
+    /// </summary>
+    public virtual string? AdoNetInvariant => null;
+
     public abstract DbDataSource CreateDataSource(SqlStoreSettings settings);
 
-    public abstract string Quote(string identifier);
+    /// <summary>The URL parameter that sets the TLS mode (sslmode, ssl_mode); null where no connection crosses a network (SQLite).</summary>
+    public virtual string? SslModeParameter => null;
+
+    /// <summary>The URL parameter that names the CA file (sslrootcert, ssl_ca); null as for <see cref="SslModeParameter"/>.</summary>
+    public virtual string? RootCertificateParameter => null;
+
+    /// <summary>The TLS mode that checks the certificate chain and the host name, for production (verify-full, verify_identity).</summary>
+    public virtual string? VerifiedSslMode => null;
+
+    /// <summary>The driver's TLS mode where none is set (prefer, preferred).</summary>
+    public virtual string? DriverDefaultSslMode => null;
+
+    /// <summary>The TLS modes <see cref="SslModeParameter"/> takes, weakest first; none for SQLite.</summary>
+    public virtual IReadOnlyList<string> SslModes => [];
+
+    /// <summary>
+    /// How a connection with TLS mode <paramref name="mode"/> (null: not set, the driver's default)
+    /// is protected in transit. SQLite: <see cref="TransportSecurity.Verified"/>, since a local
+    /// file's reads and writes cross no network.
+    /// </summary>
+    public virtual TransportSecurity Security(string? mode) => TransportSecurity.Verified;
+
+    /// <summary>
+    /// Null when the options suit this database; otherwise what is wrong and what is allowed:
+    /// the TLS mode, then the CA file (and on MySQL the isolation level and charset).
+    /// </summary>
+    public virtual string? Validate(BackendUrl url, SqlResultStoreOptions options) => SslModeProblem(options) ?? CertificateProblem(options);
+
+    protected string? SslModeProblem(SqlResultStoreOptions options) =>
+        options.SslMode is { } mode && SslModes.Count > 0 && !SslModes.Contains(mode)
+            ? $"{DisplayName} {SslModeParameter} is '{mode}'; allowed: {string.Join(", ", SslModes)}."
+            : null;
+
+    // Checked for SQLite too: a CA file set in the options and missing is a mistake wherever it is.
+    protected static string? CertificateProblem(SqlResultStoreOptions options) =>
+        options.SslRootCert is { } ca && !File.Exists(ca) ? $"The SQL CA file '{ca}' (sslrootcert / ssl_ca) does not exist." : null;
+
+    /// <summary>
+    /// Statements run once when the store starts, before the schema (SQLite: write-ahead
+    /// logging, which the database file keeps). None by default.
+    /// </summary>
+    public virtual IReadOnlyList<string> StartupStatements => [];
+
+    /// <summary>
+    /// True where the driver checks a pooled connection itself before reuse (MySqlConnector's
+    /// ConnectionReset), so the store's own pre-ping round trip would be a second one.
+    /// </summary>
+    public virtual bool DriverPrePings => false;
+
+    /// <summary>A query whose one value is the server's version.</summary>
+    public abstract string ServerVersionQuery { get; }
+
+    /// <summary>
+    /// What <c>resultgrid doctor</c> should know of the server that only this database has,
+    /// asked with <paramref name="scalar"/> (a query's first value as text, null for none). None by default.
+    /// </summary>
+    public virtual Task<IReadOnlyList<BackendFact>> DescribeServerAsync(Func<string, Task<string?>> scalar) =>
+        Task.FromResult<IReadOnlyList<BackendFact>>([]);
+
+    /// <summary>An identifier in the SQL standard's double quotes (MySQL uses backticks).</summary>
+    public virtual string Quote(string identifier) => "\"" + identifier + "\"";
 
     public SqlTables Tables(SqlResultStoreOptions options)
     {
@@ -155,20 +224,31 @@ internal abstract class SqlDialect
     public virtual string StoredName(string name) => name;
 
     /// <summary>Records the schema version once; a row already there is left alone.</summary>
-    public abstract string InsertVersion(SqlTables t);
+    public virtual string InsertVersion(SqlTables t) =>
+        $"INSERT INTO {t.Version} (table_name, version) VALUES (@p0, @p1) ON CONFLICT (table_name) DO NOTHING";
+
+    // The statements below are in the standard form PostgreSQL and SQLite share: ON CONFLICT …
+    // DO UPDATE … WHERE, which skips the update of a row that must stay, and RETURNING, which
+    // names the rows written. MySQL, which has neither, overrides them.
 
     /// <summary>
     /// The batched upsert of <paramref name="rows"/> results, parameters <c>@p0…</c> in
-    /// <see cref="TaskColumns"/> order per row, that never replaces a stored SUCCESS, in one statement.
+    /// <see cref="TaskColumn.Names"/> order per row, that never replaces a stored SUCCESS, in one statement.
     /// </summary>
-    public abstract string UpsertTasks(SqlTables t, int rows);
+    public virtual string UpsertTasks(SqlTables t, int rows) =>
+        $"INSERT INTO {t.Tasks} AS cur ({TaskColumn.List}) VALUES {SqlParameters.ValuesList(rows, TaskColumn.Count)} " +
+        $"ON CONFLICT (task_id) DO UPDATE SET {Excluded(TaskColumn.Names)} " +
+        // An identical SUCCESS is this very write retried after its commit went unacknowledged: applied, not refused.
+        // An expired SUCCESS no longer counts (the cleanup may not have run yet).
+        "WHERE cur.state <> 'SUCCESS' OR cur.expires_at <= excluded.updated_at OR (excluded.state = 'SUCCESS' AND cur.payload = excluded.payload) " +
+        "RETURNING task_id";
 
     /// <summary>
     /// True when <see cref="UpsertTasks"/> returns the ids it applied (RETURNING). False when it
     /// returns, instead, the stored rows of the batch's ids that hold SUCCESS (MySQL, which has
     /// no RETURNING), from which the store tells which writes were refused.
     /// </summary>
-    public abstract bool UpsertReturnsApplied { get; }
+    public virtual bool UpsertReturnsApplied => true;
 
     /// <summary>
     /// True: a batch is one multi-row statement. False (SQLite): a batch is one transaction of
@@ -177,20 +257,54 @@ internal abstract class SqlDialect
     /// </summary>
     public virtual bool MultiRowUpserts => true;
 
-    public abstract string UpsertGroup(SqlTables t);
+    /// <summary>Saves one group, <c>@p0…@p4</c> in <see cref="GroupColumn.Names"/> order, replacing a saved one.</summary>
+    public virtual string UpsertGroup(SqlTables t) =>
+        $"INSERT INTO {t.Groups} ({GroupColumn.List}) VALUES {GroupColumn.Values} ON CONFLICT (group_id) DO UPDATE SET {Excluded(GroupColumn.Names)}";
 
     /// <summary>
     /// Takes the claim <c>@p0</c> at <c>@p1</c> until <c>@p2</c> if nobody holds it (or the holder's
     /// claim expired). Its scalar is non-null and non-zero exactly when this call took it.
     /// </summary>
-    public abstract string Claim(SqlTables t);
+    public virtual string Claim(SqlTables t) =>
+        $"INSERT INTO {t.Claims} AS cur (claim_key, claimed_at, expires_at) VALUES (@p0, @p1, @p2) " +
+        "ON CONFLICT (claim_key) DO UPDATE SET claimed_at = excluded.claimed_at, expires_at = excluded.expires_at " +
+        "WHERE cur.expires_at <= excluded.claimed_at RETURNING claim_key";
+
+    /// <summary>
+    /// The bulk import of <paramref name="rows"/> results for a migration (parameters as in
+    /// <see cref="UpsertTasks"/>): a row goes in where no live row holds its id (none, or an
+    /// expired one the sweep has not removed yet); a live row is left as it is. Its first result
+    /// set tells what happened: the ids added where <see cref="UpsertReturnsApplied"/>, otherwise
+    /// one count of the batch's ids that were already live.
+    /// </summary>
+    public virtual string ImportTasks(SqlTables t, int rows) =>
+        $"INSERT INTO {t.Tasks} AS cur ({TaskColumn.List}) VALUES {SqlParameters.ValuesList(rows, TaskColumn.Count)} {ImportConflict}";
+
+    /// <summary>An import's rule where the id is taken: replace only an expired row; name the rows added.</summary>
+    protected static string ImportConflict =>
+        $"ON CONFLICT (task_id) DO UPDATE SET {Excluded(TaskColumn.Names)} WHERE cur.expires_at <= excluded.updated_at RETURNING task_id";
+
+    /// <summary>
+    /// One group for a migration, <c>@p0…@p4</c> as in <see cref="UpsertGroup"/> and the time now
+    /// in <c>@p5</c> (<see cref="GroupImportTime"/>); a live saved group is left as it is. First
+    /// result as in <see cref="ImportTasks"/>.
+    /// </summary>
+    public virtual string ImportGroup(SqlTables t) =>
+        $"INSERT INTO {t.Groups} AS cur ({GroupColumn.List}) VALUES {GroupColumn.Values} ON CONFLICT (group_id) DO UPDATE SET {Excluded(GroupColumn.Names)} " +
+        $"WHERE cur.expires_at <= {GroupImportTime} RETURNING group_id";
+
+    /// <summary>The time now in a group import: the parameter after the group's own columns.</summary>
+    protected static string GroupImportTime => SqlParameters.Name(GroupColumn.Count);
+
+    /// <summary>Every column but the key (the first) set to the conflicting row's new value.</summary>
+    private static string Excluded(IEnumerable<string> columns) => string.Join(", ", columns.Skip(1).Select(c => $"{c} = excluded.{c}"));
 
     /// <summary>
     /// Deletes at most <paramref name="limit"/> rows of <paramref name="table"/> whose
     /// <c>expires_at</c> is at or before <c>@p0</c>, found through the expires_at index.
     /// </summary>
     public virtual string DeleteExpired(string table, string key, int limit) =>
-        $"DELETE FROM {table} WHERE {key} IN (SELECT {key} FROM {table} WHERE expires_at <= @p0 LIMIT {limit.ToString(System.Globalization.CultureInfo.InvariantCulture)})";
+        $"DELETE FROM {table} WHERE {key} IN (SELECT {key} FROM {table} WHERE expires_at <= @p0 LIMIT {limit.ToString(CultureInfo.InvariantCulture)})";
 
     /// <summary>
     /// An error that a retry on a new connection may cure: a lost connection, a restart, a
@@ -213,84 +327,40 @@ internal abstract class SqlDialect
     /// <summary>The driver's own idea of a transient error (its error codes and exception types).</summary>
     protected abstract bool IsDriverTransient(Exception exception);
 
+    /// <summary>
+    /// A wrong password, an unknown user or a missing database: an error that will not pass on
+    /// a second try, so the start-up's DDL does not try again. None by default.
+    /// </summary>
+    public virtual bool IsAccessProblem(DbException exception) => false;
+
     /// <summary>Drops the pool's idle connections, which a restarted server has closed.</summary>
     public abstract void ClearPool(DbConnection connection);
 
-    /// <summary>The <c>(@p0, @p1, …), (…)</c> list for <paramref name="rows"/> rows of <paramref name="columns"/> parameters.</summary>
-    protected static string ValuesList(int rows, int columns)
-    {
-        var text = new StringBuilder(rows * columns * 6);
-        var n = 0;
-        for (var r = 0; r < rows; r++)
-        {
-            text.Append(r == 0 ? "(" : ", (");
-            for (var c = 0; c < columns; c++)
-            {
-                if (c > 0)
-                {
-                    text.Append(", ");
-                }
-
-                text.Append("@p").Append(n++);
-            }
-
-            text.Append(')');
-        }
-
-        return text.ToString();
-    }
-
-    protected static string ColumnList => string.Join(", ", TaskColumns);
+    /// <summary>A timeout as the drivers take it: whole seconds, at least one.</summary>
+    protected static int Seconds(TimeSpan value) => Math.Max(1, (int)Math.Ceiling(value.TotalSeconds));
 
     /// <summary>
-    /// PostgreSQL and SQLite share the standard form: ON CONFLICT … DO UPDATE … WHERE, which
-    /// skips the update of a row that holds SUCCESS, and RETURNING, which names the rows written.
+    /// True where the driver has a bulk path for a migration's import (<see cref="BulkImportAsync"/>)
+    /// that binds no parameters, so an import chunk is bounded by bytes alone.
     /// </summary>
-    protected static string OnConflictUpsert(SqlTables t, int rows) =>
-        $"INSERT INTO {t.Tasks} AS cur ({ColumnList}) VALUES {ValuesList(rows, TaskColumns.Length)} " +
-        $"ON CONFLICT (task_id) DO UPDATE SET {string.Join(", ", TaskColumns.Skip(1).Select(c => $"{c} = excluded.{c}"))} " +
-        // An identical SUCCESS is this very write retried after its commit went unacknowledged: applied, not refused.
-        // An expired SUCCESS no longer counts (the cleanup may not have run yet).
-        "WHERE cur.state <> 'SUCCESS' OR cur.expires_at <= excluded.updated_at OR (excluded.state = 'SUCCESS' AND cur.payload = excluded.payload) " +
-        "RETURNING task_id";
-
-    protected static string OnConflictGroupUpsert(SqlTables t) =>
-        $"INSERT INTO {t.Groups} (group_id, task_ids, date_done, expires_at, chord) VALUES (@p0, @p1, @p2, @p3, @p4) " +
-        "ON CONFLICT (group_id) DO UPDATE SET task_ids = excluded.task_ids, date_done = excluded.date_done, expires_at = excluded.expires_at, chord = excluded.chord";
-
-    protected static string OnConflictClaim(SqlTables t) =>
-        $"INSERT INTO {t.Claims} AS cur (claim_key, claimed_at, expires_at) VALUES (@p0, @p1, @p2) " +
-        "ON CONFLICT (claim_key) DO UPDATE SET claimed_at = excluded.claimed_at, expires_at = excluded.expires_at " +
-        "WHERE cur.expires_at <= excluded.claimed_at RETURNING claim_key";
+    public virtual bool HasBulkImport => false;
 
     /// <summary>
-    /// The bulk import of <paramref name="rows"/> results for a migration (parameters as in
-    /// <see cref="UpsertTasks"/>): a row goes in where no live row holds its id (none, or an
-    /// expired one the sweep has not removed yet); a live row is left as it is. Its first result
-    /// set tells what happened: the ids added where <see cref="UpsertReturnsApplied"/>, otherwise
-    /// one count of the batch's ids that were already live.
+    /// Imports <paramref name="chunk"/> (live results, one per id) by the rule of
+    /// <see cref="ImportTasks"/> through the driver's bulk path, on <paramref name="connection"/>,
+    /// with <paramref name="now"/> as every row's updated_at; returns how many rows it added.
+    /// Only where <see cref="HasBulkImport"/>.
     /// </summary>
-    public virtual string ImportTasks(SqlTables t, int rows) =>
-        $"INSERT INTO {t.Tasks} AS cur ({ColumnList}) VALUES {ValuesList(rows, TaskColumns.Length)} {ImportConflict}";
+    public virtual Task<int> BulkImportAsync(DbConnection connection, SqlTables t, IReadOnlyList<TaskResult> chunk, DateTime now, CancellationToken cancellationToken) =>
+        throw new NotSupportedException($"The {DisplayName} driver has no bulk import here; use the multi-row import statement.");
 
-    /// <summary>An import's rule where the id is taken: replace only an expired row; name the rows added.</summary>
-    protected static string ImportConflict =>
-        $"ON CONFLICT (task_id) DO UPDATE SET {string.Join(", ", TaskColumns.Skip(1).Select(c => $"{c} = excluded.{c}"))} " +
-        "WHERE cur.expires_at <= excluded.updated_at RETURNING task_id";
+    public static SqlDialect For(SqlStoreSettings settings) => For(settings.Kind, settings.Options);
 
-    /// <summary>
-    /// One group for a migration, <c>@p0…@p4</c> as in <see cref="UpsertGroup"/> and the time now
-    /// in <c>@p5</c>; a live saved group is left as it is. First result as in <see cref="ImportTasks"/>.
-    /// </summary>
-    public virtual string ImportGroup(SqlTables t) =>
-        $"INSERT INTO {t.Groups} AS cur (group_id, task_ids, date_done, expires_at, chord) VALUES (@p0, @p1, @p2, @p3, @p4) " +
-        "ON CONFLICT (group_id) DO UPDATE SET task_ids = excluded.task_ids, date_done = excluded.date_done, expires_at = excluded.expires_at, chord = excluded.chord " +
-        "WHERE cur.expires_at <= @p5 RETURNING group_id";
-
-    public static SqlDialect For(SqlStoreSettings settings) => settings.Kind switch
+    /// <summary>The dialect of <paramref name="kind"/> with <paramref name="options"/> merged from the URL.</summary>
+    public static SqlDialect For(SqlDatabaseKind kind, SqlResultStoreOptions options) => kind switch
     {
         SqlDatabaseKind.PostgreSql => new PostgreSqlDialect(),
-        SqlDatabaseKind.MySql => new MySqlDialect(settings.Options.MySqlIsolationLevel),
+        SqlDatabaseKind.MySql => new MySqlDialect(options.MySqlIsolationLevel),
         _ => new SqliteDialect(),
     };
 }

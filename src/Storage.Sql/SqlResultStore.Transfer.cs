@@ -1,24 +1,24 @@
+using System.Collections.Concurrent;
 using System.Data.Common;
 using System.Globalization;
 using System.Text.Json;
-using Npgsql;
-using NpgsqlTypes;
 
 namespace ResultGrid.Storage.Sql;
 
 /// <summary>
 /// Bulk copy for <c>resultgrid migrate</c>: keyset pages in primary-key order (the cursor is the
-/// last id, so a resumed copy starts right after it) and multi-row imports that add a row only
-/// where no live row holds its id.
+/// last id, so a resumed copy starts right after it) and imports that add a row only where no
+/// live row holds its id: multi-row statements, or the driver's bulk path where the dialect has one.
 /// </summary>
 internal sealed partial class SqlResultStore : IResultTransfer
 {
-    // Rows per import statement, and bytes: well inside every server's parameter and packet limits.
-    private const int ImportRows = 500;
+    // Bytes of values per import chunk (rows are bounded by SqlParameters.ImportRows): a
+    // statement well inside every server's packet limit (max_allowed_packet defaults to 64 MiB
+    // on MySQL 8 and 16 MiB on MariaDB).
     private const long ImportBytes = 4 * 1024 * 1024;
 
     // Import statements by row count (-1: SQLite's single-row form), built once each.
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<int, string> _imports = new();
+    private readonly ConcurrentDictionary<int, string> _imports = new();
 
     public ValueTask<long> EstimateResultCountAsync(CancellationToken cancellationToken = default) =>
         Run("count", async c =>
@@ -32,7 +32,7 @@ internal sealed partial class SqlResultStore : IResultTransfer
         ArgumentOutOfRangeException.ThrowIfLessThan(pageSize, 1);
         var rows = await Run("scan", async c =>
         {
-            await using var command = Command(c, $"SELECT {_selectColumns} FROM {_tables.Tasks} WHERE task_id > @p0 ORDER BY task_id LIMIT {pageSize.ToString(CultureInfo.InvariantCulture)}");
+            await using var command = Command(c, PageAfter(TaskColumn.List, _tables.Tasks, "task_id", pageSize));
             Add(command, 0, cursor ?? string.Empty);
             await using var reader = await command.ExecuteReaderAsync(cancellationToken);
             var page = new List<TaskResult>(pageSize);
@@ -52,7 +52,7 @@ internal sealed partial class SqlResultStore : IResultTransfer
         ArgumentOutOfRangeException.ThrowIfLessThan(pageSize, 1);
         var (groups, problems, last) = await Run("scan", async c =>
         {
-            await using var command = Command(c, $"SELECT group_id, task_ids, date_done, expires_at, chord FROM {_tables.Groups} WHERE group_id > @p0 ORDER BY group_id LIMIT {pageSize.ToString(CultureInfo.InvariantCulture)}");
+            await using var command = Command(c, PageAfter(GroupColumn.List, _tables.Groups, "group_id", pageSize));
             Add(command, 0, cursor ?? string.Empty);
             await using var reader = await command.ExecuteReaderAsync(cancellationToken);
             var page = new List<GroupMeta>(pageSize);
@@ -62,7 +62,7 @@ internal sealed partial class SqlResultStore : IResultTransfer
             while (await reader.ReadAsync(cancellationToken))
             {
                 count++;
-                lastId = reader.GetString(0);
+                lastId = reader.GetString(GroupColumn.GroupId);
                 try
                 {
                     page.Add(GroupFromRow(reader));
@@ -79,29 +79,19 @@ internal sealed partial class SqlResultStore : IResultTransfer
         return new TransferPage<GroupMeta>(groups.Where(g => !g.IsExpired(now)).ToArray(), last, problems);
     }
 
-    /// <summary>group_id, task_ids, date_done, expires_at, chord.</summary>
-    private static GroupMeta GroupFromRow(DbDataReader reader) => new()
-    {
-        GroupId = reader.GetString(0),
-        TaskIds = JsonSerializer.Deserialize<string[]>(reader.GetString(1)) ?? [],
-        DateDone = TimeAt(reader, 2),
-        ExpiresAt = TimeAt(reader, 3),
-        Chord = TextAt(reader, 4) is { } chord ? ChordBody.FromJson(chord) : null,
-    };
-
     public async ValueTask<int> ImportResultsAsync(IReadOnlyList<TaskResult> results, CancellationToken cancellationToken = default)
     {
         var now = _time.GetUtcNow();
         // One id once per import: PostgreSQL refuses an INSERT … ON CONFLICT that would touch a
         // row twice, and two source keys can carry the same task_id in their documents.
         var live = results.Where(r => !r.IsExpired(now)).DistinctBy(r => r.TaskId, StringComparer.Ordinal).ToList();
-        // PostgreSQL's COPY binds nothing, so its chunk is bounded by bytes alone.
-        var rowsPerChunk = _dialect is PostgreSqlDialect ? int.MaxValue : ImportRows;
+        // A bulk path (PostgreSQL's COPY) binds nothing, so its chunk is bounded by bytes alone.
+        var rowsPerChunk = _dialect.HasBulkImport ? int.MaxValue : SqlParameters.ImportRows;
         var added = 0;
         var start = 0;
         while (start < live.Count)
         {
-            // A chunk ends at ImportRows rows or ImportBytes of values, whichever comes first.
+            // A chunk ends at rowsPerChunk rows or ImportBytes of values, whichever comes first.
             var end = start;
             long bytes = 0;
             while (end < live.Count && end - start < rowsPerChunk && (end == start || bytes + SizeOf(live[end]) <= ImportBytes))
@@ -141,88 +131,19 @@ internal sealed partial class SqlResultStore : IResultTransfer
                 return inserted;
             }
 
-            if (_dialect is PostgreSqlDialect)
+            if (_dialect.HasBulkImport)
             {
-                return await CopyImportAsync((NpgsqlConnection)connection, chunk, now, cancellationToken);
+                return await _dialect.BulkImportAsync(connection, _tables, chunk, now, cancellationToken);
             }
 
             await using var command = Command(connection, _imports.GetOrAdd(chunk.Count, n => _dialect.ImportTasks(_tables, n)));
             for (var r = 0; r < chunk.Count; r++)
             {
-                Bind(command, r * Columns, chunk[r], now);
+                Bind(command, r * TaskColumn.Count, chunk[r], now);
             }
 
             return chunk.Count - await AlreadyLiveAsync(command, chunk.Count, cancellationToken);
         }, cancellationToken).AsTask();
-
-    /// <summary>
-    /// PostgreSQL: binary COPY into a session-local staging table, then one INSERT … SELECT with
-    /// the same conflict rule as <see cref="SqlDialect.ImportTasks"/>, in one transaction. COPY
-    /// skips the parsing and binding of an 11,000-parameter statement per chunk, which was most
-    /// of a migration's time on both sides of the wire.
-    /// </summary>
-    private async Task<int> CopyImportAsync(NpgsqlConnection connection, List<TaskResult> chunk, DateTime now, CancellationToken cancellationToken)
-    {
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        await using (var stage = new NpgsqlCommand(PostgreSqlDialect.CreateImportStaging(_tables), connection, transaction))
-        {
-            await stage.ExecuteNonQueryAsync(cancellationToken);
-        }
-
-        await using (var writer = await connection.BeginBinaryImportAsync(PostgreSqlDialect.CopyIntoImportStaging, cancellationToken))
-        {
-            foreach (var r in chunk)
-            {
-                await writer.StartRowAsync(cancellationToken);
-                await Text(writer, r.TaskId);
-                await Text(writer, r.State);
-                await Payload(writer, r.Payload);
-                await Text(writer, r.Traceback);
-                await Instant(writer, Time(r.DateDone));
-                await Instant(writer, now);
-                await Instant(writer, Time(r.ExpiresAt));
-                await Text(writer, r.Name);
-                await Payload(writer, r.Args);
-                await Payload(writer, r.Kwargs);
-                await Text(writer, r.Worker);
-                await (r.Retries is { } retries ? writer.WriteAsync(retries, NpgsqlDbType.Integer, cancellationToken) : writer.WriteNullAsync(cancellationToken));
-                await Text(writer, r.Queue);
-                await Text(writer, r.Children is null ? null : JsonSerializer.Serialize(r.Children));
-                await Text(writer, r.GroupId);
-                await Text(writer, r.ParentId);
-            }
-
-            await writer.CompleteAsync(cancellationToken);
-        }
-
-        var added = 0;
-        await using (var insert = new NpgsqlCommand(PostgreSqlDialect.ImportFromStaging(_tables), connection, transaction))
-        await using (var reader = await insert.ExecuteReaderAsync(cancellationToken))
-        {
-            while (await reader.ReadAsync(cancellationToken))
-            {
-                added++;
-            }
-        }
-
-        // ON COMMIT DELETE ROWS empties the staging table at the commit (and a pooled
-        // connection's reset drops it: it is made again, cheaply, by the next import).
-        await transaction.CommitAsync(cancellationToken);
-        return added;
-
-        Task Text(NpgsqlBinaryImporter writer, string? value) =>
-            value is null ? writer.WriteNullAsync(cancellationToken) : writer.WriteAsync(value, NpgsqlDbType.Text, cancellationToken);
-
-        Task Instant(NpgsqlBinaryImporter writer, DateTime? value) =>
-            value is { } at ? writer.WriteAsync(at, NpgsqlDbType.TimestampTz, cancellationToken) : writer.WriteNullAsync(cancellationToken);
-
-        async Task Payload(NpgsqlBinaryImporter writer, ResultPayload? value)
-        {
-            await (value is null ? writer.WriteNullAsync(cancellationToken) : writer.WriteAsync(value.Data, NpgsqlDbType.Bytea, cancellationToken));
-            await Text(writer, value?.ContentType);
-            await Text(writer, value?.ContentEncoding);
-        }
-    }
 
     public ValueTask<int> ImportGroupsAsync(IReadOnlyList<GroupMeta> groups, CancellationToken cancellationToken = default) =>
         Run("import groups", async connection =>
@@ -234,12 +155,8 @@ internal sealed partial class SqlResultStore : IResultTransfer
             var added = 0;
             foreach (var group in groups.Where(g => !g.IsExpired(now)).DistinctBy(g => g.GroupId, StringComparer.Ordinal))
             {
-                Add(command, 0, group.GroupId);
-                Add(command, 1, JsonSerializer.Serialize(group.TaskIds));
-                Add(command, 2, Time(group.DateDone));
-                Add(command, 3, Time(group.ExpiresAt));
-                Add(command, 4, group.Chord?.ToJson());
-                Add(command, 5, now.UtcDateTime);
+                BindGroup(command, group);
+                Add(command, GroupColumn.Count, now.UtcDateTime); // the time now, after the group (SqlDialect.ImportGroup)
                 added += 1 - await AlreadyLiveAsync(command, 1, cancellationToken);
             }
 
@@ -253,7 +170,7 @@ internal sealed partial class SqlResultStore : IResultTransfer
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         if (!_dialect.UpsertReturnsApplied)
         {
-            return await reader.ReadAsync(cancellationToken) ? Convert.ToInt32(reader.GetValue(0), CultureInfo.InvariantCulture) : 0;
+            return await reader.ReadAsync(cancellationToken) ? Convert.ToInt32(reader.GetValue(OnlyColumn), CultureInfo.InvariantCulture) : 0;
         }
 
         var added = 0;

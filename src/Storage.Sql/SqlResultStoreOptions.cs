@@ -6,6 +6,7 @@ namespace ResultGrid.Storage.Sql;
 /// </summary>
 public sealed class SqlResultStoreOptions
 {
+    /// <summary>The configuration section these options are bound from: <c>ResultGrid:Sql</c>.</summary>
     public const string SectionName = "ResultGrid:Sql";
 
     /// <summary>

@@ -7,26 +7,35 @@ using ResultGrid.Storage.Sql;
 
 namespace ResultGrid.Hosting;
 
+/// <summary>Registers the SQL result store (PostgreSQL, MySQL/MariaDB, SQLite) with a service collection.</summary>
 public static class SqlServiceCollectionExtensions
 {
     /// <summary>
     /// Adds the provider for <c>db+postgresql://</c>, <c>db+mysql://</c> (MariaDB too) and
-    /// <c>db+sqlite://</c> backend URLs, with options from <c>ResultGrid:Sql</c>.
+    /// <c>db+sqlite://</c> backend URLs, with options from <c>ResultGrid:Sql</c>. Idempotent: a
+    /// second call registers nothing again and only adds its <paramref name="configure"/>, which
+    /// runs after the ones before it.
     /// </summary>
     public static IServiceCollection AddSqlResultStore(this IServiceCollection services, Action<SqlResultStoreOptions>? configure = null)
     {
-        var options = services.AddOptions<SqlResultStoreOptions>().BindConfiguration(SqlResultStoreOptions.SectionName);
+        ArgumentNullException.ThrowIfNull(services);
+        var before = services.Count;
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IResultStoreProvider, SqlResultStoreProvider>());
+        var first = services.Count > before;
+        var options = services.AddOptions<SqlResultStoreOptions>();
+        if (first)
+        {
+            // Bound once, by the first call: binding again would put the configuration back over
+            // the configure of an earlier call.
+            options.BindConfiguration(SqlResultStoreOptions.SectionName);
+        }
+
         if (configure is not null)
         {
             options.Configure(configure);
         }
 
         services.TryAddSingleton(TimeProvider.System);
-        if (!services.Any(d => d.ServiceType == typeof(IResultStoreProvider) && d.ImplementationType == typeof(SqlResultStoreProvider)))
-        {
-            services.AddResultStoreProvider<SqlResultStoreProvider>();
-        }
-
         return services;
     }
 }

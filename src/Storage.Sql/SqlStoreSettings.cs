@@ -2,17 +2,11 @@ using System.Text.RegularExpressions;
 
 namespace ResultGrid.Storage.Sql;
 
-/// <summary>Which database a <c>db+</c> URL names.</summary>
-internal enum SqlDatabaseKind
-{
-    PostgreSql,
-    MySql,
-    Sqlite,
-}
-
 /// <summary>
-/// A parsed, validated <c>db+…://</c> URL (SQLAlchemy's form, as Celery's <c>result_backend</c>
-/// takes it) merged with <see cref="SqlResultStoreOptions"/>.
+/// A parsed <c>db+…://</c> URL (SQLAlchemy's form, as Celery's <c>result_backend</c> takes it)
+/// merged with <see cref="SqlResultStoreOptions"/>. <see cref="Create"/> parses;
+/// <see cref="Validate"/> also applies the rules (ranges, names, and the dialect's own: TLS
+/// modes, MySQL's isolation and charset). Outside this assembly, <see cref="SqlBackendInspection"/> describes it.
 /// </summary>
 internal sealed partial class SqlStoreSettings
 {
@@ -35,33 +29,30 @@ internal sealed partial class SqlStoreSettings
         ["db+sqlite"] = SqlDatabaseKind.Sqlite,
     };
 
-    private static readonly string[] CommonParameters =
+    /// <summary>The URL parameters of every database; each dialect's <see cref="SqlDialect.UrlParameterNames"/> adds its own.</summary>
+    public static readonly string[] CommonParameters =
     [
         "command_timeout", "batch_window_ms", "batch_size", "writers", "task_table", "group_table", "create_tables",
     ];
 
-    private static readonly string[] ServerParameters =
+    /// <summary>The pool's URL parameters, for a database with a server.</summary>
+    public static readonly string[] ServerParameters =
     [
         "min_pool_size", "max_pool_size", "pool_recycle", "pool_pre_ping", "connect_timeout",
     ];
 
-    private static readonly string[] PostgreSqlParameters = ["sslmode", "sslrootcert", "host", "schema", "application_name"];
-    private static readonly string[] MySqlParameters = ["ssl_mode", "ssl_ca", "isolation_level", "charset"];
-
-    public static readonly string[] PostgreSqlSslModes = ["disable", "allow", "prefer", "require", "verify-ca", "verify-full"];
-    public static readonly string[] MySqlSslModes = ["disabled", "preferred", "required", "verify_ca", "verify_identity"];
-    private static readonly string[] IsolationLevels = ["READ UNCOMMITTED", "READ COMMITTED", "REPEATABLE READ", "SERIALIZABLE"];
-
     [GeneratedRegex("^[A-Za-z_][A-Za-z0-9_]{0,62}$")]
     private static partial Regex Identifier();
 
-    private SqlStoreSettings(SqlDatabaseKind kind, SqlResultStoreOptions merged, string redactedUrl)
+    private SqlStoreSettings(SqlDatabaseKind kind, SqlResultStoreOptions merged, string redactedUrl, string display)
     {
         Kind = kind;
         Options = merged;
         RedactedUrl = redactedUrl;
+        Display = display;
     }
 
+    /// <summary>The database the scheme names; <see cref="SqlDialect.For(SqlStoreSettings)"/> turns it into the dialect.</summary>
     public SqlDatabaseKind Kind { get; }
 
     /// <summary>The options with the URL's parameters applied.</summary>
@@ -69,6 +60,7 @@ internal sealed partial class SqlStoreSettings
 
     public string RedactedUrl { get; }
 
+    /// <summary>The server; for a PostgreSQL Unix socket (<c>?host=/dir</c>) the socket's directory. Null for SQLite.</summary>
     public string? Host { get; private init; }
     public int? Port { get; private init; }
     public string? Database { get; private init; }
@@ -81,9 +73,7 @@ internal sealed partial class SqlStoreSettings
     public string? ApplicationName { get; private init; }
 
     /// <summary>Where the store is, for messages and logs: host, port and database, or the SQLite file. Never the password.</summary>
-    public string Display => Kind == SqlDatabaseKind.Sqlite
-        ? $"sqlite file {FilePath}"
-        : $"{(Kind == SqlDatabaseKind.PostgreSql ? "postgresql" : "mysql")} database '{Database}' on {Host}{(Port is { } p ? ":" + p : string.Empty)}";
+    public string Display { get; }
 
     /// <summary>Null when the URL and options are usable; otherwise what is wrong and what is allowed.</summary>
     public static string? Validate(BackendUrl url, SqlResultStoreOptions options)
@@ -92,7 +82,8 @@ internal sealed partial class SqlStoreSettings
         {
             var settings = Create(url, options);
             var o = settings.Options;
-            if (UrlParameters.Unknown(url, KnownParameters(settings.Kind)) is { } unknown)
+            var dialect = SqlDialect.For(settings);
+            if (UrlParameters.Unknown(url, dialect.UrlParameterNames) is { } unknown)
             {
                 return unknown;
             }
@@ -133,9 +124,9 @@ internal sealed partial class SqlStoreSettings
                 return $"SQL batch_window_ms is {o.BatchWindow.TotalMilliseconds}; it must be from 0 to 1000 milliseconds.";
             }
 
-            if (o.MaxBatchSize is < 1 or > 1000)
+            if (o.MaxBatchSize is < 1 or > SqlParameters.MaxBatchRows)
             {
-                return $"SQL batch_size is {o.MaxBatchSize}; it must be from 1 to 1000.";
+                return $"SQL batch_size is {o.MaxBatchSize}; it must be from 1 to {SqlParameters.MaxBatchRows}.";
             }
 
             if (o.MaxBatchBytes < 1024)
@@ -148,45 +139,13 @@ internal sealed partial class SqlStoreSettings
                 return $"SQL writers is {o.Writers}; it must be from 1 to 64.";
             }
 
-            if (settings.Kind == SqlDatabaseKind.PostgreSql && o.SslMode is { } pgMode && !PostgreSqlSslModes.Contains(pgMode))
-            {
-                return $"PostgreSQL sslmode is '{pgMode}'; allowed: {string.Join(", ", PostgreSqlSslModes)}.";
-            }
-
-            if (settings.Kind == SqlDatabaseKind.MySql && o.SslMode is { } myMode && !MySqlSslModes.Contains(myMode))
-            {
-                return $"MySQL ssl_mode is '{myMode}'; allowed: {string.Join(", ", MySqlSslModes)}.";
-            }
-
-            if (settings.Kind == SqlDatabaseKind.MySql && !IsolationLevels.Contains(o.MySqlIsolationLevel))
-            {
-                return $"MySQL isolation_level is '{o.MySqlIsolationLevel}'; allowed: {string.Join(", ", IsolationLevels)}.";
-            }
-
-            if (o.SslRootCert is { } ca && !File.Exists(ca))
-            {
-                return $"The SQL CA file '{ca}' (sslrootcert / ssl_ca) does not exist.";
-            }
-
-            if (settings.Kind == SqlDatabaseKind.MySql && url.Query.TryGetValue("charset", out var charset) && !charset.Equals("utf8mb4", StringComparison.OrdinalIgnoreCase))
-            {
-                return $"MySQL charset is '{charset}'; the store always talks utf8mb4 (ids and tracebacks may hold any Unicode), so only charset=utf8mb4 is accepted.";
-            }
-
-            return o.Retry.Validate($"{SqlResultStoreOptions.SectionName}:Retry");
+            return dialect.Validate(url, o) ?? o.Retry.Validate($"{SqlResultStoreOptions.SectionName}:Retry");
         }
         catch (FormatException ex)
         {
             return $"The backend URL '{url.Redacted}': {ex.Message}";
         }
     }
-
-    private static string[] KnownParameters(SqlDatabaseKind kind) => kind switch
-    {
-        SqlDatabaseKind.PostgreSql => [.. CommonParameters, .. ServerParameters, .. PostgreSqlParameters],
-        SqlDatabaseKind.MySql => [.. CommonParameters, .. ServerParameters, .. MySqlParameters],
-        _ => CommonParameters,
-    };
 
     /// <summary>Parses the URL and merges it with the options; throws <see cref="FormatException"/> saying what is wrong.</summary>
     public static SqlStoreSettings Create(BackendUrl url, SqlResultStoreOptions options)
@@ -197,12 +156,15 @@ internal sealed partial class SqlStoreSettings
         }
 
         var merged = Merge(url, options);
+        var dialect = SqlDialect.For(kind, merged);
         var rest = url.Rest;
         var q = rest.IndexOf('?', StringComparison.Ordinal);
         var beforeQuery = q < 0 ? rest : rest[..q];
-        if (kind == SqlDatabaseKind.Sqlite)
+        if (dialect.DefaultPort is not { } defaultPort)
         {
-            return new SqlStoreSettings(kind, merged, url.Redacted) { FilePath = SqlitePath(beforeQuery) };
+            // No server, so no host: the URL names a file.
+            var path = SqlitePath(beforeQuery);
+            return new SqlStoreSettings(kind, merged, url.Redacted, $"{dialect.Name} file {path}") { FilePath = path };
         }
 
         var slash = beforeQuery.IndexOf('/', StringComparison.Ordinal);
@@ -233,10 +195,10 @@ internal sealed partial class SqlStoreSettings
 
         if (string.IsNullOrEmpty(host))
         {
-            throw new FormatException($"{url.Scheme}:// needs a host, e.g. {url.Scheme}://user@db.example.com:{(kind == SqlDatabaseKind.PostgreSql ? 5432 : 3306)}/resultgrid.");
+            throw new FormatException($"{url.Scheme}:// needs a host, e.g. {url.Scheme}://user@db.example.com:{defaultPort}/resultgrid.");
         }
 
-        return new SqlStoreSettings(kind, merged, url.Redacted)
+        return new SqlStoreSettings(kind, merged, url.Redacted, $"{dialect.Name} database '{database}' on {host}{(port is { } p ? ":" + p : string.Empty)}")
         {
             Host = host,
             Port = port,
