@@ -324,30 +324,29 @@ internal sealed partial class DoctorChecks : IDisposable
             return;
         }
 
-        if (!SqlStoreSettings.Schemes.ContainsKey(url.Scheme) || Sql is null)
+        if (!SqlBackendInspection.Handles(url) || Sql is null)
         {
             return;
         }
 
-        var sql = SqlStoreSettings.Create(url, Sql);
-        if (sql.Kind == SqlDatabaseKind.Sqlite || sql.Host is not { } host || host.StartsWith('/') || !IsRemoteHost(host))
+        var sql = SqlBackendInspection.Describe(url, Sql);
+        if (sql.Kind == SqlDatabaseKind.Sqlite || sql.IsUnixSocket || sql.Host is not { } host || !IsRemoteHost(host))
         {
             return;
         }
 
-        var postgres = sql.Kind == SqlDatabaseKind.PostgreSql;
-        var (parameter, caParameter, verify, driverDefault) = postgres ? ("sslmode", "sslrootcert", "verify-full", "prefer") : ("ssl_mode", "ssl_ca", "verify_identity", "preferred");
-        var mode = sql.Options.SslMode;
+        var (parameter, caParameter, verify, driverDefault) = (sql.SslModeParameter!, sql.RootCertificateParameter!, sql.VerifiedSslMode!, sql.DriverDefaultSslMode!);
+        var mode = sql.SslMode;
         var key = KeyOf(backend, parameter, SqlSslModeKey);
         var fix = $"Add ?{parameter}={verify}&{caParameter}=/path/ca.pem to the URL (or set ResultGrid:Sql:SslMode and SslRootCert): TLS with the certificate and the host name checked.";
         var shown = mode ?? $"not set (the driver's default, {driverDefault})";
-        if (mode is null or "disable" or "allow" or "prefer" or "disabled" or "preferred")
+        if (sql.Security == TransportSecurity.None)
         {
             Add(DoctorIds.NoTls, DoctorSeverity.Warning, key,
                 $"{url.Redacted} reaches {host}, another machine, with {parameter} {shown}, which does not require TLS: results and the password may cross the network in clear text.",
                 fix);
         }
-        else if (mode is "require" or "required")
+        else if (sql.Security == TransportSecurity.Unverified)
         {
             Add(DoctorIds.CertVerifyOff, DoctorSeverity.Warning, key,
                 $"{url.Redacted} reaches {host} with {parameter}={mode}: encrypted, but neither the certificate nor the host name is checked, so anyone on the way can pose as the database.",
@@ -358,12 +357,12 @@ internal sealed partial class DoctorChecks : IDisposable
     /// <summary>What the SQL results store's own statements need: isolation (MySQL) and connections.</summary>
     private void SqlStatements(ConfiguredBackend backend)
     {
-        if (!SqlStoreSettings.Schemes.ContainsKey(backend.Url.Scheme) || Sql is null)
+        if (!SqlBackendInspection.Handles(backend.Url) || Sql is null)
         {
             return;
         }
 
-        var sql = SqlStoreSettings.Create(backend.Url, Sql);
+        var sql = SqlBackendInspection.Describe(backend.Url, Sql);
         var o = sql.Options;
         if (sql.Kind == SqlDatabaseKind.Sqlite)
         {
@@ -382,8 +381,7 @@ internal sealed partial class DoctorChecks : IDisposable
 
         // There is no per-silo task concurrency to compare with: tasks run on the thread pool and
         // their writes are batched, so what a silo holds at once is the store's own batches.
-        var reads = SqlResultStore.ReadBatches(o);
-        var needed = o.Writers + reads + 1;
+        var (reads, needed) = (sql.ReadBatches, sql.ConnectionsNeeded);
         if (o.MaxPoolSize < needed)
         {
             Add(DoctorIds.PoolBelowConcurrency, DoctorSeverity.Warning, KeyOf(backend, "max_pool_size", SqlMaxPoolKey),
@@ -401,7 +399,7 @@ internal sealed partial class DoctorChecks : IDisposable
             return;
         }
 
-        var sql = SqlStoreSettings.Schemes.ContainsKey(url.Scheme);
+        var sql = SqlBackendInspection.Handles(url);
         var setting = $"{ExpiresKey} is {(string.IsNullOrEmpty(_config.Root[ExpiresKey]) ? "null" : _config.Root[ExpiresKey])}";
         var fix = $"Set {ExpiresKey}, e.g. 1.00:00:00 (Celery's default), and give results that must stay longer their own Expires.";
         if (Grid.DefaultTimeToLive is null)
@@ -454,7 +452,7 @@ internal sealed partial class DoctorChecks : IDisposable
     private static bool IsPasswordKey(string key) => ConfigurationPath.GetSectionKey(key).EndsWith("password", StringComparison.OrdinalIgnoreCase);
 
     private static bool IsStoreUrl(string value) =>
-        BackendUrl.TryParse(value, out var url, out _) && (RedisAddress.Schemes.Contains(url.Scheme) || SqlStoreSettings.Schemes.ContainsKey(url.Scheme));
+        BackendUrl.TryParse(value, out var url, out _) && (RedisAddress.Schemes.Contains(url.Scheme) || SqlBackendInspection.Handles(url));
 
     /// <summary>
     /// The password in a backend URL's user info, read by the store's own parser (a lone user info
@@ -477,9 +475,9 @@ internal sealed partial class DoctorChecks : IDisposable
                 return (RedisAddress.Parse(url).Password, optionsKey, url.Redacted);
             }
 
-            if (SqlStoreSettings.Schemes.ContainsKey(url.Scheme))
+            if (SqlBackendInspection.Handles(url))
             {
-                return (SqlStoreSettings.Create(url, new SqlResultStoreOptions()).Password, optionsKey, url.Redacted);
+                return (SqlBackendInspection.PasswordInUrl(url), optionsKey, url.Redacted);
             }
         }
         catch (FormatException)

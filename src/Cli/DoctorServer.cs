@@ -21,10 +21,10 @@ internal static class DoctorServer
         var source = config.SourceOf(backend.Key) ?? "default";
         DoctorFinding Finding(string id, DoctorSeverity severity, string found, string fix) => new(id, severity, backend.Key, source, DoctorChecks.OneLine(found), fix);
 
-        SqlStoreSettings? sql = null;
-        if (SqlStoreSettings.Schemes.ContainsKey(backend.Url.Scheme) && checks.Sql is not null)
+        SqlBackendDescription? sql = null;
+        if (SqlBackendInspection.Handles(backend.Url) && checks.Sql is not null)
         {
-            sql = SqlStoreSettings.Create(backend.Url, checks.Sql);
+            sql = SqlBackendInspection.Describe(backend.Url, checks.Sql);
             if (sql.FilePath is { } file && !File.Exists(file))
             {
                 // Opening it would create it: say what the silo will do instead.
@@ -96,7 +96,7 @@ internal static class DoctorServer
                         "Nothing to do for ResultGrid. For other writers of these tables, set transaction_isolation = 'READ-COMMITTED' on the server or in their connections."),
                 BackendFactIds.CleanupIndexes => Finding(DoctorIds.MissingCleanupIndex, DoctorSeverity.Warning, $"Cleanup indexes {fact.Value}.", fact.Advice ?? string.Empty),
                 BackendFactIds.QueryIndexes => Finding(DoctorIds.MissingQueryIndex, DoctorSeverity.Warning, $"Query indexes {fact.Value}.", fact.Advice ?? string.Empty),
-                BackendFactIds.SchemaVersion => Finding(DoctorIds.SchemaVersion, DoctorSeverity.Error, $"Schema version {fact.Value}, where this release knows {SqlDialect.SchemaVersion}.", fact.Advice ?? "Upgrade the silo, or point it at ResultGrid's own tables."),
+                BackendFactIds.SchemaVersion => Finding(DoctorIds.SchemaVersion, DoctorSeverity.Error, $"Schema version {fact.Value}, where this release knows {SqlBackendInspection.SchemaVersion}.", fact.Advice ?? "Upgrade the silo, or point it at ResultGrid's own tables."),
                 _ => Finding(DoctorIds.ServerFact, fact.Level == FactLevel.Failure ? DoctorSeverity.Error : DoctorSeverity.Warning, $"{fact.Name}: {fact.Value}.", fact.Advice ?? string.Empty),
             });
         }
