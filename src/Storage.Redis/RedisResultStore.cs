@@ -10,9 +10,8 @@ namespace ResultGrid.Storage.Redis;
 /// </summary>
 internal sealed partial class RedisResultStore : IResultStore, IResultChangeFeed, IResultScan, IBackendDiagnostics, IRawRecordReader, IAsyncDisposable
 {
-    public const string TaskKeyPrefix = "celery-task-meta-";
-    public const string GroupKeyPrefix = "celery-taskset-meta-";
-    public const string ClaimKeyPrefix = "resultgrid-claim-";
+    /// <summary>Celery's task key before the id (and after any global prefix), for tests that read Redis themselves.</summary>
+    public const string TaskKeyPrefix = RedisKeys.TaskPrefix;
 
     // One round trip: the never-replace-SUCCESS check and the write happen inside Redis. The
     // status is read from the head of the stored document (both Celery and ResultGrid write it
@@ -52,6 +51,7 @@ internal sealed partial class RedisResultStore : IResultStore, IResultChangeFeed
         """);
 
     private readonly RedisStoreSettings _settings;
+    private readonly RedisKeys _keys;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly StoreRetryPolicy _retry;
@@ -65,6 +65,7 @@ internal sealed partial class RedisResultStore : IResultStore, IResultChangeFeed
     public RedisResultStore(RedisStoreSettings settings, TimeProvider time, ILogger logger)
     {
         _settings = settings;
+        _keys = settings.Keys;
         _time = time;
         _logger = logger;
         _retry = new StoreRetryPolicy(settings.Retry, time);
@@ -113,9 +114,8 @@ internal sealed partial class RedisResultStore : IResultStore, IResultChangeFeed
         {
             // Connecting never touches the URL's database: without this, a database the server
             // lacks (redis://host/99 on a 16-database server) passes start-up and then fails
-            // every call. One read of a key of ours (a user whose ACL allows only our keys may read
-            // it) is refused at once when the database does not exist.
-            await Retry("connect", async () => await databases[0].KeyExistsAsync(KeyOf("resultgrid-startup-probe")));
+            // every call. One read of a key of ours is refused at once when the database does not exist.
+            await Retry("connect", async () => await databases[0].KeyExistsAsync(_keys.StartupProbe));
         }
         catch (Exception ex) when (ex is RedisCommandException or RedisServerException)
         {
@@ -158,11 +158,9 @@ internal sealed partial class RedisResultStore : IResultStore, IResultChangeFeed
     private ValueTask<T> Retry<T>(string operation, Func<ValueTask<T>> call) =>
         _retry.ExecuteAsync(call, IsTransient, _settings.Endpoints, operation);
 
-    public RedisKey KeyOf(string taskId) => _settings.KeyPrefix + TaskKeyPrefix + taskId;
-
     public async ValueTask<StoreWriteResult> WriteAsync(TaskResult result, CancellationToken cancellationToken = default)
     {
-        var key = KeyOf(result.TaskId);
+        var key = _keys.Task(result.TaskId);
         var doc = (RedisValue)CeleryDocument.Encode(result);
         var refused = await Retry("write", async () =>
         {
@@ -178,7 +176,7 @@ internal sealed partial class RedisResultStore : IResultStore, IResultChangeFeed
 
     public async ValueTask<TaskResult?> ReadAsync(string taskId, CancellationToken cancellationToken = default)
     {
-        var (value, kind) = await Retry("read", () => GetAsync(Database, KeyOf(taskId)));
+        var (value, kind) = await Retry("read", () => GetAsync(Database, _keys.Task(taskId)));
         return kind is null ? Live(taskId, value) : WrongType(taskId, kind);
     }
 
@@ -209,7 +207,7 @@ internal sealed partial class RedisResultStore : IResultStore, IResultChangeFeed
     /// <summary>Many results in one MGET round trip; null where there is none.</summary>
     public async ValueTask<TaskResult?[]> ReadManyAsync(IReadOnlyList<string> taskIds, CancellationToken cancellationToken = default)
     {
-        var keys = taskIds.Select(KeyOf).ToArray();
+        var keys = taskIds.Select(_keys.Task).ToArray();
         var (values, kinds) = await Retry("read", async () =>
         {
             var database = Database;
@@ -278,7 +276,7 @@ internal sealed partial class RedisResultStore : IResultStore, IResultChangeFeed
         Retry("read raw", async () =>
         {
             var database = Database;
-            var key = KeyOf(taskId);
+            var key = _keys.Task(taskId);
             var type = await database.KeyTypeAsync(key);
             if (type == RedisType.None)
             {
@@ -313,17 +311,15 @@ internal sealed partial class RedisResultStore : IResultStore, IResultChangeFeed
     }
 
     public ValueTask<bool> ExistsAsync(string taskId, CancellationToken cancellationToken = default) =>
-        Retry("exists", async () => await Database.KeyExistsAsync(KeyOf(taskId)));
+        Retry("exists", async () => await Database.KeyExistsAsync(_keys.Task(taskId)));
 
     public ValueTask<bool> ForgetAsync(string taskId, CancellationToken cancellationToken = default) =>
-        Retry("forget", async () => await Database.KeyDeleteAsync(KeyOf(taskId)));
-
-    private RedisKey GroupKeyOf(string groupId) => _settings.KeyPrefix + GroupKeyPrefix + groupId;
+        Retry("forget", async () => await Database.KeyDeleteAsync(_keys.Task(taskId)));
 
     /// <summary>SET with the group's TTL and PUBLISH, as Celery saves a group.</summary>
     public async ValueTask SaveGroupAsync(GroupMeta group, CancellationToken cancellationToken = default)
     {
-        var key = GroupKeyOf(group.GroupId);
+        var key = _keys.Group(group.GroupId);
         var doc = (RedisValue)CeleryDocument.EncodeGroup(group);
         await Retry("save group", async () =>
         {
@@ -337,14 +333,14 @@ internal sealed partial class RedisResultStore : IResultStore, IResultChangeFeed
                 await database.StringSetAsync(key, doc);
             }
 
-            await database.PublishAsync(RedisChannel.Literal(_settings.KeyPrefix + GroupKeyPrefix + group.GroupId), doc);
+            await database.PublishAsync(_keys.GroupChannel(group.GroupId), doc);
             return true;
         });
     }
 
     public async ValueTask<GroupMeta?> ReadGroupAsync(string groupId, CancellationToken cancellationToken = default)
     {
-        var value = await Retry("read group", async () => await Database.StringGetAsync(GroupKeyOf(groupId)));
+        var value = await Retry("read group", async () => await Database.StringGetAsync(_keys.Group(groupId)));
         if (value.IsNull)
         {
             return null;
@@ -355,13 +351,13 @@ internal sealed partial class RedisResultStore : IResultStore, IResultChangeFeed
     }
 
     public ValueTask<bool> ForgetGroupAsync(string groupId, CancellationToken cancellationToken = default) =>
-        Retry("forget group", async () => await Database.KeyDeleteAsync(GroupKeyOf(groupId)));
+        Retry("forget group", async () => await Database.KeyDeleteAsync(_keys.Group(groupId)));
 
     public ValueTask<bool> ExpireAsync(string taskId, DateTimeOffset expiresAt, CancellationToken cancellationToken = default) =>
         Retry("expire", async () =>
         {
             var ttl = Math.Max(1L, (long)(expiresAt - _time.GetUtcNow()).TotalMilliseconds);
-            return (long)await Database.ScriptEvaluateAsync(ExpireScript, new { key = KeyOf(taskId), ttl }) == 1;
+            return (long)await Database.ScriptEvaluateAsync(ExpireScript, new { key = _keys.Task(taskId), ttl }) == 1;
         });
 
     /// <summary>SET NX with the claim's TTL: Redis decides who is first.</summary>
@@ -369,7 +365,7 @@ internal sealed partial class RedisResultStore : IResultStore, IResultChangeFeed
         Retry("claim", async () =>
         {
             TimeSpan? ttl = expiresAt is { } at ? TimeSpan.FromMilliseconds(Math.Max(1, (at - _time.GetUtcNow()).TotalMilliseconds)) : null;
-            return await Database.StringSetAsync(_settings.KeyPrefix + ClaimKeyPrefix + key, _time.GetUtcNow().ToUnixTimeMilliseconds(), ttl, When.NotExists);
+            return await Database.StringSetAsync(_keys.Claim(key), _time.GetUtcNow().ToUnixTimeMilliseconds(), ttl, When.NotExists);
         });
 
     /// <summary>
@@ -378,7 +374,7 @@ internal sealed partial class RedisResultStore : IResultStore, IResultChangeFeed
     /// </summary>
     public async IAsyncEnumerable<string> ScanTaskIdsAsync([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        var prefix = _settings.KeyPrefix + TaskKeyPrefix;
+        var prefix = _keys.TaskKeyPrefix;
         foreach (var endpoint in _connections[0].GetEndPoints())
         {
             var server = _connections[0].GetServer(endpoint);
@@ -389,7 +385,7 @@ internal sealed partial class RedisResultStore : IResultStore, IResultChangeFeed
 
             await foreach (var key in server.KeysAsync(_settings.Database, prefix + "*", pageSize: 1000).WithCancellation(cancellationToken))
             {
-                yield return ((string)key!)[prefix.Length..];
+                yield return RedisKeys.IdOf(key, prefix);
             }
         }
     }
@@ -407,7 +403,7 @@ internal sealed partial class RedisResultStore : IResultStore, IResultChangeFeed
         }
 
         var subscriber = connections[0].GetSubscriber();
-        var channel = RedisChannel.Literal(_settings.KeyPrefix + TaskKeyPrefix + taskId);
+        var channel = _keys.TaskChannel(taskId);
         Action<RedisChannel, RedisValue> handler = (published, message) =>
         {
             // A message that is not a readable document wakes nobody: the waiter's own read of

@@ -92,6 +92,7 @@ internal sealed class RedisStoreSettings
         Configuration = configuration;
         Database = database;
         KeyPrefix = keyPrefix;
+        Keys = new RedisKeys(keyPrefix);
         Endpoints = endpoints;
         RedactedUrl = redactedUrl;
         Connections = connections;
@@ -103,6 +104,10 @@ internal sealed class RedisStoreSettings
     public ConfigurationOptions Configuration { get; }
     public int Database { get; }
     public string KeyPrefix { get; }
+
+    /// <summary>The key and channel names under <see cref="KeyPrefix"/>.</summary>
+    public RedisKeys Keys { get; }
+
     public string Endpoints { get; }
     public string RedactedUrl { get; }
     public int Connections { get; }
