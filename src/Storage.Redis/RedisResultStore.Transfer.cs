@@ -109,16 +109,12 @@ internal sealed partial class RedisResultStore : IResultTransfer
             var writes = new List<Task<bool>>(documents.Length);
             foreach (var (key, document, expiresAt) in documents)
             {
-                TimeSpan? ttl = expiresAt is { } at ? at - now : null;
-                if (ttl is { } left && left <= TimeSpan.Zero)
+                if (RedisTtl.HasPassed(expiresAt, now))
                 {
                     continue;
                 }
 
-                // Redis refuses a TTL that rounds to 0 ms ("invalid expire time"), as WriteAsync knows.
-                ttl = ttl is { } positive && positive < TimeSpan.FromMilliseconds(1) ? TimeSpan.FromMilliseconds(1) : ttl;
-
-                writes.Add(database.StringSetAsync(key, document, ttl, When.NotExists));
+                writes.Add(database.StringSetAsync(key, document, RedisTtl.Of(expiresAt, now), When.NotExists));
             }
 
             return (await Task.WhenAll(writes)).Count(added => added);

@@ -165,7 +165,7 @@ internal sealed partial class RedisResultStore : IResultStore, IResultChangeFeed
         var refused = await Retry("write", async () =>
         {
             // The TTL is computed per attempt, so a retried write does not outlive its expiry.
-            var ttl = result.ExpiresAt is { } at ? Math.Max(1L, (long)(at - _time.GetUtcNow()).TotalMilliseconds) : 0L;
+            var ttl = RedisTtl.Milliseconds(result.ExpiresAt, _time.GetUtcNow());
             return await Database.ScriptEvaluateAsync(WriteScript, new { key, doc, ttl });
         });
 
@@ -324,15 +324,8 @@ internal sealed partial class RedisResultStore : IResultStore, IResultChangeFeed
         await Retry("save group", async () =>
         {
             var database = Database;
-            if (group.ExpiresAt is { } at)
-            {
-                await database.StringSetAsync(key, doc, TimeSpan.FromMilliseconds(Math.Max(1, (at - _time.GetUtcNow()).TotalMilliseconds)));
-            }
-            else
-            {
-                await database.StringSetAsync(key, doc);
-            }
-
+            // SETEX/PSETEX, or a plain SET without an expiry: a save replaces the group, as Celery's does.
+            await database.StringSetAsync(key, doc, RedisTtl.Of(group.ExpiresAt, _time.GetUtcNow()), When.Always);
             await database.PublishAsync(_keys.GroupChannel(group.GroupId), doc);
             return true;
         });
@@ -356,7 +349,7 @@ internal sealed partial class RedisResultStore : IResultStore, IResultChangeFeed
     public ValueTask<bool> ExpireAsync(string taskId, DateTimeOffset expiresAt, CancellationToken cancellationToken = default) =>
         Retry("expire", async () =>
         {
-            var ttl = Math.Max(1L, (long)(expiresAt - _time.GetUtcNow()).TotalMilliseconds);
+            var ttl = RedisTtl.Milliseconds(expiresAt, _time.GetUtcNow());
             return (long)await Database.ScriptEvaluateAsync(ExpireScript, new { key = _keys.Task(taskId), ttl }) == 1;
         });
 
@@ -364,8 +357,8 @@ internal sealed partial class RedisResultStore : IResultStore, IResultChangeFeed
     public ValueTask<bool> TryClaimAsync(string key, DateTimeOffset? expiresAt, CancellationToken cancellationToken = default) =>
         Retry("claim", async () =>
         {
-            TimeSpan? ttl = expiresAt is { } at ? TimeSpan.FromMilliseconds(Math.Max(1, (at - _time.GetUtcNow()).TotalMilliseconds)) : null;
-            return await Database.StringSetAsync(_keys.Claim(key), _time.GetUtcNow().ToUnixTimeMilliseconds(), ttl, When.NotExists);
+            var now = _time.GetUtcNow();
+            return await Database.StringSetAsync(_keys.Claim(key), now.ToUnixTimeMilliseconds(), RedisTtl.Of(expiresAt, now), When.NotExists);
         });
 
     /// <summary>
