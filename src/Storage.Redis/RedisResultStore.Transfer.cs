@@ -120,15 +120,6 @@ internal sealed partial class RedisResultStore : IResultTransfer
             return (await Task.WhenAll(writes)).Count(added => added);
         });
 
-    private IServer[] Primaries() =>
-        _connections.Length == 0
-            ? throw new InvalidOperationException($"The Redis result store for {_settings.RedactedUrl} is used before it was initialised.")
-            : _connections[0].GetEndPoints()
-                .Select(e => _connections[0].GetServer(e))
-                .Where(s => !s.IsReplica)
-                .OrderBy(s => s.EndPoint.ToString(), StringComparer.Ordinal)
-                .ToArray();
-
     /// <summary>
     /// One SCAN step over the keys under <paramref name="prefix"/>, with each key's value and
     /// remaining TTL. The cursor is <c>scan-cursor@host:port</c>: the primaries in a fixed order

@@ -83,11 +83,34 @@ internal sealed partial class RedisResultStore : IResultStore, IResultChangeFeed
             var databases = _databases;
             if (databases.Length == 0)
             {
-                throw new InvalidOperationException($"The Redis result store for {_settings.RedactedUrl} is used before the silo initialised it.");
+                throw NotInitialised();
             }
 
             return databases.Length == 1 ? databases[0] : databases[(int)((uint)Interlocked.Increment(ref _next) % (uint)databases.Length)];
         }
+    }
+
+    /// <summary>The first connection: the one that subscribes, scans and asks the servers about themselves.</summary>
+    private ConnectionMultiplexer Connection => _connections is [var first, ..] ? first : throw NotInitialised();
+
+    /// <summary>What every call before <see cref="InitializeAsync"/> fails with: which backend, and what has to come first.</summary>
+    private InvalidOperationException NotInitialised() =>
+        new($"The Redis result store for {_settings.RedactedUrl} is used before it was initialised: IResultStore.InitializeAsync, " +
+            "which the silo host and the CLI call when they open a store, connects it first.");
+
+    /// <summary>
+    /// Every primary of the first connection, never a replica (it holds the same keys, so a scan
+    /// would list them twice, and it may lag), in one fixed order, by address: the transfer
+    /// scans each to its end before the next, so its cursor must find the same order again.
+    /// </summary>
+    private IServer[] Primaries()
+    {
+        var connection = Connection;
+        return connection.GetEndPoints()
+            .Select(e => connection.GetServer(e))
+            .Where(s => !s.IsReplica)
+            .OrderBy(s => s.EndPoint.ToString(), StringComparer.Ordinal)
+            .ToArray();
     }
 
     public async ValueTask InitializeAsync(CancellationToken cancellationToken)
@@ -368,14 +391,8 @@ internal sealed partial class RedisResultStore : IResultStore, IResultChangeFeed
     public async IAsyncEnumerable<string> ScanTaskIdsAsync([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         var prefix = _keys.TaskKeyPrefix;
-        foreach (var endpoint in _connections[0].GetEndPoints())
+        foreach (var server in Primaries())
         {
-            var server = _connections[0].GetServer(endpoint);
-            if (server.IsReplica)
-            {
-                continue;
-            }
-
             await foreach (var key in server.KeysAsync(_settings.Database, prefix + "*", pageSize: 1000).WithCancellation(cancellationToken))
             {
                 yield return RedisKeys.IdOf(key, prefix);
@@ -389,13 +406,7 @@ internal sealed partial class RedisResultStore : IResultStore, IResultChangeFeed
     /// </summary>
     public async ValueTask<IAsyncDisposable> WatchAsync(string taskId, Func<TaskResult, Task> onChange)
     {
-        var connections = _connections;
-        if (connections.Length == 0)
-        {
-            throw new InvalidOperationException($"The Redis result store for {_settings.RedactedUrl} is used before the silo initialised it.");
-        }
-
-        var subscriber = connections[0].GetSubscriber();
+        var subscriber = Connection.GetSubscriber();
         var channel = _keys.TaskChannel(taskId);
         Action<RedisChannel, RedisValue> handler = (published, message) =>
         {
@@ -437,16 +448,12 @@ internal sealed partial class RedisResultStore : IResultStore, IResultChangeFeed
     public async Task<IReadOnlyList<BackendFact>> DescribeAsync(CancellationToken cancellationToken = default)
     {
         var facts = new List<BackendFact>();
-        foreach (var endpoint in _connections[0].GetEndPoints())
+        // The facts name their server only where there is more than one to tell apart.
+        var named = _isCluster || Connection.GetEndPoints().Length > 1;
+        foreach (var server in Primaries())
         {
-            var server = _connections[0].GetServer(endpoint);
-            if (server.IsReplica)
-            {
-                continue;
-            }
-
             var info = (await server.InfoAsync()).SelectMany(g => g).ToDictionary(p => p.Key, p => p.Value, StringComparer.Ordinal);
-            var at = _isCluster || _connections[0].GetEndPoints().Length > 1 ? $" ({endpoint})" : string.Empty;
+            var at = named ? $" ({server.EndPoint})" : string.Empty;
             facts.Add(new BackendFact(BackendFactIds.ServerVersion, "redis version" + at, info.GetValueOrDefault("redis_version", "?")));
             var aof = info.GetValueOrDefault("aof_enabled") == "1";
             var save = (await server.ConfigGetAsync("save")).FirstOrDefault().Value ?? string.Empty;
