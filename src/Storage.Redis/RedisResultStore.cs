@@ -419,7 +419,7 @@ internal sealed partial class RedisResultStore : IResultStore, IResultChangeFeed
                 return;
             }
 
-            _ = onChange(record);
+            _ = NotifyAsync(taskId, onChange, record);
         };
         await Retry("watch", async () =>
         {
@@ -427,6 +427,25 @@ internal sealed partial class RedisResultStore : IResultStore, IResultChangeFeed
             return true;
         });
         return new Watch(subscriber, channel, handler);
+    }
+
+    /// <summary>
+    /// Runs the watcher's callback; what it throws, at once or through its task, is logged as a
+    /// warning naming the task. StackExchange.Redis calls the handler on its own message loop:
+    /// an exception thrown there is swallowed, and a faulted task nobody awaits is never seen, so
+    /// a waiter that was not woken would leave no trace. The subscription stays: the next write
+    /// calls the callback again.
+    /// </summary>
+    private async Task NotifyAsync(string taskId, Func<TaskResult, Task> onChange, TaskResult record)
+    {
+        try
+        {
+            await onChange(record);
+        }
+        catch (Exception ex)
+        {
+            LogChangeCallbackFailed(_logger, taskId, record.State, ex);
+        }
     }
 
     private sealed class Watch(ISubscriber subscriber, RedisChannel channel, Action<RedisChannel, RedisValue> handler) : IAsyncDisposable
@@ -485,6 +504,9 @@ internal sealed partial class RedisResultStore : IResultStore, IResultChangeFeed
 
     [LoggerMessage(3, LogLevel.Warning, "A message published for task {TaskId} is not a readable task meta document (field {Field}: {Reason}); ignored")]
     private static partial void LogBadPublication(ILogger logger, string taskId, string field, string reason);
+
+    [LoggerMessage(4, LogLevel.Warning, "The change-feed callback for task {TaskId} failed on its {State} write; the watch stays subscribed and is called again on the next write")]
+    private static partial void LogChangeCallbackFailed(ILogger logger, string taskId, string state, Exception exception);
 
     [LoggerMessage(2, LogLevel.Warning, "Redis result store at {Endpoints}: TLS without certificate checks (ssl_cert_reqs=none); anyone on the path can read and change results")]
     private static partial void LogNoCertificateCheck(ILogger logger, string endpoints);
