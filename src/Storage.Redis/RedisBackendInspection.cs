@@ -38,14 +38,16 @@ public static class RedisBackendInspection
         RequireRedis(url);
         var settings = RedisStoreSettings.Create(url, options);
         var configuration = settings.Configuration;
-        return new RedisBackendDescription(
-            [.. configuration.EndPoints],
-            settings.Endpoints,
-            settings.Database,
-            configuration.ServiceName,
-            configuration.Ssl,
-            settings.CertReqs,
-            !string.IsNullOrEmpty(configuration.Password));
+        return new RedisBackendDescription
+        {
+            EndPoints = [.. configuration.EndPoints],
+            Address = settings.Endpoints,
+            Database = settings.Database,
+            SentinelMaster = configuration.ServiceName,
+            Tls = configuration.Ssl,
+            CertReqs = settings.CertReqs,
+            HasPassword = !string.IsNullOrEmpty(configuration.Password),
+        };
     }
 
     /// <summary>
@@ -90,15 +92,9 @@ public static class RedisBackendInspection
 /// </summary>
 public sealed record RedisBackendDescription
 {
-    internal RedisBackendDescription(IReadOnlyList<EndPoint> endPoints, string address, int database, string? sentinelMaster, bool tls, string certReqs, bool hasPassword)
+    // Only the inspection makes one (a copy with `with` aside): it describes what the store does.
+    internal RedisBackendDescription()
     {
-        EndPoints = endPoints;
-        Address = address;
-        Database = database;
-        SentinelMaster = sentinelMaster;
-        Tls = tls;
-        CertReqs = certReqs;
-        HasPassword = hasPassword;
     }
 
     /// <summary>
@@ -106,22 +102,22 @@ public sealed record RedisBackendDescription
     /// <see cref="Sentinel"/>, the Sentinels it asks for the master. Name one with
     /// <see cref="RedisBackendInspection.DescribeEndPoint"/>.
     /// </summary>
-    public IReadOnlyList<EndPoint> EndPoints { get; }
+    public IReadOnlyList<EndPoint> EndPoints { get; init; } = [];
 
     /// <summary>The endpoints as the store's own messages name them (with the master's name for Sentinel), never with a password.</summary>
-    public string Address { get; }
+    public string Address { get; init; } = string.Empty;
 
     /// <summary>The database number, from the URL's path or its <c>db</c> parameter; 0 when it names none.</summary>
-    public int Database { get; }
+    public int Database { get; init; }
 
     /// <summary>True for a <c>sentinel://</c> URL: <see cref="EndPoints"/> are Sentinels, which name the master to connect to.</summary>
     public bool Sentinel => SentinelMaster is not null;
 
     /// <summary>The master name the Sentinels are asked for (<c>master_name</c>); null without <see cref="Sentinel"/>.</summary>
-    public string? SentinelMaster { get; }
+    public string? SentinelMaster { get; init; }
 
     /// <summary>True when the connection uses TLS: a <c>rediss://</c> URL (Sentinel discovery and Unix sockets have none here).</summary>
-    public bool Tls { get; }
+    public bool Tls { get; init; }
 
     /// <summary>
     /// The server certificate checks in effect (<c>ssl_cert_reqs</c> from the URL, else
@@ -129,7 +125,7 @@ public sealed record RedisBackendDescription
     /// was given: <c>required</c> (chain and host name), <c>optional</c> (chain only) or
     /// <c>none</c>. It applies only with <see cref="Tls"/>.
     /// </summary>
-    public string CertReqs { get; }
+    public string CertReqs { get; init; } = string.Empty;
 
     /// <summary>
     /// How the connection is protected in transit: <see cref="TransportSecurity.None"/> without
@@ -140,5 +136,5 @@ public sealed record RedisBackendDescription
     public TransportSecurity Security => !Tls ? TransportSecurity.None : CertReqs == "none" ? TransportSecurity.Unverified : TransportSecurity.Verified;
 
     /// <summary>True when the store sends a password, from the URL or <see cref="RedisResultStoreOptions.Password"/>: with no TLS it crosses the network in clear text.</summary>
-    public bool HasPassword { get; }
+    public bool HasPassword { get; init; }
 }
