@@ -103,15 +103,15 @@ internal sealed partial class RedisResultStore : IResultStore, IResultChangeFeed
     /// would list them twice, and it may lag), in one fixed order, by address: the transfer
     /// scans each to its end before the next, so its cursor must find the same order again.
     /// </summary>
-    private IServer[] Primaries()
-    {
-        var connection = Connection;
-        return connection.GetEndPoints()
-            .Select(e => connection.GetServer(e))
+    private IServer[] Primaries() =>
+        Servers(Connection)
             .Where(s => !s.IsReplica)
             .OrderBy(s => s.EndPoint.ToString(), StringComparer.Ordinal)
             .ToArray();
-    }
+
+    /// <summary>Every server a connection knows, replicas included.</summary>
+    private static IEnumerable<IServer> Servers(ConnectionMultiplexer connection) =>
+        connection.GetEndPoints().Select(e => connection.GetServer(e));
 
     public async ValueTask InitializeAsync(CancellationToken cancellationToken)
     {
@@ -148,7 +148,7 @@ internal sealed partial class RedisResultStore : IResultStore, IResultChangeFeed
 
         _connections = connections;
         _databases = databases;
-        _isCluster = connections[0].GetEndPoints().Any(e => connections[0].GetServer(e).ServerType == ServerType.Cluster);
+        _isCluster = Servers(connections[0]).Any(s => s.ServerType == ServerType.Cluster);
         LogConnected(_logger, _settings.Endpoints, _settings.Database, connections.Length, _isCluster ? "cluster" : "standalone");
         if (_settings.Configuration.Ssl && _settings.CertReqs == "none")
         {
