@@ -23,13 +23,13 @@ internal sealed partial class RedisResultStore : IResultTransfer
 
     public ValueTask<TransferPage<TaskResult>> ReadResultsAsync(string? cursor, int pageSize, CancellationToken cancellationToken = default) =>
         ReadPageAsync(
-            TaskKeyPrefix, cursor, pageSize, DecodeForTransfer,
+            _keys.TaskKeyPrefix, cursor, pageSize, DecodeForTransfer,
             (result, expiresAt) => result.ExpiresAt is null && expiresAt is not null ? result with { ExpiresAt = expiresAt } : result,
             (result, now) => result.IsExpired(now));
 
     public ValueTask<TransferPage<GroupMeta>> ReadGroupsAsync(string? cursor, int pageSize, CancellationToken cancellationToken = default) =>
         ReadPageAsync(
-            GroupKeyPrefix, cursor, pageSize, CeleryDocument.DecodeGroup,
+            _keys.GroupKeyPrefix, cursor, pageSize, CeleryDocument.DecodeGroup,
             (group, expiresAt) => group.ExpiresAt is null && expiresAt is not null ? group with { ExpiresAt = expiresAt } : group,
             (group, now) => group.IsExpired(now));
 
@@ -43,7 +43,7 @@ internal sealed partial class RedisResultStore : IResultTransfer
     }
 
     /// <summary>
-    /// A page of decoded documents under one key prefix. A document without its own expiry (one
+    /// A page of decoded documents under one key prefix (the global prefix included). A document without its own expiry (one
     /// Celery wrote) gets the key's TTL as one; expired and vanished keys are left out;
     /// undecodable ones are reported, not dropped silently.
     /// </summary>
@@ -55,7 +55,7 @@ internal sealed partial class RedisResultStore : IResultTransfer
         Func<T, DateTimeOffset?, T> withExpiry,
         Func<T, DateTimeOffset, bool> isExpired)
     {
-        var (entries, next) = await ScanPageAsync(_settings.KeyPrefix + keyPrefix, cursor, pageSize);
+        var (entries, next) = await ScanPageAsync(keyPrefix, cursor, pageSize);
         var now = _time.GetUtcNow();
         var items = new List<T>(entries.Count);
         var problems = new List<TransferProblem>();
@@ -90,13 +90,13 @@ internal sealed partial class RedisResultStore : IResultTransfer
 
     public async ValueTask<int> ImportResultsAsync(IReadOnlyList<TaskResult> results, CancellationToken cancellationToken = default)
     {
-        var documents = results.Select(r => (Key: KeyOf(r.TaskId), Document: (RedisValue)CeleryDocument.Encode(r), r.ExpiresAt)).ToArray();
+        var documents = results.Select(r => (Key: _keys.Task(r.TaskId), Document: (RedisValue)CeleryDocument.Encode(r), r.ExpiresAt)).ToArray();
         return await ImportAsync(documents);
     }
 
     public async ValueTask<int> ImportGroupsAsync(IReadOnlyList<GroupMeta> groups, CancellationToken cancellationToken = default)
     {
-        var documents = groups.Select(g => (Key: GroupKeyOf(g.GroupId), Document: (RedisValue)CeleryDocument.EncodeGroup(g), g.ExpiresAt)).ToArray();
+        var documents = groups.Select(g => (Key: _keys.Group(g.GroupId), Document: (RedisValue)CeleryDocument.EncodeGroup(g), g.ExpiresAt)).ToArray();
         return await ImportAsync(documents);
     }
 
@@ -109,29 +109,16 @@ internal sealed partial class RedisResultStore : IResultTransfer
             var writes = new List<Task<bool>>(documents.Length);
             foreach (var (key, document, expiresAt) in documents)
             {
-                TimeSpan? ttl = expiresAt is { } at ? at - now : null;
-                if (ttl is { } left && left <= TimeSpan.Zero)
+                if (RedisTtl.HasPassed(expiresAt, now))
                 {
                     continue;
                 }
 
-                // Redis refuses a TTL that rounds to 0 ms ("invalid expire time"), as WriteAsync knows.
-                ttl = ttl is { } positive && positive < TimeSpan.FromMilliseconds(1) ? TimeSpan.FromMilliseconds(1) : ttl;
-
-                writes.Add(database.StringSetAsync(key, document, ttl, When.NotExists));
+                writes.Add(database.StringSetAsync(key, document, RedisTtl.Of(expiresAt, now), When.NotExists));
             }
 
             return (await Task.WhenAll(writes)).Count(added => added);
         });
-
-    private IServer[] Primaries() =>
-        _connections.Length == 0
-            ? throw new InvalidOperationException($"The Redis result store for {_settings.RedactedUrl} is used before it was initialised.")
-            : _connections[0].GetEndPoints()
-                .Select(e => _connections[0].GetServer(e))
-                .Where(s => !s.IsReplica)
-                .OrderBy(s => s.EndPoint.ToString(), StringComparer.Ordinal)
-                .ToArray();
 
     /// <summary>
     /// One SCAN step over the keys under <paramref name="prefix"/>, with each key's value and
@@ -160,7 +147,7 @@ internal sealed partial class RedisResultStore : IResultTransfer
             var (values, ttls) = await Retry("scan", () => ValuesAndTtlsAsync(database, keys));
             for (var i = 0; i < keys.Length; i++)
             {
-                var id = ((string)keys[i]!)[prefix.Length..];
+                var id = RedisKeys.IdOf(keys[i], prefix);
                 if (ttls[i] == WrongTypeTtl)
                 {
                     entries.Add((id, [], null, (string?)values[i]));

@@ -10,9 +10,8 @@ namespace ResultGrid.Storage.Redis;
 /// </summary>
 internal sealed partial class RedisResultStore : IResultStore, IResultChangeFeed, IResultScan, IBackendDiagnostics, IRawRecordReader, IAsyncDisposable
 {
-    public const string TaskKeyPrefix = "celery-task-meta-";
-    public const string GroupKeyPrefix = "celery-taskset-meta-";
-    public const string ClaimKeyPrefix = "resultgrid-claim-";
+    /// <summary>Celery's task key before the id (and after any global prefix), for tests that read Redis themselves.</summary>
+    public const string TaskKeyPrefix = RedisKeys.TaskPrefix;
 
     // One round trip: the never-replace-SUCCESS check and the write happen inside Redis. The
     // status is read from the head of the stored document (both Celery and ResultGrid write it
@@ -52,6 +51,7 @@ internal sealed partial class RedisResultStore : IResultStore, IResultChangeFeed
         """);
 
     private readonly RedisStoreSettings _settings;
+    private readonly RedisKeys _keys;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly StoreRetryPolicy _retry;
@@ -65,6 +65,7 @@ internal sealed partial class RedisResultStore : IResultStore, IResultChangeFeed
     public RedisResultStore(RedisStoreSettings settings, TimeProvider time, ILogger logger)
     {
         _settings = settings;
+        _keys = settings.Keys;
         _time = time;
         _logger = logger;
         _retry = new StoreRetryPolicy(settings.Retry, time);
@@ -82,12 +83,35 @@ internal sealed partial class RedisResultStore : IResultStore, IResultChangeFeed
             var databases = _databases;
             if (databases.Length == 0)
             {
-                throw new InvalidOperationException($"The Redis result store for {_settings.RedactedUrl} is used before the silo initialised it.");
+                throw NotInitialised();
             }
 
             return databases.Length == 1 ? databases[0] : databases[(int)((uint)Interlocked.Increment(ref _next) % (uint)databases.Length)];
         }
     }
+
+    /// <summary>The first connection: the one that subscribes, scans and asks the servers about themselves.</summary>
+    private ConnectionMultiplexer Connection => _connections is [var first, ..] ? first : throw NotInitialised();
+
+    /// <summary>What every call before <see cref="InitializeAsync"/> fails with: which backend, and what has to come first.</summary>
+    private InvalidOperationException NotInitialised() =>
+        new($"The Redis result store for {_settings.RedactedUrl} is used before it was initialised: IResultStore.InitializeAsync, " +
+            "which the silo host and the CLI call when they open a store, connects it first.");
+
+    /// <summary>
+    /// Every primary of the first connection, never a replica (it holds the same keys, so a scan
+    /// would list them twice, and it may lag), in one fixed order, by address: the transfer
+    /// scans each to its end before the next, so its cursor must find the same order again.
+    /// </summary>
+    private IServer[] Primaries() =>
+        Servers(Connection)
+            .Where(s => !s.IsReplica)
+            .OrderBy(s => s.EndPoint.ToString(), StringComparer.Ordinal)
+            .ToArray();
+
+    /// <summary>Every server a connection knows, replicas included.</summary>
+    private static IEnumerable<IServer> Servers(ConnectionMultiplexer connection) =>
+        connection.GetEndPoints().Select(e => connection.GetServer(e));
 
     public async ValueTask InitializeAsync(CancellationToken cancellationToken)
     {
@@ -113,9 +137,8 @@ internal sealed partial class RedisResultStore : IResultStore, IResultChangeFeed
         {
             // Connecting never touches the URL's database: without this, a database the server
             // lacks (redis://host/99 on a 16-database server) passes start-up and then fails
-            // every call. One read of a key of ours (a user whose ACL allows only our keys may read
-            // it) is refused at once when the database does not exist.
-            await Retry("connect", async () => await databases[0].KeyExistsAsync(KeyOf("resultgrid-startup-probe")));
+            // every call. One read of a key of ours is refused at once when the database does not exist.
+            await Retry("connect", async () => await databases[0].KeyExistsAsync(_keys.StartupProbe));
         }
         catch (Exception ex) when (ex is RedisCommandException or RedisServerException)
         {
@@ -125,7 +148,7 @@ internal sealed partial class RedisResultStore : IResultStore, IResultChangeFeed
 
         _connections = connections;
         _databases = databases;
-        _isCluster = connections[0].GetEndPoints().Any(e => connections[0].GetServer(e).ServerType == ServerType.Cluster);
+        _isCluster = Servers(connections[0]).Any(s => s.ServerType == ServerType.Cluster);
         LogConnected(_logger, _settings.Endpoints, _settings.Database, connections.Length, _isCluster ? "cluster" : "standalone");
         if (_settings.Configuration.Ssl && _settings.CertReqs == "none")
         {
@@ -158,16 +181,14 @@ internal sealed partial class RedisResultStore : IResultStore, IResultChangeFeed
     private ValueTask<T> Retry<T>(string operation, Func<ValueTask<T>> call) =>
         _retry.ExecuteAsync(call, IsTransient, _settings.Endpoints, operation);
 
-    public RedisKey KeyOf(string taskId) => _settings.KeyPrefix + TaskKeyPrefix + taskId;
-
     public async ValueTask<StoreWriteResult> WriteAsync(TaskResult result, CancellationToken cancellationToken = default)
     {
-        var key = KeyOf(result.TaskId);
+        var key = _keys.Task(result.TaskId);
         var doc = (RedisValue)CeleryDocument.Encode(result);
         var refused = await Retry("write", async () =>
         {
             // The TTL is computed per attempt, so a retried write does not outlive its expiry.
-            var ttl = result.ExpiresAt is { } at ? Math.Max(1L, (long)(at - _time.GetUtcNow()).TotalMilliseconds) : 0L;
+            var ttl = RedisTtl.Milliseconds(result.ExpiresAt, _time.GetUtcNow());
             return await Database.ScriptEvaluateAsync(WriteScript, new { key, doc, ttl });
         });
 
@@ -178,7 +199,7 @@ internal sealed partial class RedisResultStore : IResultStore, IResultChangeFeed
 
     public async ValueTask<TaskResult?> ReadAsync(string taskId, CancellationToken cancellationToken = default)
     {
-        var (value, kind) = await Retry("read", () => GetAsync(Database, KeyOf(taskId)));
+        var (value, kind) = await Retry("read", () => GetAsync(Database, _keys.Task(taskId)));
         return kind is null ? Live(taskId, value) : WrongType(taskId, kind);
     }
 
@@ -209,7 +230,7 @@ internal sealed partial class RedisResultStore : IResultStore, IResultChangeFeed
     /// <summary>Many results in one MGET round trip; null where there is none.</summary>
     public async ValueTask<TaskResult?[]> ReadManyAsync(IReadOnlyList<string> taskIds, CancellationToken cancellationToken = default)
     {
-        var keys = taskIds.Select(KeyOf).ToArray();
+        var keys = taskIds.Select(_keys.Task).ToArray();
         var (values, kinds) = await Retry("read", async () =>
         {
             var database = Database;
@@ -278,7 +299,7 @@ internal sealed partial class RedisResultStore : IResultStore, IResultChangeFeed
         Retry("read raw", async () =>
         {
             var database = Database;
-            var key = KeyOf(taskId);
+            var key = _keys.Task(taskId);
             var type = await database.KeyTypeAsync(key);
             if (type == RedisType.None)
             {
@@ -313,38 +334,29 @@ internal sealed partial class RedisResultStore : IResultStore, IResultChangeFeed
     }
 
     public ValueTask<bool> ExistsAsync(string taskId, CancellationToken cancellationToken = default) =>
-        Retry("exists", async () => await Database.KeyExistsAsync(KeyOf(taskId)));
+        Retry("exists", async () => await Database.KeyExistsAsync(_keys.Task(taskId)));
 
     public ValueTask<bool> ForgetAsync(string taskId, CancellationToken cancellationToken = default) =>
-        Retry("forget", async () => await Database.KeyDeleteAsync(KeyOf(taskId)));
-
-    private RedisKey GroupKeyOf(string groupId) => _settings.KeyPrefix + GroupKeyPrefix + groupId;
+        Retry("forget", async () => await Database.KeyDeleteAsync(_keys.Task(taskId)));
 
     /// <summary>SET with the group's TTL and PUBLISH, as Celery saves a group.</summary>
     public async ValueTask SaveGroupAsync(GroupMeta group, CancellationToken cancellationToken = default)
     {
-        var key = GroupKeyOf(group.GroupId);
+        var key = _keys.Group(group.GroupId);
         var doc = (RedisValue)CeleryDocument.EncodeGroup(group);
         await Retry("save group", async () =>
         {
             var database = Database;
-            if (group.ExpiresAt is { } at)
-            {
-                await database.StringSetAsync(key, doc, TimeSpan.FromMilliseconds(Math.Max(1, (at - _time.GetUtcNow()).TotalMilliseconds)));
-            }
-            else
-            {
-                await database.StringSetAsync(key, doc);
-            }
-
-            await database.PublishAsync(RedisChannel.Literal(_settings.KeyPrefix + GroupKeyPrefix + group.GroupId), doc);
+            // SETEX/PSETEX, or a plain SET without an expiry: a save replaces the group, as Celery's does.
+            await database.StringSetAsync(key, doc, RedisTtl.Of(group.ExpiresAt, _time.GetUtcNow()), When.Always);
+            await database.PublishAsync(_keys.GroupChannel(group.GroupId), doc);
             return true;
         });
     }
 
     public async ValueTask<GroupMeta?> ReadGroupAsync(string groupId, CancellationToken cancellationToken = default)
     {
-        var value = await Retry("read group", async () => await Database.StringGetAsync(GroupKeyOf(groupId)));
+        var value = await Retry("read group", async () => await Database.StringGetAsync(_keys.Group(groupId)));
         if (value.IsNull)
         {
             return null;
@@ -355,21 +367,21 @@ internal sealed partial class RedisResultStore : IResultStore, IResultChangeFeed
     }
 
     public ValueTask<bool> ForgetGroupAsync(string groupId, CancellationToken cancellationToken = default) =>
-        Retry("forget group", async () => await Database.KeyDeleteAsync(GroupKeyOf(groupId)));
+        Retry("forget group", async () => await Database.KeyDeleteAsync(_keys.Group(groupId)));
 
     public ValueTask<bool> ExpireAsync(string taskId, DateTimeOffset expiresAt, CancellationToken cancellationToken = default) =>
         Retry("expire", async () =>
         {
-            var ttl = Math.Max(1L, (long)(expiresAt - _time.GetUtcNow()).TotalMilliseconds);
-            return (long)await Database.ScriptEvaluateAsync(ExpireScript, new { key = KeyOf(taskId), ttl }) == 1;
+            var ttl = RedisTtl.Milliseconds(expiresAt, _time.GetUtcNow());
+            return (long)await Database.ScriptEvaluateAsync(ExpireScript, new { key = _keys.Task(taskId), ttl }) == 1;
         });
 
     /// <summary>SET NX with the claim's TTL: Redis decides who is first.</summary>
     public ValueTask<bool> TryClaimAsync(string key, DateTimeOffset? expiresAt, CancellationToken cancellationToken = default) =>
         Retry("claim", async () =>
         {
-            TimeSpan? ttl = expiresAt is { } at ? TimeSpan.FromMilliseconds(Math.Max(1, (at - _time.GetUtcNow()).TotalMilliseconds)) : null;
-            return await Database.StringSetAsync(_settings.KeyPrefix + ClaimKeyPrefix + key, _time.GetUtcNow().ToUnixTimeMilliseconds(), ttl, When.NotExists);
+            var now = _time.GetUtcNow();
+            return await Database.StringSetAsync(_keys.Claim(key), now.ToUnixTimeMilliseconds(), RedisTtl.Of(expiresAt, now), When.NotExists);
         });
 
     /// <summary>
@@ -378,18 +390,12 @@ internal sealed partial class RedisResultStore : IResultStore, IResultChangeFeed
     /// </summary>
     public async IAsyncEnumerable<string> ScanTaskIdsAsync([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        var prefix = _settings.KeyPrefix + TaskKeyPrefix;
-        foreach (var endpoint in _connections[0].GetEndPoints())
+        var prefix = _keys.TaskKeyPrefix;
+        foreach (var server in Primaries())
         {
-            var server = _connections[0].GetServer(endpoint);
-            if (server.IsReplica)
-            {
-                continue;
-            }
-
             await foreach (var key in server.KeysAsync(_settings.Database, prefix + "*", pageSize: 1000).WithCancellation(cancellationToken))
             {
-                yield return ((string)key!)[prefix.Length..];
+                yield return RedisKeys.IdOf(key, prefix);
             }
         }
     }
@@ -400,14 +406,8 @@ internal sealed partial class RedisResultStore : IResultStore, IResultChangeFeed
     /// </summary>
     public async ValueTask<IAsyncDisposable> WatchAsync(string taskId, Func<TaskResult, Task> onChange)
     {
-        var connections = _connections;
-        if (connections.Length == 0)
-        {
-            throw new InvalidOperationException($"The Redis result store for {_settings.RedactedUrl} is used before the silo initialised it.");
-        }
-
-        var subscriber = connections[0].GetSubscriber();
-        var channel = RedisChannel.Literal(_settings.KeyPrefix + TaskKeyPrefix + taskId);
+        var subscriber = Connection.GetSubscriber();
+        var channel = _keys.TaskChannel(taskId);
         Action<RedisChannel, RedisValue> handler = (published, message) =>
         {
             // A message that is not a readable document wakes nobody: the waiter's own read of
@@ -419,7 +419,7 @@ internal sealed partial class RedisResultStore : IResultStore, IResultChangeFeed
                 return;
             }
 
-            _ = onChange(record);
+            _ = NotifyAsync(taskId, onChange, record);
         };
         await Retry("watch", async () =>
         {
@@ -427,6 +427,25 @@ internal sealed partial class RedisResultStore : IResultStore, IResultChangeFeed
             return true;
         });
         return new Watch(subscriber, channel, handler);
+    }
+
+    /// <summary>
+    /// Runs the watcher's callback; what it throws, at once or through its task, is logged as a
+    /// warning naming the task. StackExchange.Redis calls the handler on its own message loop:
+    /// an exception thrown there is swallowed, and a faulted task nobody awaits is never seen, so
+    /// a waiter that was not woken would leave no trace. The subscription stays: the next write
+    /// calls the callback again.
+    /// </summary>
+    private async Task NotifyAsync(string taskId, Func<TaskResult, Task> onChange, TaskResult record)
+    {
+        try
+        {
+            await onChange(record);
+        }
+        catch (Exception ex)
+        {
+            LogChangeCallbackFailed(_logger, taskId, record.State, ex);
+        }
     }
 
     private sealed class Watch(ISubscriber subscriber, RedisChannel channel, Action<RedisChannel, RedisValue> handler) : IAsyncDisposable
@@ -448,16 +467,12 @@ internal sealed partial class RedisResultStore : IResultStore, IResultChangeFeed
     public async Task<IReadOnlyList<BackendFact>> DescribeAsync(CancellationToken cancellationToken = default)
     {
         var facts = new List<BackendFact>();
-        foreach (var endpoint in _connections[0].GetEndPoints())
+        // The facts name their server only where there is more than one to tell apart.
+        var named = _isCluster || Connection.GetEndPoints().Length > 1;
+        foreach (var server in Primaries())
         {
-            var server = _connections[0].GetServer(endpoint);
-            if (server.IsReplica)
-            {
-                continue;
-            }
-
             var info = (await server.InfoAsync()).SelectMany(g => g).ToDictionary(p => p.Key, p => p.Value, StringComparer.Ordinal);
-            var at = _isCluster || _connections[0].GetEndPoints().Length > 1 ? $" ({endpoint})" : string.Empty;
+            var at = named ? $" ({server.EndPoint})" : string.Empty;
             facts.Add(new BackendFact(BackendFactIds.ServerVersion, "redis version" + at, info.GetValueOrDefault("redis_version", "?")));
             var aof = info.GetValueOrDefault("aof_enabled") == "1";
             var save = (await server.ConfigGetAsync("save")).FirstOrDefault().Value ?? string.Empty;
@@ -489,6 +504,9 @@ internal sealed partial class RedisResultStore : IResultStore, IResultChangeFeed
 
     [LoggerMessage(3, LogLevel.Warning, "A message published for task {TaskId} is not a readable task meta document (field {Field}: {Reason}); ignored")]
     private static partial void LogBadPublication(ILogger logger, string taskId, string field, string reason);
+
+    [LoggerMessage(4, LogLevel.Warning, "The change-feed callback for task {TaskId} failed on its {State} write; the watch stays subscribed and is called again on the next write")]
+    private static partial void LogChangeCallbackFailed(ILogger logger, string taskId, string state, Exception exception);
 
     [LoggerMessage(2, LogLevel.Warning, "Redis result store at {Endpoints}: TLS without certificate checks (ssl_cert_reqs=none); anyone on the path can read and change results")]
     private static partial void LogNoCertificateCheck(ILogger logger, string endpoints);

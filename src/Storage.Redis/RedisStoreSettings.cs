@@ -1,77 +1,14 @@
 using System.Net.Security;
 using System.Security.Cryptography.X509Certificates;
-using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
 namespace ResultGrid.Storage.Redis;
 
 /// <summary>
-/// Settings of the Redis store, bound from <c>ResultGrid:Redis</c>. The same knobs as Celery's
-/// (redis-py's) URL parameters, which win over these when both are given.
+/// A Redis backend URL (any scheme of <see cref="RedisAddress.Schemes"/>) merged with the
+/// options: what the store connects with. <see cref="Validate"/> says what is wrong with a URL;
+/// <see cref="Create"/> expects one it accepted.
 /// </summary>
-public sealed class RedisResultStoreOptions
-{
-    public const string SectionName = "ResultGrid:Redis";
-
-    /// <summary>The password, when the URL has none: set it in the environment (<c>RESULTGRID__REDIS__PASSWORD</c>), never in a committed file.</summary>
-    public string? Password { get; set; }
-
-    /// <summary>The ACL user name, when the URL has none.</summary>
-    public string? User { get; set; }
-
-    /// <summary>A prefix for every key (Celery's <c>global_keyprefix</c>). URL: <c>global_keyprefix</c>.</summary>
-    public string KeyPrefix { get; set; } = string.Empty;
-
-    /// <summary>
-    /// Connections to open (URL: <c>max_connections</c>). StackExchange.Redis multiplexes every
-    /// call over one connection, so 1 (the default) serves most silos; more spread the load of a
-    /// very busy silo. 1 to 64.
-    /// </summary>
-    public int MaxConnections { get; set; } = 1;
-
-    /// <summary>How long one call may take before it fails (URL: <c>socket_timeout</c>, seconds). Default 5 s.</summary>
-    public TimeSpan SocketTimeout { get; set; } = TimeSpan.FromSeconds(5);
-
-    /// <summary>How long connecting may take (URL: <c>socket_connect_timeout</c>, seconds). Default 5 s.</summary>
-    public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(5);
-
-    /// <summary>TCP keep-alive on the connections (URL: <c>socket_keepalive</c>). Default on.</summary>
-    public bool SocketKeepAlive { get; set; } = true;
-
-    /// <summary>An idle connection is checked with a PING this often (URL: <c>health_check_interval</c>, seconds). Default 30 s.</summary>
-    public TimeSpan HealthCheckInterval { get; set; } = TimeSpan.FromSeconds(30);
-
-    /// <summary>Also retry calls that timed out, not only those that lost the connection (URL: <c>retry_on_timeout</c>). Default off, as in Celery.</summary>
-    public bool RetryOnTimeout { get; set; }
-
-    /// <summary>
-    /// Server certificate checks for <c>rediss://</c> (URL: <c>ssl_cert_reqs</c>): <c>required</c>
-    /// (chain and host name, the default), <c>optional</c> (chain only), <c>none</c> (no check: a
-    /// man in the middle can read and change every result; for tests only).
-    /// </summary>
-    public string SslCertReqs { get; set; } = "required";
-
-    /// <summary>A PEM file of the CA that signed the server certificate (URL: <c>ssl_ca_certs</c>); none for the system's roots.</summary>
-    public string? SslCaCerts { get; set; }
-
-    /// <summary>A client certificate and its key, PEM files, for servers that ask for one (URL: <c>ssl_certfile</c>, <c>ssl_keyfile</c>).</summary>
-    public string? SslCertFile { get; set; }
-
-    public string? SslKeyFile { get; set; }
-
-    /// <summary>
-    /// Let the connection run INFO and CONFIG GET, which StackExchange.Redis keeps behind its admin
-    /// switch, so the store can report persistence and eviction settings (the CLI's check turns it
-    /// on). The store itself never runs an admin command. Default off.
-    /// </summary>
-    public bool AllowAdmin { get; set; }
-
-    /// <summary>Retries of calls that lost the connection: exponential back-off with jitter.</summary>
-    public StoreRetryOptions Retry { get; set; } = new();
-}
-
-/// <summary>A parsed, validated <c>redis://</c> or <c>rediss://</c> URL merged with the options.</summary>
 internal sealed class RedisStoreSettings
 {
     private static readonly string[] KnownParameters =
@@ -92,6 +29,7 @@ internal sealed class RedisStoreSettings
         Configuration = configuration;
         Database = database;
         KeyPrefix = keyPrefix;
+        Keys = new RedisKeys(keyPrefix);
         Endpoints = endpoints;
         RedactedUrl = redactedUrl;
         Connections = connections;
@@ -103,6 +41,10 @@ internal sealed class RedisStoreSettings
     public ConfigurationOptions Configuration { get; }
     public int Database { get; }
     public string KeyPrefix { get; }
+
+    /// <summary>The key and channel names under <see cref="KeyPrefix"/>.</summary>
+    public RedisKeys Keys { get; }
+
     public string Endpoints { get; }
     public string RedactedUrl { get; }
     public int Connections { get; }
@@ -272,15 +214,4 @@ internal sealed class RedisStoreSettings
 
         return errors == SslPolicyErrors.None;
     }
-}
-
-/// <summary>The provider for <c>redis://</c>, <c>rediss://</c>, <c>unix://</c> (and Celery's <c>redis+socket://</c>) and <c>sentinel://</c>.</summary>
-internal sealed class RedisResultStoreProvider(IOptions<RedisResultStoreOptions> options, TimeProvider time, ILoggerFactory loggers) : IResultStoreProvider
-{
-    public IReadOnlyCollection<string> Schemes => RedisAddress.Schemes;
-
-    public string? Validate(BackendUrl url) => RedisStoreSettings.Validate(url, options.Value);
-
-    public IResultStore Create(IServiceProvider services, string name, BackendUrl url) =>
-        new RedisResultStore(RedisStoreSettings.Create(url, options.Value), time, loggers.CreateLogger<RedisResultStore>());
 }

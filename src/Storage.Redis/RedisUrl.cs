@@ -3,12 +3,21 @@ using StackExchange.Redis;
 namespace ResultGrid.Storage.Redis;
 
 /// <summary>
-/// A <c>redis://</c> or <c>rediss://</c> URL as StackExchange.Redis connection options, with
-/// the same parameters, TLS checks and credentials as the result store: for Orleans clustering
-/// and reminders on the same Redis.
+/// A Redis backend URL as StackExchange.Redis connection options, with the same parameters, TLS
+/// checks and credentials as the result store: for Orleans clustering and reminders on the same
+/// Redis.
 /// </summary>
 public static class RedisUrl
 {
+    /// <summary>
+    /// The connection options for <paramref name="url"/> (<c>redis://</c>, <c>rediss://</c>,
+    /// <c>unix://</c>, <c>redis+socket://</c> or <c>sentinel://</c>) and <paramref name="options"/>,
+    /// validated as the result store validates them, with the URL's database as the default
+    /// database. Unlike the store's, a call made while the connection is down waits in the
+    /// driver's backlog.
+    /// </summary>
+    /// <param name="url">The backend URL; its parameters win over <paramref name="options"/>.</param>
+    /// <param name="options">The Redis options (<c>ResultGrid:Redis</c>); the defaults when null.</param>
     /// <exception cref="ArgumentException">The URL is not a usable Redis URL; the message says why, without the password.</exception>
     public static ConfigurationOptions ToConfigurationOptions(string url, RedisResultStoreOptions? options = null)
     {
