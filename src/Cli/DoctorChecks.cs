@@ -296,25 +296,25 @@ internal sealed partial class DoctorChecks : IDisposable
     private void Transport(ConfiguredBackend backend)
     {
         var url = backend.Url;
-        if (RedisAddress.Schemes.Contains(url.Scheme) && Redis is not null)
+        if (RedisBackendInspection.Handles(url) && Redis is not null)
         {
-            var settings = RedisStoreSettings.Create(url, Redis);
-            var remote = settings.Configuration.EndPoints.Where(IsRemote).Select(RedisAddress.Describe).ToList();
+            var redis = RedisBackendInspection.Describe(url, Redis);
+            var remote = redis.EndPoints.Where(IsRemote).Select(RedisBackendInspection.DescribeEndPoint).ToList();
             if (remote.Count == 0)
             {
                 return;
             }
 
             var hosts = string.Join(", ", remote);
-            if (!settings.Configuration.Ssl)
+            if (!redis.Tls)
             {
                 Add(DoctorIds.NoTls, DoctorSeverity.Warning, backend.Key,
-                    $"{url.Redacted} reaches {hosts}, another machine, without TLS: results{(string.IsNullOrEmpty(settings.Configuration.Password) ? string.Empty : " and the password")} cross the network in clear text.",
+                    $"{url.Redacted} reaches {hosts}, another machine, without TLS: results{(redis.HasPassword ? " and the password" : string.Empty)} cross the network in clear text.",
                     url.Scheme == "redis"
                         ? $"Use rediss://{url.Redacted["redis://".Length..]} (Redis 6+ with tls-port), keeping ssl_cert_reqs=required, the default; ssl_ca_certs=/path/ca.pem for a private CA."
                         : "Use a rediss:// URL to a TLS port of the server (Sentinel discovery has no TLS here), or keep Redis on a private network or tunnel.");
             }
-            else if (settings.CertReqs == "none")
+            else if (redis.Security == TransportSecurity.Unverified)
             {
                 Add(DoctorIds.CertVerifyOff, DoctorSeverity.Warning, KeyOf(backend, "ssl_cert_reqs", RedisCertReqsKey),
                     $"{url.Redacted} reaches {hosts} over TLS with ssl_cert_reqs=none: the server's certificate is not checked, so anyone on the way can pose as Redis and read and change every result.",
@@ -404,7 +404,7 @@ internal sealed partial class DoctorChecks : IDisposable
         var fix = $"Set {ExpiresKey}, e.g. 1.00:00:00 (Celery's default), and give results that must stay longer their own Expires.";
         if (Grid.DefaultTimeToLive is null)
         {
-            if (RedisAddress.Schemes.Contains(url.Scheme))
+            if (RedisBackendInspection.Handles(url))
             {
                 Add(DoctorIds.NoExpiryNoCleanup, DoctorSeverity.Warning, ExpiresKey,
                     $"{setting}: results go to Redis without a TTL, and Redis has no sweep of its own, so every key stays until it is forgotten and Redis' memory only grows.", fix);
@@ -452,7 +452,7 @@ internal sealed partial class DoctorChecks : IDisposable
     private static bool IsPasswordKey(string key) => ConfigurationPath.GetSectionKey(key).EndsWith("password", StringComparison.OrdinalIgnoreCase);
 
     private static bool IsStoreUrl(string value) =>
-        BackendUrl.TryParse(value, out var url, out _) && (RedisAddress.Schemes.Contains(url.Scheme) || SqlBackendInspection.Handles(url));
+        BackendUrl.TryParse(value, out var url, out _) && (RedisBackendInspection.Handles(url) || SqlBackendInspection.Handles(url));
 
     /// <summary>
     /// The password in a backend URL's user info, read by the store's own parser (a lone user info
@@ -466,13 +466,13 @@ internal sealed partial class DoctorChecks : IDisposable
             return (null, string.Empty, string.Empty);
         }
 
-        var redis = RedisAddress.Schemes.Contains(url.Scheme);
+        var redis = RedisBackendInspection.Handles(url);
         var optionsKey = redis ? RedisPasswordKey : SqlPasswordKey;
         try
         {
             if (redis)
             {
-                return (RedisAddress.Parse(url).Password, optionsKey, url.Redacted);
+                return (RedisBackendInspection.PasswordInUrl(url), optionsKey, url.Redacted);
             }
 
             if (SqlBackendInspection.Handles(url))
