@@ -120,23 +120,3 @@ public abstract class TransferConformanceTests
         Assert.Contains(groupId, groups);
     }
 }
-
-public sealed class RedisTransferConformanceTests(RedisCluster cluster) : TransferConformanceTests
-{
-    protected override IResultStore Store => cluster.Store(1);
-}
-
-public sealed class PostgresTransferConformanceTests(PostgresCluster cluster) : TransferConformanceTests
-{
-    protected override IResultStore Store => cluster.Store(1);
-}
-
-public sealed class MariaDbTransferConformanceTests(MariaDbCluster cluster) : TransferConformanceTests
-{
-    protected override IResultStore Store => cluster.Store(1);
-}
-
-public sealed class SqliteTransferConformanceTests(SqliteCluster cluster) : TransferConformanceTests
-{
-    protected override IResultStore Store => cluster.Store(1);
-}

@@ -1,7 +1,7 @@
 using System.Text.Json;
 using StackExchange.Redis;
 
-namespace ResultGrid.Tests.Corpus;
+namespace ResultGrid.Tests;
 
 /// <summary>
 /// <c>resultgrid inspect</c> and <c>query</c>, run as the real program, on records damaged the

@@ -4,9 +4,6 @@ using ResultGrid.Grains;
 
 namespace ResultGrid.Tests;
 
-[CollectionDefinition(nameof(Serial), DisableParallelization = true)]
-public sealed class Serial;
-
 /// <summary>
 /// Counts that the rest of the suite would disturb (activations, store calls, metrics), so this
 /// collection runs alone.

@@ -6,13 +6,6 @@ using ResultGrid.Grains;
 using ResultGrid.Grains.Hosting;
 using ResultGrid.Storage;
 
-[assembly: AssemblyFixture(typeof(ResultGrid.Tests.MemoryCluster))]
-[assembly: AssemblyFixture(typeof(ResultGrid.Tests.RpcCluster))]
-[assembly: AssemblyFixture(typeof(ResultGrid.Tests.RedisCluster))]
-[assembly: AssemblyFixture(typeof(ResultGrid.Tests.PostgresCluster))]
-[assembly: AssemblyFixture(typeof(ResultGrid.Tests.MariaDbCluster))]
-[assembly: AssemblyFixture(typeof(ResultGrid.Tests.SqliteCluster))]
-
 namespace ResultGrid.Tests;
 
 /// <summary>
@@ -84,73 +77,5 @@ public abstract class ResultCluster : IAsyncLifetime
         await Cluster.StopAllSilosAsync();
         await Cluster.DisposeAsync();
         GC.SuppressFinalize(this);
-    }
-}
-
-public sealed class MemoryCluster() : ResultCluster("memory://");
-
-/// <summary>
-/// rpc://, with ignore-result on globally so the runner tests can see the global switch, and
-/// extended results off so the tests can see them dropped.
-/// </summary>
-public sealed class RpcCluster() : ResultCluster("rpc://?partitions=8", o =>
-{
-    o.IgnoreResult = true;
-    o.ExtendedResults = false;
-});
-
-/// <summary>redis:// on the redis-server that scripts/test.sh started (or one started here).</summary>
-public sealed class RedisCluster() : ResultCluster("redis://")
-{
-    public RedisServer Server { get; } = new();
-
-    protected override async ValueTask<string> BackendUrlAsync() => await Server.UrlAsync();
-
-    public override async ValueTask DisposeAsync()
-    {
-        await base.DisposeAsync();
-        await Server.DisposeAsync();
-    }
-}
-
-/// <summary>A SQL backend on a database server of the cluster's own, started before the silos.</summary>
-public abstract class SqlServerCluster<TServer>() : ResultCluster("db+")
-    where TServer : SqlServerProcess, new()
-{
-    public TServer Server { get; } = new();
-
-    protected override async ValueTask<string> BackendUrlAsync()
-    {
-        await Server.StartAsync();
-        return Server.Url;
-    }
-
-    public override async ValueTask DisposeAsync()
-    {
-        await base.DisposeAsync();
-        await Server.DisposeAsync();
-    }
-}
-
-/// <summary>db+postgresql:// on a PostgreSQL server of its own.</summary>
-public sealed class PostgresCluster : SqlServerCluster<PostgresProcess>;
-
-/// <summary>db+mysql:// on a MariaDB server of its own.</summary>
-public sealed class MariaDbCluster : SqlServerCluster<MariaDbProcess>;
-
-/// <summary>db+sqlite:// on a file in a temporary directory.</summary>
-public sealed class SqliteCluster() : ResultCluster("db+sqlite://")
-{
-    public string Directory { get; } = Path.Combine(Path.GetTempPath(), $"rg-sqlite-{Guid.NewGuid():N}");
-
-    public string Url => $"db+sqlite:///{Path.Combine(Directory, "results.db")}";
-
-    protected override ValueTask<string> BackendUrlAsync() => ValueTask.FromResult(Url);
-
-    public override async ValueTask DisposeAsync()
-    {
-        await base.DisposeAsync();
-        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-        System.IO.Directory.Delete(Directory, recursive: true);
     }
 }

@@ -4,10 +4,6 @@ using ResultGrid.Grains.Hosting;
 
 namespace ResultGrid.Tests;
 
-public sealed record AddArgs(int A, int B);
-
-public sealed record ProgressMeta(int Current, int Total);
-
 /// <summary>Tasks registered on every test silo.</summary>
 public static class TestTasks
 {

@@ -2,32 +2,8 @@ using ResultGrid.Storage;
 
 namespace ResultGrid.Tests;
 
-/// <summary>memory:// runs the whole store contract.</summary>
-public sealed class MemoryStoreConformanceTests(MemoryCluster cluster) : ResultStoreConformanceTests
-{
-    protected override IResultStore Store => cluster.Store(1);
-
-    // Expired until the partition's timer removes the entry, which may come first.
-    protected override ResultExistence[] AfterExpiry => [ResultExistence.Expired, ResultExistence.Pending];
-}
-
-/// <summary>db+postgresql:// runs the whole store contract.</summary>
-public sealed class PostgresStoreConformanceTests(PostgresCluster cluster) : ResultStoreConformanceTests
-{
-    protected override IResultStore Store => cluster.Store(1);
-}
-
-/// <summary>db+mysql:// on MariaDB runs the whole store contract.</summary>
-public sealed class MariaDbStoreConformanceTests(MariaDbCluster cluster) : ResultStoreConformanceTests
-{
-    protected override IResultStore Store => cluster.Store(1);
-}
-
-/// <summary>db+sqlite:// runs the whole store contract.</summary>
-public sealed class SqliteStoreConformanceTests(SqliteCluster cluster) : ResultStoreConformanceTests
-{
-    protected override IResultStore Store => cluster.Store(1);
-}
+// rpc:// — the shared suites that apply to a backend that hands each result out once. The suites
+// themselves are in Conformance/; what only rpc:// does is in Providers/RpcBackendTests.cs.
 
 /// <summary>rpc:// runs the whole store contract, plus single retrieval.</summary>
 public sealed class RpcStoreConformanceTests(RpcCluster cluster) : ResultStoreConformanceTests
@@ -71,3 +47,5 @@ public sealed class RpcStoreConformanceTests(RpcCluster cluster) : ResultStoreCo
         Assert.Equal("rpc", Store.Backend);
     }
 }
+
+public sealed class RpcCodecMatrixTests(RpcCluster cluster) : CodecMatrixTests(cluster);

@@ -1,5 +1,4 @@
 using System.Data.Common;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using ResultGrid.Client;
 using ResultGrid.Storage;
@@ -273,46 +272,4 @@ public abstract class SqlBackendTests(ResultCluster cluster)
 
     /// <summary>The backend URL with its password, as the cluster was configured.</summary>
     protected abstract string OriginalUrl();
-}
-
-/// <summary>In one collection with the sweep at scale: sweeps of one database must not race each other's assertions.</summary>
-[Collection(PostgresSweeps.Name)]
-public sealed class PostgresBackendTests(PostgresCluster cluster) : SqlBackendTests(cluster)
-{
-    protected override string OriginalUrl() => cluster.Server.Url;
-}
-
-public sealed class MariaDbBackendTests(MariaDbCluster cluster) : SqlBackendTests(cluster)
-{
-    protected override string OriginalUrl() => cluster.Server.Url;
-}
-
-public sealed class SqliteBackendTests(SqliteCluster cluster) : SqlBackendTests(cluster)
-{
-    protected override string OriginalUrl() => cluster.Url;
-}
-
-public sealed class SearchOnOtherBackendsTests(MemoryCluster cluster)
-{
-    [Fact]
-    public async Task A_backend_that_expires_by_itself_reports_nothing_to_sweep()
-    {
-        var report = await cluster.External.SweepExpiredAsync(TestContext.Current.CancellationToken);
-        Assert.False(report.Swept);
-        Assert.Equal("memory", report.Backend);
-    }
-
-    [Fact]
-    public async Task A_backend_without_tables_says_searching_needs_a_SQL_backend()
-    {
-        var ex = await Assert.ThrowsAsync<NotSupportedException>(() => cluster.External.QueryAsync(new ResultQuery(), TestContext.Current.CancellationToken));
-        Assert.Contains("db+postgresql://", ex.Message, StringComparison.Ordinal);
-        Assert.Contains("memory", ex.Message, StringComparison.Ordinal);
-    }
-}
-
-[CollectionDefinition(Name)]
-public sealed class PostgresSweeps
-{
-    public const string Name = "postgres-sweeps";
 }
