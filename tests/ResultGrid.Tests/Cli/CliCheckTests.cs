@@ -17,6 +17,7 @@ public sealed class CliCheckTests(RedisCluster redis, PostgresCluster postgres, 
     }
 
     [Fact]
+    [Trait("Backend", "sqlite")]
     public async Task Sweep_deletes_expired_rows_now_and_says_so()
     {
         // A database file of its own: a sweep of the shared one would race other tests' expiry checks.
@@ -54,6 +55,7 @@ public sealed class CliCheckTests(RedisCluster redis, PostgresCluster postgres, 
     }
 
     [Fact]
+    [Trait("Backend", "sqlite")]
     public async Task Inspect_query_and_forget_work_on_what_the_cluster_wrote()
     {
         var client = sqlite.External;
@@ -99,6 +101,7 @@ public sealed class CliCheckTests(RedisCluster redis, PostgresCluster postgres, 
     private static readonly string[] Exercised = ["connect", "write and read back", "never overwrite SUCCESS", "expiry honoured", "round-trip latency", "forget"];
 
     [Fact]
+    [Trait("Backend", "redis")]
     public async Task Redis_passes_every_check_and_is_warned_about_missing_persistence()
     {
         var (exit, output, error) = await CheckAsync(await redis.Server.UrlAsync(), "--json");
@@ -112,6 +115,7 @@ public sealed class CliCheckTests(RedisCluster redis, PostgresCluster postgres, 
     }
 
     [Fact]
+    [Trait("Backend", "redis")]
     public async Task A_redis_that_may_evict_results_is_warned_about()
     {
         await using var server = new RedisProcess("--appendonly", "yes", "--maxmemory", "64mb", "--maxmemory-policy", "allkeys-lru");
@@ -127,6 +131,9 @@ public sealed class CliCheckTests(RedisCluster redis, PostgresCluster postgres, 
     }
 
     [Fact]
+    [Trait("Backend", "postgresql")]
+    [Trait("Backend", "mariadb")]
+    [Trait("Backend", "sqlite")]
     public async Task PostgreSQL_MariaDB_and_SQLite_pass_and_report_their_tables()
     {
         var sqlite = Path.Combine(Directory.CreateTempSubdirectory("rg-cli-").FullName, "check.db");

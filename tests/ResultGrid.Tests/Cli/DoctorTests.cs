@@ -229,6 +229,9 @@ public sealed class DoctorTests(RedisCluster redis, PostgresCluster postgres, Ma
     }
 
     [Fact]
+    [Trait("Backend", "postgresql")]
+    [Trait("Backend", "mariadb")]
+    [Trait("Backend", "sqlite")]
     public async Task A_clean_configuration_on_real_servers_has_no_findings()
     {
         // PostgreSQL and MariaDB with the password in the environment, where it belongs.
@@ -256,6 +259,7 @@ public sealed class DoctorTests(RedisCluster redis, PostgresCluster postgres, Ma
     }
 
     [Fact]
+    [Trait("Backend", "redis")]
     public async Task A_redis_without_persistence_is_found_from_the_server()
     {
         // The test server runs with neither RDB nor AOF (scripts/test.sh, RedisServer).
@@ -271,6 +275,7 @@ public sealed class DoctorTests(RedisCluster redis, PostgresCluster postgres, Ma
     }
 
     [Fact]
+    [Trait("Backend", "postgresql")]
     public async Task A_dropped_cleanup_index_is_found_and_check_shows_it_too()
     {
         // Tables of this test's own in the shared PostgreSQL: the other tests' tables stay intact.
@@ -311,6 +316,7 @@ public sealed class DoctorTests(RedisCluster redis, PostgresCluster postgres, Ma
     }
 
     [Fact]
+    [Trait("Backend", "sqlite")]
     public async Task A_sqlite_file_without_its_cleanup_index_is_found()
     {
         var file = Path.Combine(Directory.CreateTempSubdirectory("rg-doctor-sqlite-").FullName, "results.db");

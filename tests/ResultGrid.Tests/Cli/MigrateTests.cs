@@ -128,6 +128,8 @@ public sealed class MigrateTests(PostgresCluster postgres, MariaDbCluster maria)
     }
 
     [Fact]
+    [Trait("Backend", "redis")]
+    [Trait("Backend", "postgresql")]
     public async Task A_hundred_thousand_results_go_Redis_to_PostgreSQL_and_back_byte_for_byte_with_their_TTLs()
     {
         const int Count = 100_000;
@@ -212,6 +214,8 @@ public sealed class MigrateTests(PostgresCluster postgres, MariaDbCluster maria)
     }
 
     [Fact]
+    [Trait("Backend", "redis")]
+    [Trait("Backend", "sqlite")]
     public async Task A_migration_killed_halfway_resumes_where_it_stopped_and_copies_each_result_once()
     {
         const int Count = 60_000;
@@ -274,6 +278,8 @@ public sealed class MigrateTests(PostgresCluster postgres, MariaDbCluster maria)
     }
 
     [Fact]
+    [Trait("Backend", "redis")]
+    [Trait("Backend", "postgresql")]
     public async Task A_Celery_Redis_backend_moves_into_PostgreSQL_with_its_TTLs_and_unreadable_keys_are_reported()
     {
         await using var source = new RedisProcess();
@@ -336,6 +342,8 @@ public sealed class MigrateTests(PostgresCluster postgres, MariaDbCluster maria)
     }
 
     [Fact]
+    [Trait("Backend", "sqlite")]
+    [Trait("Backend", "mariadb")]
     public async Task SQLite_results_move_into_MariaDB_whole()
     {
         var now = DateTimeOffset.UtcNow;

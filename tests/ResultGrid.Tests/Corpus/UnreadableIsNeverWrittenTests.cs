@@ -1,6 +1,7 @@
 namespace ResultGrid.Tests;
 
 /// <summary>What can never be written: a damaged record's state, on the write path every backend shares.</summary>
+[Trait("Backend", "memory")]
 public sealed class UnreadableIsNeverWrittenTests(MemoryCluster cluster)
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;

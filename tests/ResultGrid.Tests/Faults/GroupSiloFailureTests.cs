@@ -7,6 +7,7 @@ using ResultGrid.Storage;
 namespace ResultGrid.Tests;
 
 /// <summary>A silo killed while its group runs, on a durable backend.</summary>
+[Trait("Backend", "redis")]
 public sealed class GroupSiloFailureTests
 {
     [Fact(Timeout = 180_000)]

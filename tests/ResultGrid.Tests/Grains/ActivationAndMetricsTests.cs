@@ -9,6 +9,7 @@ namespace ResultGrid.Tests;
 /// collection runs alone.
 /// </summary>
 [Collection(nameof(Serial))]
+[Trait("Backend", "memory")]
 public sealed class ActivationAndMetricsTests(MemoryCluster cluster) : IDisposable
 {
     private readonly MeterListener _listener = new();

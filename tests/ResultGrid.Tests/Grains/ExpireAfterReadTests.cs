@@ -6,6 +6,7 @@ using ResultGrid.Grains.Hosting;
 namespace ResultGrid.Tests;
 
 /// <summary>ExpireAfterRead: a collected result goes soon after its first read; one nobody read keeps its expiry.</summary>
+[Trait("Backend", "memory")]
 public sealed class ExpireAfterReadTests
 {
     [Fact(Timeout = 60_000)]

@@ -7,6 +7,7 @@ using ResultGrid.Serialization;
 namespace ResultGrid.Tests;
 
 /// <summary>The result grain and the SDK on a two-silo cluster with memory://.</summary>
+[Trait("Backend", "memory")]
 public sealed class ResultGrainTests(MemoryCluster cluster)
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;

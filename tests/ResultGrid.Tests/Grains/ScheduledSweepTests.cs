@@ -9,6 +9,7 @@ using ResultGrid.Storage;
 namespace ResultGrid.Tests;
 
 /// <summary>The sweep on its schedule: the reminder fires and expired rows go without anyone asking.</summary>
+[Trait("Backend", "sqlite")]
 public sealed class ScheduledSweepTests
 {
     [Fact(Timeout = 120_000)]

@@ -3,6 +3,7 @@ using System.Text;
 namespace ResultGrid.Tests;
 
 /// <summary>The task runner on memory:// (ignore-result off globally, extended results on).</summary>
+[Trait("Backend", "memory")]
 public sealed class TaskRunnerTests(MemoryCluster cluster)
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;

@@ -8,6 +8,7 @@ namespace ResultGrid.Tests;
 /// scripts/test.sh installs) on the same redis-server: what .NET stores, Celery's
 /// AsyncResult(id).get() returns; what Celery's backend stores, the ResultGrid client reads.
 /// </summary>
+[Trait("Backend", "redis")]
 public sealed class CeleryInteropTests(RedisCluster cluster)
 {
     // Debian's interpreter: python3-celery installs into its dist-packages, not into any other python3 on PATH.

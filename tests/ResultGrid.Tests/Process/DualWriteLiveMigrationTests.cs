@@ -21,6 +21,7 @@ namespace ResultGrid.Tests;
 /// three configuration steps, each rolled out one silo at a time while writers keep writing
 /// through the cluster. Afterwards every acknowledged result is in PostgreSQL, unchanged.
 /// </summary>
+[Trait("Backend", "dualwrite")]
 public sealed class DualWriteLiveMigrationTests(PostgresCluster postgres)
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;

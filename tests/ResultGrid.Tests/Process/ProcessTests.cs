@@ -139,6 +139,7 @@ public sealed class ProcessTests
     };
 
     [Fact]
+    [Trait("Backend", "sqlite")]
     public async Task The_silo_host_serves_the_quickstart_sample()
     {
         var env = SiloEnv();
@@ -160,6 +161,7 @@ public sealed class ProcessTests
     }
 
     [Fact]
+    [Trait("Backend", "sqlite")]
     public async Task Results_and_groups_on_the_default_backend_survive_a_killed_silo()
     {
         var env = SiloEnv();

@@ -11,6 +11,7 @@ namespace ResultGrid.Tests;
 /// reminders there) with results in the same Redis: a writer connected to one silo wakes a
 /// waiter connected to the other, and the sample runs against the cluster through Redis.
 /// </summary>
+[Trait("Backend", "redis")]
 public sealed class RedisClusteringProcessTests
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;

@@ -85,6 +85,7 @@ public sealed class SqlClusteringProcessTests
     }
 
     [Fact]
+    [Trait("Backend", "postgresql")]
     public async Task Two_silo_processes_cluster_through_PostgreSQL_alone()
     {
         await using var server = new PostgresProcess();
@@ -92,6 +93,7 @@ public sealed class SqlClusteringProcessTests
     }
 
     [Fact]
+    [Trait("Backend", "mariadb")]
     public async Task Two_silo_processes_cluster_through_MariaDB_alone()
     {
         await using var server = new MariaDbProcess();
@@ -99,6 +101,7 @@ public sealed class SqlClusteringProcessTests
     }
 
     [Fact]
+    [Trait("Backend", "sqlite")]
     public async Task Sql_clustering_on_SQLite_is_refused_at_start_up_with_the_alternatives()
     {
         await using var silo = new ProcessTests.Running(ProcessTests.Built("src/Silo", "ResultGrid.Silo"), new Dictionary<string, string>

@@ -5,6 +5,7 @@ using ResultGrid.Storage;
 namespace ResultGrid.Tests;
 
 /// <summary>ResultGrid:SecondaryBackend is validated like ResultGrid:Backend, and refused where dual-write makes no sense.</summary>
+[Trait("Backend", "dualwrite")]
 public sealed class DualWriteOptionsTests
 {
     private static (ServiceProvider Services, ResultGridOptionsValidator Validator) Validator()

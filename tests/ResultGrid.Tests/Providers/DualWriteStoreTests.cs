@@ -15,6 +15,7 @@ namespace ResultGrid.Tests;
 /// test's own where it must go down) and PostgreSQL (the shared fixture's server), each side
 /// checked with a store of its own. Every id is the test's own; shared databases hold others'.
 /// </summary>
+[Trait("Backend", "dualwrite")]
 public sealed class DualWriteStoreTests(RedisCluster redis, PostgresCluster postgres) : IAsyncLifetime
 {
     private readonly List<IAsyncDisposable> _owned = [];

@@ -7,18 +7,22 @@ namespace ResultGrid.Tests;
 // SQL backends have is in Providers/Sql*Tests.cs.
 
 /// <summary>db+mysql:// on MariaDB runs the whole store contract.</summary>
+[Trait("Backend", "mariadb")]
 public sealed class MariaDbStoreConformanceTests(MariaDbCluster cluster) : ResultStoreConformanceTests
 {
     protected override IResultStore Store => cluster.Store(1);
 }
 
+[Trait("Backend", "mariadb")]
 public sealed class MariaDbTransferConformanceTests(MariaDbCluster cluster) : TransferConformanceTests
 {
     protected override IResultStore Store => cluster.Store(1);
 }
 
+[Trait("Backend", "mariadb")]
 public sealed class MariaDbChordConformanceTests(MariaDbCluster cluster) : ChordConformanceTests(cluster);
 
+[Trait("Backend", "mariadb")]
 public sealed class MariaDbBackendTests(MariaDbCluster cluster) : SqlBackendTests(cluster)
 {
     protected override string OriginalUrl() => cluster.Server.Url;

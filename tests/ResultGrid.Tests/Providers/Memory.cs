@@ -6,6 +6,7 @@ namespace ResultGrid.Tests;
 // Conformance/, Corpus/ and Faults/; what only memory:// has is in the other Providers/ files.
 
 /// <summary>memory:// runs the whole store contract.</summary>
+[Trait("Backend", "memory")]
 public sealed class MemoryStoreConformanceTests(MemoryCluster cluster) : ResultStoreConformanceTests
 {
     protected override IResultStore Store => cluster.Store(1);
@@ -14,6 +15,7 @@ public sealed class MemoryStoreConformanceTests(MemoryCluster cluster) : ResultS
     protected override ResultExistence[] AfterExpiry => [ResultExistence.Expired, ResultExistence.Pending];
 }
 
+[Trait("Backend", "memory")]
 public sealed class MemoryGroupConformanceTests(MemoryCluster cluster) : GroupConformanceTests(cluster)
 {
     [Fact]
@@ -27,8 +29,10 @@ public sealed class MemoryGroupConformanceTests(MemoryCluster cluster) : GroupCo
     }
 }
 
+[Trait("Backend", "memory")]
 public sealed class MemoryChordConformanceTests(MemoryCluster cluster) : ChordConformanceTests(cluster);
 
+[Trait("Backend", "memory")]
 public sealed class MemoryCodecMatrixTests(MemoryCluster cluster) : CodecMatrixTests(cluster);
 
 [Trait("Backend", "memory")]

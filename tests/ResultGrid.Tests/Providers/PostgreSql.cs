@@ -7,22 +7,27 @@ namespace ResultGrid.Tests;
 // backends have is in Providers/Sql*Tests.cs.
 
 /// <summary>db+postgresql:// runs the whole store contract.</summary>
+[Trait("Backend", "postgresql")]
 public sealed class PostgresStoreConformanceTests(PostgresCluster cluster) : ResultStoreConformanceTests
 {
     protected override IResultStore Store => cluster.Store(1);
 }
 
+[Trait("Backend", "postgresql")]
 public sealed class PostgresTransferConformanceTests(PostgresCluster cluster) : TransferConformanceTests
 {
     protected override IResultStore Store => cluster.Store(1);
 }
 
+[Trait("Backend", "postgresql")]
 public sealed class PostgresGroupConformanceTests(PostgresCluster cluster) : GroupConformanceTests(cluster);
 
+[Trait("Backend", "postgresql")]
 public sealed class PostgresChordConformanceTests(PostgresCluster cluster) : ChordConformanceTests(cluster);
 
 /// <summary>In one collection with the sweep at scale: sweeps of one database must not race each other's assertions.</summary>
 [Collection(PostgresSweeps.Name)]
+[Trait("Backend", "postgresql")]
 public sealed class PostgresBackendTests(PostgresCluster cluster) : SqlBackendTests(cluster)
 {
     protected override string OriginalUrl() => cluster.Server.Url;

@@ -8,6 +8,7 @@ namespace ResultGrid.Tests;
 // themselves are in Conformance/, Corpus/ and Faults/; what only Redis has is in Providers/Redis*Tests.cs.
 
 /// <summary>redis:// runs the whole store contract against a real redis-server.</summary>
+[Trait("Backend", "redis")]
 public sealed class RedisStoreConformanceTests(RedisCluster cluster) : ResultStoreConformanceTests
 {
     protected override IResultStore Store => cluster.Store(0);
@@ -16,15 +17,19 @@ public sealed class RedisStoreConformanceTests(RedisCluster cluster) : ResultSto
     protected override ResultExistence[] AfterExpiry => [ResultExistence.Pending];
 }
 
+[Trait("Backend", "redis")]
 public sealed class RedisTransferConformanceTests(RedisCluster cluster) : TransferConformanceTests
 {
     protected override IResultStore Store => cluster.Store(1);
 }
 
+[Trait("Backend", "redis")]
 public sealed class RedisGroupConformanceTests(RedisCluster cluster) : GroupConformanceTests(cluster);
 
+[Trait("Backend", "redis")]
 public sealed class RedisChordConformanceTests(RedisCluster cluster) : ChordConformanceTests(cluster);
 
+[Trait("Backend", "redis")]
 public sealed class RedisCodecMatrixTests(RedisCluster cluster) : CodecMatrixTests(cluster);
 
 /// <summary>The Redis cases: the damage is a raw command on a connection of the test's own, as a foreign client's would be.</summary>

@@ -5,6 +5,7 @@ using ResultGrid.Storage.Redis;
 namespace ResultGrid.Tests;
 
 /// <summary>TLS, outages and restarts against redis-server processes of the tests' own.</summary>
+[Trait("Backend", "redis")]
 public sealed class RedisConnectionTests
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;

@@ -4,6 +4,7 @@ using StackExchange.Redis;
 namespace ResultGrid.Tests;
 
 /// <summary>What Redis holds: Celery's keys, documents, TTLs and pub/sub messages.</summary>
+[Trait("Backend", "redis")]
 public sealed class RedisLayoutTests(RedisCluster cluster) : IAsyncLifetime
 {
     private ConnectionMultiplexer _redis = null!;

@@ -8,6 +8,7 @@ using ResultGrid.Storage;
 namespace ResultGrid.Tests;
 
 /// <summary>A silo whose Redis is killed and restarted while clients wait and write.</summary>
+[Trait("Backend", "redis")]
 public sealed class RedisOutageTests
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;

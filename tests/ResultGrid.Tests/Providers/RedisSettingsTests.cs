@@ -3,6 +3,7 @@ using ResultGrid.Storage.Redis;
 
 namespace ResultGrid.Tests;
 
+[Trait("Backend", "redis")]
 public sealed class RedisSettingsTests
 {
     [Theory]

@@ -6,6 +6,7 @@ namespace ResultGrid.Tests;
 // themselves are in Conformance/; what only rpc:// does is in Providers/RpcBackendTests.cs.
 
 /// <summary>rpc:// runs the whole store contract, plus single retrieval.</summary>
+[Trait("Backend", "rpc")]
 public sealed class RpcStoreConformanceTests(RpcCluster cluster) : ResultStoreConformanceTests
 {
     protected override IResultStore Store => cluster.Store(0);
@@ -48,4 +49,5 @@ public sealed class RpcStoreConformanceTests(RpcCluster cluster) : ResultStoreCo
     }
 }
 
+[Trait("Backend", "rpc")]
 public sealed class RpcCodecMatrixTests(RpcCluster cluster) : CodecMatrixTests(cluster);

@@ -3,6 +3,7 @@ using ResultGrid.Client;
 namespace ResultGrid.Tests;
 
 /// <summary>rpc://: transient single retrieval through the grains.</summary>
+[Trait("Backend", "rpc")]
 public sealed class RpcBackendTests(RpcCluster cluster)
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;

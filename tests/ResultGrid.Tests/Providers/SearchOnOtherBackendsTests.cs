@@ -1,5 +1,6 @@
 namespace ResultGrid.Tests;
 
+[Trait("Backend", "memory")]
 public sealed class SearchOnOtherBackendsTests(MemoryCluster cluster)
 {
     [Fact]

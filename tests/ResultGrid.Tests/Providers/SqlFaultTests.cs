@@ -79,6 +79,7 @@ public sealed class SqlFaultTests(PostgresCluster postgres)
     }
 
     [Fact]
+    [Trait("Backend", "postgresql")]
     public async Task PostgreSQL_restarted_while_writers_run_loses_no_acknowledged_result()
     {
         await using var server = new PostgresProcess();
@@ -92,6 +93,7 @@ public sealed class SqlFaultTests(PostgresCluster postgres)
     }
 
     [Fact]
+    [Trait("Backend", "postgresql")]
     public async Task PostgreSQL_crashed_while_writers_run_loses_no_acknowledged_result()
     {
         await using var server = new PostgresProcess();
@@ -104,6 +106,7 @@ public sealed class SqlFaultTests(PostgresCluster postgres)
     }
 
     [Fact]
+    [Trait("Backend", "mariadb")]
     public async Task MariaDB_killed_while_writers_run_loses_no_acknowledged_result()
     {
         await using var server = new MariaDbProcess();
@@ -117,6 +120,7 @@ public sealed class SqlFaultTests(PostgresCluster postgres)
     }
 
     [Fact]
+    [Trait("Backend", "postgresql")]
     public async Task A_wrong_password_is_named_with_host_database_and_user_but_never_the_password()
     {
         var url = postgres.Server.Url.Replace(SqlServerProcess.Password, "not-the-password", StringComparison.Ordinal);
@@ -131,6 +135,7 @@ public sealed class SqlFaultTests(PostgresCluster postgres)
     }
 
     [Fact]
+    [Trait("Backend", "postgresql")]
     public async Task The_silo_host_with_a_wrong_password_exits_1_naming_the_backend_without_the_password()
     {
         var env = new Dictionary<string, string>
@@ -150,6 +155,7 @@ public sealed class SqlFaultTests(PostgresCluster postgres)
     }
 
     [Fact]
+    [Trait("Backend", "postgresql")]
     public async Task An_unreachable_server_is_named_after_the_retries_run_out()
     {
         var port = FreePort.Get();
@@ -163,6 +169,7 @@ public sealed class SqlFaultTests(PostgresCluster postgres)
     }
 
     [Fact]
+    [Trait("Backend", "postgresql")]
     public async Task A_missing_database_is_named()
     {
         var url = postgres.Server.Url.Replace("/resultgrid", "/no_such_db", StringComparison.Ordinal);
@@ -175,6 +182,7 @@ public sealed class SqlFaultTests(PostgresCluster postgres)
     }
 
     [Fact]
+    [Trait("Backend", "postgresql")]
     public async Task TLS_with_verify_full_checks_the_CA_and_the_host_name()
     {
         await using var server = new PostgresProcess();
@@ -218,6 +226,7 @@ public sealed class SqlFaultTests(PostgresCluster postgres)
     }
 
     [Fact]
+    [Trait("Backend", "mariadb")]
     public async Task MySQL_TLS_with_verify_identity_checks_the_CA_and_the_host_name()
     {
         await using var server = new MariaDbProcess();

@@ -6,6 +6,9 @@ using ResultGrid.Storage.Sql;
 namespace ResultGrid.Tests;
 
 /// <summary>db+ URLs as Celery (SQLAlchemy) writes them, the options they merge with, and every refusal's message.</summary>
+[Trait("Backend", "postgresql")]
+[Trait("Backend", "mariadb")]
+[Trait("Backend", "sqlite")]
 public sealed class SqlSettingsTests
 {
     private static SqlStoreSettings Parse(string url, SqlResultStoreOptions? options = null) =>

@@ -7,6 +7,7 @@ namespace ResultGrid.Tests;
 
 /// <summary>The sweep at the scale that broke others' cleanups: a million expired rows on PostgreSQL, with writers writing throughout.</summary>
 [Collection(PostgresSweeps.Name)]
+[Trait("Backend", "postgresql")]
 public sealed class SqlSweepAtScaleTests(PostgresCluster cluster)
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;

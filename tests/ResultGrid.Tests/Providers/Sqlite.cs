@@ -7,18 +7,22 @@ namespace ResultGrid.Tests;
 // the SQL backends have is in Providers/Sql*Tests.cs.
 
 /// <summary>db+sqlite:// runs the whole store contract.</summary>
+[Trait("Backend", "sqlite")]
 public sealed class SqliteStoreConformanceTests(SqliteCluster cluster) : ResultStoreConformanceTests
 {
     protected override IResultStore Store => cluster.Store(1);
 }
 
+[Trait("Backend", "sqlite")]
 public sealed class SqliteTransferConformanceTests(SqliteCluster cluster) : TransferConformanceTests
 {
     protected override IResultStore Store => cluster.Store(1);
 }
 
+[Trait("Backend", "sqlite")]
 public sealed class SqliteChordConformanceTests(SqliteCluster cluster) : ChordConformanceTests(cluster);
 
+[Trait("Backend", "sqlite")]
 public sealed class SqliteBackendTests(SqliteCluster cluster) : SqlBackendTests(cluster)
 {
     protected override string OriginalUrl() => cluster.Url;
