@@ -29,7 +29,7 @@ public abstract class SqlCorruptRecordCorpus(ResultCluster cluster) : CorruptRec
 
         var good = $"{prefix}-good";
         await _cluster.External.MarkSucceededAsync(good, 1, cancellationToken: Ct);
-        var transfer = (IResultTransfer)_cluster.Store(0);
+        Assert.True(_cluster.Store(0).TryGetCapability<IResultTransfer>(out var transfer), "the SQL store reports IResultTransfer");
         var items = new List<string>();
         var problems = new List<TransferProblem>();
         string? cursor = null;
