@@ -2,7 +2,10 @@ using ResultGrid.Client;
 
 namespace ResultGrid.Tests;
 
-/// <summary>Chords on a two-silo cluster: a body run once, with its header's results in order, or failed naming the child.</summary>
+/// <summary>
+/// The chord contract, on a two-silo cluster: a body run once, with its header's results in
+/// order, or failed naming the child. Every backend's subclass is in its Providers/&lt;Backend&gt;.cs.
+/// </summary>
 public abstract class ChordConformanceTests(ResultCluster cluster)
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;

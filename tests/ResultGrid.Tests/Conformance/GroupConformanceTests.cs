@@ -2,7 +2,11 @@ using ResultGrid.Client;
 
 namespace ResultGrid.Tests;
 
-/// <summary>Groups on a two-silo cluster: pushed counts, ordered joins, streams.</summary>
+/// <summary>
+/// The group contract, on a two-silo cluster: pushed counts, ordered joins, streams, a group
+/// restored from the store. Every backend's subclass is in its Providers/&lt;Backend&gt;.cs and
+/// supplies the cluster (a fixture of Infrastructure/), so a new backend runs every test here.
+/// </summary>
 public abstract class GroupConformanceTests(ResultCluster cluster)
 {
     protected static CancellationToken Ct => TestContext.Current.CancellationToken;
@@ -27,6 +31,16 @@ public abstract class GroupConformanceTests(ResultCluster cluster)
         var status = await cluster.OnSilo(0).GetGroupAsync(gid, Ct);
         Assert.True(status.IsReady);
         Assert.Equal((10_000, 10_000, 0, 0), (status.Completed, status.Succeeded, status.Failed, status.Waiting));
+    }
+
+    [Fact]
+    public async Task A_submitted_group_runs_on_the_workers_and_joins()
+    {
+        var handle = await cluster.External.SubmitGroupAsync("test.add", Enumerable.Range(0, 50).Select(i => (object?)new AddArgs(i, i)), cancellationToken: Ct);
+        Assert.Equal(50, handle.TaskIds.Count);
+        var sums = await handle.JoinAsync<int>(TimeSpan.FromSeconds(30), cancellationToken: Ct);
+        Assert.Equal(Enumerable.Range(0, 50).Select(i => i * 2), sums.Select(o => o.Value));
+        Assert.True((await handle.GetStatusAsync(Ct)).IsReady);
     }
 
     [Fact]

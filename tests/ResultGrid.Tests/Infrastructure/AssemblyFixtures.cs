@@ -6,3 +6,5 @@
 [assembly: AssemblyFixture(typeof(ResultGrid.Tests.PostgresCluster))]
 [assembly: AssemblyFixture(typeof(ResultGrid.Tests.MariaDbCluster))]
 [assembly: AssemblyFixture(typeof(ResultGrid.Tests.SqliteCluster))]
+[assembly: AssemblyFixture(typeof(ResultGrid.Tests.DualWriteCluster))]
+[assembly: AssemblyFixture(typeof(ResultGrid.Tests.RpcDefaultsCluster))]

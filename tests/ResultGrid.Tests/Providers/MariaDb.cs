@@ -20,6 +20,9 @@ public sealed class MariaDbTransferConformanceTests(MariaDbCluster cluster) : Tr
 }
 
 [Trait("Backend", "mariadb")]
+public sealed class MariaDbGroupConformanceTests(MariaDbCluster cluster) : GroupConformanceTests(cluster);
+
+[Trait("Backend", "mariadb")]
 public sealed class MariaDbChordConformanceTests(MariaDbCluster cluster) : ChordConformanceTests(cluster);
 
 [Trait("Backend", "mariadb")]

@@ -16,18 +16,7 @@ public sealed class MemoryStoreConformanceTests(MemoryCluster cluster) : ResultS
 }
 
 [Trait("Backend", "memory")]
-public sealed class MemoryGroupConformanceTests(MemoryCluster cluster) : GroupConformanceTests(cluster)
-{
-    [Fact]
-    public async Task A_submitted_group_runs_on_the_workers_and_joins()
-    {
-        var handle = await cluster.External.SubmitGroupAsync("test.add", Enumerable.Range(0, 50).Select(i => (object?)new AddArgs(i, i)), cancellationToken: Ct);
-        Assert.Equal(50, handle.TaskIds.Count);
-        var sums = await handle.JoinAsync<int>(TimeSpan.FromSeconds(30), cancellationToken: Ct);
-        Assert.Equal(Enumerable.Range(0, 50).Select(i => i * 2), sums.Select(o => o.Value));
-        Assert.True((await handle.GetStatusAsync(Ct)).IsReady);
-    }
-}
+public sealed class MemoryGroupConformanceTests(MemoryCluster cluster) : GroupConformanceTests(cluster);
 
 [Trait("Backend", "memory")]
 public sealed class MemoryChordConformanceTests(MemoryCluster cluster) : ChordConformanceTests(cluster);

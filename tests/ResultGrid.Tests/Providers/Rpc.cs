@@ -4,6 +4,11 @@ namespace ResultGrid.Tests;
 
 // rpc:// — the shared suites that apply to a backend that hands each result out once. The suites
 // themselves are in Conformance/; what only rpc:// does is in Providers/RpcBackendTests.cs.
+// The store contract applies whole, plus single retrieval. So do the group and chord suites: a
+// group reads its children's results from the store to count and join them, it does not take
+// them (they run on RpcDefaultsCluster: RpcCluster's global ignore-result would drop the results
+// of the tasks they submit). The transfer suite does not apply: rpc:// results live in the
+// cluster and are never copied (migrate refuses rpc://), so the store has no IResultTransfer.
 
 /// <summary>rpc:// runs the whole store contract, plus single retrieval.</summary>
 [Trait("Backend", "rpc")]
@@ -51,3 +56,9 @@ public sealed class RpcStoreConformanceTests(RpcCluster cluster) : ResultStoreCo
 
 [Trait("Backend", "rpc")]
 public sealed class RpcCodecMatrixTests(RpcCluster cluster) : CodecMatrixTests(cluster);
+
+[Trait("Backend", "rpc")]
+public sealed class RpcGroupConformanceTests(RpcDefaultsCluster cluster) : GroupConformanceTests(cluster);
+
+[Trait("Backend", "rpc")]
+public sealed class RpcChordConformanceTests(RpcDefaultsCluster cluster) : ChordConformanceTests(cluster);

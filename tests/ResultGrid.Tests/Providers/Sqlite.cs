@@ -20,6 +20,9 @@ public sealed class SqliteTransferConformanceTests(SqliteCluster cluster) : Tran
 }
 
 [Trait("Backend", "sqlite")]
+public sealed class SqliteGroupConformanceTests(SqliteCluster cluster) : GroupConformanceTests(cluster);
+
+[Trait("Backend", "sqlite")]
 public sealed class SqliteChordConformanceTests(SqliteCluster cluster) : ChordConformanceTests(cluster);
 
 [Trait("Backend", "sqlite")]
