@@ -1,4 +1,4 @@
-namespace ResultGrid.Tests.Corpus;
+namespace ResultGrid.Tests;
 
 /// <summary>
 /// `resultgrid`, the real program, with bad input for every command: arguments the parser

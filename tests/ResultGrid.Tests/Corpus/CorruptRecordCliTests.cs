@@ -1,7 +1,7 @@
 using System.Text.Json;
 using StackExchange.Redis;
 
-namespace ResultGrid.Tests.Corpus;
+namespace ResultGrid.Tests;
 
 /// <summary>
 /// <c>resultgrid inspect</c> and <c>query</c>, run as the real program, on records damaged the
@@ -12,18 +12,19 @@ public sealed class CorruptRecordCliTests(PostgresCluster postgres, MariaDbClust
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    public static TheoryData<string, string, string> Cases => new()
+    /// <summary>Backend, corruption, what of the raw value the text form shows; each row carries its backend as a trait.</summary>
+    public static TheoryData<string, string, string> Cases => new(new (string Backend, string Corruption, string Raw)[]
     {
-        { "sqlite", "children-not-json", "not json" },
-        { "sqlite", "payload-a-python-str", "{\"total\": 42}" },
-        { "sqlite", "date-done-not-a-date", "banana" },
-        { "postgresql", "state-empty", "state" },
-        { "postgresql", "children-an-object", "{\"a\": 1}" },
-        { "mariadb", "date-done-zero-date", "date_done" },
-        { "redis", "key-a-list", "list" },
-        { "redis", "value-not-json", "not json at all" },
-        { "redis", "retries-a-string", "string" },
-    };
+        ("sqlite", "children-not-json", "not json"),
+        ("sqlite", "payload-a-python-str", "{\"total\": 42}"),
+        ("sqlite", "date-done-not-a-date", "banana"),
+        ("postgresql", "state-empty", "state"),
+        ("postgresql", "children-an-object", "{\"a\": 1}"),
+        ("mariadb", "date-done-zero-date", "date_done"),
+        ("redis", "key-a-list", "list"),
+        ("redis", "value-not-json", "not json at all"),
+        ("redis", "retries-a-string", "string"),
+    }.Select(c => new TheoryDataRow<string, string, string>(c.Backend, c.Corruption, c.Raw).WithTrait("Backend", c.Backend)));
 
     private ResultCluster Cluster(string backend) => backend switch
     {
@@ -97,8 +98,8 @@ public sealed class CorruptRecordCliTests(PostgresCluster postgres, MariaDbClust
 
     /// <summary>The JSON form, for scripts: the problem and the raw fields as members.</summary>
     [Theory]
-    [InlineData("sqlite", "retries-not-a-number", "retries")]
-    [InlineData("redis", "key-a-hash", "type")]
+    [InlineData("sqlite", "retries-not-a-number", "retries", Traits = new[] { "Backend", "sqlite" })]
+    [InlineData("redis", "key-a-hash", "type", Traits = new[] { "Backend", "redis" })]
     public async Task Inspect_json_names_the_problem_and_carries_the_raw_fields(string backend, string corruptionName, string rawField)
     {
         var corruption = CorruptRecordCorpus.Find(backend, corruptionName);
@@ -118,9 +119,9 @@ public sealed class CorruptRecordCliTests(PostgresCluster postgres, MariaDbClust
 
     /// <summary>A search lists the good rows and the damaged one (id, field, reason), exit 1, no stack trace.</summary>
     [Theory]
-    [InlineData("sqlite", "children-not-json")]
-    [InlineData("postgresql", "state-blank")]
-    [InlineData("mariadb", "date-done-zero-date")]
+    [InlineData("sqlite", "children-not-json", Traits = new[] { "Backend", "sqlite" })]
+    [InlineData("postgresql", "state-blank", Traits = new[] { "Backend", "postgresql" })]
+    [InlineData("mariadb", "date-done-zero-date", Traits = new[] { "Backend", "mariadb" })]
     public async Task Query_lists_good_rows_and_the_damaged_ones(string backend, string corruptionName)
     {
         var corruption = CorruptRecordCorpus.Find(backend, corruptionName);

@@ -1,6 +1,6 @@
 using ResultGrid.Client;
 
-namespace ResultGrid.Tests.Corpus;
+namespace ResultGrid.Tests;
 
 /// <summary>
 /// Bad input to the SDK, a row each: every call refused with its exact error class and a

@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace ResultGrid.Tests.Corpus;
+namespace ResultGrid.Tests;
 
 /// <summary>
 /// The silo host (src/Silo, the real process) started with one bad setting at a time: a value

@@ -5,7 +5,7 @@ using System.Text.Json;
 using System.Text.RegularExpressions;
 using ResultGrid.Client;
 
-namespace ResultGrid.Tests.Faults;
+namespace ResultGrid.Tests;
 
 /// <summary>
 /// Everything the fault scenario asked of the cluster and what it answered, on one clock
@@ -105,23 +105,4 @@ internal sealed partial class FaultLedger
     private static partial Regex Numbers();
 
     public static string Fmt(double value) => value.ToString("0.00", CultureInfo.InvariantCulture);
-}
-
-/// <summary>A write: when it started and ended, and its outcome or the exception's description.</summary>
-internal sealed record WriteRecord(string Id, string Kind, double Start, double End, WriteOutcome? Outcome, string? Error)
-{
-    public bool Acknowledged => Outcome is not null;
-
-    public double Latency => End - Start;
-}
-
-/// <summary>A wait: when it was issued and answered, and the value or the exception's description.</summary>
-internal sealed record WaitRecord(string Id, double Start, double End, string? Value, string? Error);
-
-/// <summary>A recovery probe: a wait on a fresh id, then the write that completes it.</summary>
-internal sealed record ProbeRecord(double Start, WriteRecord Write, WaitRecord Wait)
-{
-    /// <summary>The wait answered with the probe's own value within <paramref name="latency"/> of the write's answer.</summary>
-    public bool WokeWithin(double latency) =>
-        Write.Acknowledged && Wait.Error is null && Wait.Value == Wait.Id && Wait.End - Write.End <= latency;
 }

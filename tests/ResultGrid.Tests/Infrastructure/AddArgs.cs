@@ -1,0 +1,3 @@
+namespace ResultGrid.Tests;
+
+public sealed record AddArgs(int A, int B);

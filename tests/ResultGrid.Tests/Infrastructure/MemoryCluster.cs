@@ -1,0 +1,3 @@
+namespace ResultGrid.Tests;
+
+public sealed class MemoryCluster() : ResultCluster("memory://");

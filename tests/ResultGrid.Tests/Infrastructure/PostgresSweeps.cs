@@ -1,0 +1,7 @@
+namespace ResultGrid.Tests;
+
+[CollectionDefinition(Name)]
+public sealed class PostgresSweeps
+{
+    public const string Name = "postgres-sweeps";
+}

@@ -1,0 +1,7 @@
+namespace ResultGrid.Tests;
+
+public enum Priority
+{
+    Low,
+    High,
+}

@@ -1,0 +1,3 @@
+namespace ResultGrid.Tests;
+
+public sealed record ProgressMeta(int Current, int Total);
