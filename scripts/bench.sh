@@ -5,6 +5,7 @@
 #
 #   ./scripts/bench.sh [--quick] [--backend memory|rpc|redis|postgresql|mysql|sqlite] [--codecs]
 #   ./scripts/bench.sh [--quick] --migrate
+#   ./scripts/bench.sh [--quick] --http [--backend memory|redis|postgresql|mysql|sqlite]
 # --migrate measures `resultgrid migrate`'s copy, Redis to PostgreSQL (both started here), in
 # results/s; its peer is the drivers alone (SCAN + MGET, binary COPY of the raw documents).
 # --codecs adds, per codec and compression and for results of 100 B, 10 KB and 1 MB, the store
@@ -15,6 +16,11 @@
 # default durability: fsync on) and runs the peers celery-db (Celery's database backend through
 # SQLAlchemy and psycopg2) and pgbench-upsert against the same server; with --backend mysql, a
 # MariaDB of its own. --backend sqlite uses a file in a temporary directory.
+# --http measures the HTTP API (a WebApplication that is also the silo, Kestrel on a free loopback
+# port) with Debian's wrk (installed here) and HttpClient: GET of a stored result (peer
+# kestrel-static, the same bytes from a bare endpoint in the same process), write-to-long-poll
+# latency, 10,000 open long-polls (silo RSS growth, burst wake p99) and, on postgresql, search
+# pages over 1,000,000 seeded results (100,000 with --quick).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -22,9 +28,11 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 
 backend=memory
 migrate=0
+http=0
 for ((i = 1; i <= $#; i++)); do
   if [[ "${!i}" == "--backend" ]]; then j=$((i + 1)); backend="${!j:-memory}"; fi
   if [[ "${!i}" == "--migrate" ]]; then migrate=1; fi
+  if [[ "${!i}" == "--http" ]]; then http=1; fi
 done
 
 pids=()
@@ -35,7 +43,8 @@ trap cleanup EXIT
 if [[ "$backend" == redis* || $migrate -eq 1 ]]; then
   need=()
   command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
-  /usr/bin/python3 -c 'import celery, redis' >/dev/null 2>&1 || need+=(python3-celery python3-redis)
+  # The Celery peers; --http has none.
+  [[ $http -eq 1 ]] || /usr/bin/python3 -c 'import celery, redis' >/dev/null 2>&1 || need+=(python3-celery python3-redis)
   if [[ ${#need[@]} -gt 0 ]]; then
     sudo_cmd=""; [[ $(id -u) -ne 0 ]] && sudo_cmd="sudo"
     $sudo_cmd apt-get update -qq >&2
@@ -61,7 +70,7 @@ install_missing() {
 if [[ "$backend" == postgresql || $migrate -eq 1 ]]; then
   need=()
   compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || need+=(postgresql)
-  /usr/bin/python3 -c 'import celery, sqlalchemy, psycopg2' >/dev/null 2>&1 || need+=(python3-celery python3-sqlalchemy python3-psycopg2)
+  [[ $http -eq 1 ]] || /usr/bin/python3 -c 'import celery, sqlalchemy, psycopg2' >/dev/null 2>&1 || need+=(python3-celery python3-sqlalchemy python3-psycopg2)
   install_missing "${need[@]}"
   pgbin="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)"
   port=$(free_port)
@@ -88,6 +97,13 @@ if [[ "$backend" == mysql ]]; then
   for _ in $(seq 1 200); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
   mariadb --socket="$work/maria.sock" -uroot -e "CREATE DATABASE bench CHARACTER SET utf8mb4; CREATE USER 'bench'@'%'; GRANT ALL ON *.* TO 'bench'@'%';"
   export RESULTGRID_BENCH_SQL="db+mysql://bench@127.0.0.1:$port/bench"
+fi
+
+if [[ $http -eq 1 ]]; then
+  command -v wrk >/dev/null 2>&1 || install_missing wrk
+  # 10,000 open long-polls are 10,000 sockets in the waiter process and as many in the silo:
+  # 65,536 where the hard limit allows it, else as high as it does.
+  ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 fi
 
 dotnet build bench/ResultGrid.Bench -c Release -nologo -v quiet >&2

@@ -14,6 +14,12 @@ using StackExchange.Redis;
 
 // scripts/bench.sh [--quick] [--backend SCHEME]. One silo in this process, the SDK co-hosted in
 // it, so the figures are the grains' and the store's, not a network's.
+if (args is ["--http-waiters", var waitPrefix, var waitCount])
+{
+    // The child process of the --http open-waits benchmark (HttpBench.OpenWaitsAsync).
+    return await HttpBench.WaitersAsync(waitPrefix, int.Parse(waitCount, System.Globalization.CultureInfo.InvariantCulture));
+}
+
 var quick = args.Contains("--quick");
 var backendIndex = Array.IndexOf(args, "--backend");
 var scheme = backendIndex >= 0 && backendIndex + 1 < args.Length ? args[backendIndex + 1].Replace("://", "", StringComparison.Ordinal) : "memory";
@@ -49,6 +55,12 @@ switch (scheme)
     default:
         await Console.Error.WriteLineAsync($"--backend {scheme}: supported are memory, rpc, redis, postgresql, mysql and sqlite.");
         return 2;
+}
+
+if (args.Contains("--http"))
+{
+    // The HTTP API (ResultGrid.Http) in a WebApplication that is also the silo: HttpBench.cs.
+    return await HttpBench.RunAsync(scheme, backendUrl, quick);
 }
 
 if (args.Contains("--migrate"))

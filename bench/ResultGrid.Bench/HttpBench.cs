@@ -1,0 +1,606 @@
+using System.Data.Common;
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using System.Globalization;
+using System.Net.Sockets;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using ResultGrid.Client;
+using ResultGrid.Hosting;
+using ResultGrid.Storage.Sql;
+
+namespace ResultGrid.Bench;
+
+/// <summary>
+/// <c>scripts/bench.sh --http</c>: the HTTP API (ResultGrid.Http) hosted the way an application
+/// hosts it, a <see cref="WebApplication"/> that is also the silo (<c>AddResultGridSilo</c>,
+/// <c>AddResultGridHttp</c>, <c>MapResultGrid("/api")</c>), Kestrel on a free loopback port.
+/// The SDK writes in this process; the reads and waits come over real sockets (wrk, HttpClient,
+/// and a child process for the 10,000 open long-polls).
+/// </summary>
+internal static class HttpBench
+{
+    private const int OpenWaits = 10_000;
+
+    public static async Task<int> RunAsync(string scheme, string backendUrl, bool quick)
+    {
+        if (scheme == "rpc")
+        {
+            // rpc:// hands a result out once: there is no stored result to GET again and again.
+            await Console.Error.WriteLineAsync("--http: rpc:// results are read once, so the HTTP benchmarks run on memory, redis, postgresql, mysql or sqlite.");
+            return 2;
+        }
+
+        if (!WrkAvailable())
+        {
+            await Console.Error.WriteLineAsync("--http needs wrk on the PATH (Debian's wrk package); scripts/bench.sh --http installs it.");
+            return 2;
+        }
+
+        // Counts the waiters parked in the result grains (the ResultGrid meter's
+        // resultgrid.waiters.active, seen in this process), so that a write is only timed once
+        // its long-poll is really waiting, and the 10,000 are known to be held before RSS is read.
+        // Made before the silo, so that it counts from zero.
+        using var parked = new ParkedWaiters();
+
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["ResultGrid:Backend"] = backendUrl,
+            ["ResultGrid:Silo:SiloPort"] = FreePort().ToString(CultureInfo.InvariantCulture),
+            ["ResultGrid:Silo:GatewayPort"] = FreePort().ToString(CultureInfo.InvariantCulture),
+            ["ResultGrid:Silo:ClusterId"] = $"bench-http-{Guid.NewGuid():N}",
+            ["ResultGrid:Http:Urls"] = "http://127.0.0.1:0",
+        });
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.AddResultGridSilo();
+        builder.AddResultGridHttp();
+        await using var app = builder.Build();
+        app.UseResultGridHttp();
+        app.MapResultGrid("/api");
+
+        // The peer kestrel-static: the same JSON bytes the API answers for the stored result,
+        // captured once, from a bare minimal-API endpoint in this same process and Kestrel.
+        var staticBody = new StaticBody();
+        app.MapGet("/static", () => Results.Bytes(staticBody.Bytes, "application/json"));
+
+        await app.StartAsync();
+        var origin = app.Urls.First().TrimEnd('/');
+        var api = origin + "/api/v1";
+        var client = app.Services.GetRequiredService<IResultGridClient>();
+        using var http = new HttpClient(new SocketsHttpHandler { UseProxy = false }) { Timeout = TimeSpan.FromMinutes(2) };
+        await Console.Error.WriteLineAsync($"http bench: {origin} backend {scheme}");
+
+        // GET of one stored result, 64 connections, against the same bytes from a bare endpoint.
+        {
+            var id = TaskIds.NewId();
+            await client.MarkSucceededAsync(id, new Payload("done", 42, [1, 2, 3]), new ResultWriteOptions { Name = "reports.build", Worker = "worker-1@bench", Queue = "celery" });
+            using (var first = await http.GetAsync(new Uri($"{api}/results/{id}")))
+            {
+                staticBody.Bytes = await first.Content.ReadAsByteArrayAsync();
+                if (!first.IsSuccessStatusCode || !JsonDocument.Parse(staticBody.Bytes).RootElement.GetProperty("ready").GetBoolean())
+                {
+                    throw new InvalidOperationException($"GET {api}/results/{id} answered {(int)first.StatusCode}: {System.Text.Encoding.UTF8.GetString(staticBody.Bytes)}");
+                }
+            }
+
+            var (seconds, rounds) = quick ? (5, 3) : (10, 5);
+            var target = new List<double>();
+            var peer = new List<double>();
+            // One untimed run of each first (tiered JIT); then rounds in turn, so that the
+            // machine's drift over the run falls on both alike.
+            for (var round = -1; round < rounds; round++)
+            {
+                var t = Wrk($"{api}/results/{id}", round < 0 ? 3 : seconds);
+                var p = Wrk($"{origin}/static", round < 0 ? 3 : seconds);
+                if (round >= 0)
+                {
+                    target.Add(t);
+                    peer.Add(p);
+                }
+            }
+
+            Emit("http.get_result_rate", scheme, Median(target), "requests/s", "kestrel-static", Math.Round(Median(peer), 3));
+        }
+
+        // Write to the answer of a long-poll already parked in the grain, sequential pairs.
+        {
+            var samples = 2_000;
+            var latencies = new List<double>(samples);
+            for (var i = 0; i < samples + 50; i++)
+            {
+                var id = TaskIds.NewId();
+                var before = parked.Count;
+                var answered = http.GetAsync(new Uri($"{api}/results/{id}/wait?timeout=30"))
+                    .ContinueWith(t => (At: Stopwatch.GetTimestamp(), Response: t), TaskContinuationOptions.ExecuteSynchronously);
+                await parked.WhenAtLeastAsync(before + 1, TimeSpan.FromSeconds(10));
+                var start = Stopwatch.GetTimestamp();
+                await client.MarkSucceededAsync(id, i);
+                var (at, response) = await answered;
+                await EnsureReadyAsync(await response, id);
+                if (i >= 50)
+                {
+                    latencies.Add(Stopwatch.GetElapsedTime(start, at).TotalMilliseconds);
+                }
+            }
+
+            Emit("http.wait_wake_latency_p50", scheme, Percentile(latencies, 0.50), "ms");
+            Emit("http.wait_wake_latency_p99", scheme, Percentile(latencies, 0.99), "ms");
+        }
+
+        await OpenWaitsAsync(scheme, api, client, parked, quick);
+
+        if (scheme == "postgresql")
+        {
+            await SearchAsync(scheme, backendUrl, api, client, http, quick);
+        }
+
+        await app.StopAsync();
+        return 0;
+    }
+
+    /// <summary>
+    /// 10,000 long-polls held at once, from a child process (this process's open-file limit
+    /// could not hold both ends of 10,000 connections, and the child's own memory must not count
+    /// as the silo's): the silo's RSS growth while they are open, then a burst of 10,000 writes
+    /// that wakes them all, timed from each write's start to its answer in the child.
+    /// </summary>
+    private static async Task OpenWaitsAsync(string scheme, string api, IResultGridClient client, ParkedWaiters parked, bool quick)
+    {
+        var limit = OpenFileLimit();
+        if (limit is { } l && l < OpenWaits + 1_024)
+        {
+            await Console.Error.WriteLineAsync($"http.open_waits_{OpenWaits}: skipped, the open-file limit is {l} and {OpenWaits} connections need {OpenWaits + 1_024} (scripts/bench.sh raises it with ulimit -n where allowed).");
+            return;
+        }
+
+        var prefix = $"open-{Guid.NewGuid():N}-";
+        // After a full, compacting GC each time, so that the growth is what the open waits hold,
+        // not garbage a server GC has not yet collected.
+        var rssBefore = SettledRssMegabytes();
+        var baseline = parked.Count;
+        var start = new ProcessStartInfo(Environment.ProcessPath!)
+        {
+            RedirectStandardOutput = true,
+            UseShellExecute = false,
+            // A client, not a server: the workstation GC keeps it small on this 2-core machine.
+            Environment = { ["DOTNET_gcServer"] = "0" },
+        };
+        start.ArgumentList.Add(typeof(HttpBench).Assembly.Location);
+        start.ArgumentList.Add("--http-waiters");
+        start.ArgumentList.Add($"{api}/results/{prefix}");
+        start.ArgumentList.Add(OpenWaits.ToString(CultureInfo.InvariantCulture));
+        using var child = Process.Start(start)!;
+        try
+        {
+            await HoldAndBurstAsync(scheme, client, parked, quick, prefix, rssBefore, baseline, child);
+        }
+        finally
+        {
+            if (!child.HasExited)
+            {
+                child.Kill();
+            }
+        }
+    }
+
+    private static async Task HoldAndBurstAsync(string scheme, IResultGridClient client, ParkedWaiters parked, bool quick, string prefix, double rssBefore, long baseline, Process child)
+    {
+        var opened = await child.StandardOutput.ReadLineAsync();
+        if (opened != "opened")
+        {
+            throw new InvalidOperationException($"The waiter process said '{opened}' instead of 'opened'.");
+        }
+
+        var clock = Stopwatch.StartNew();
+        await parked.WhenAtLeastAsync(baseline + OpenWaits, TimeSpan.FromSeconds(quick ? 60 : 120));
+        await Console.Error.WriteLineAsync($"http bench: {OpenWaits} long-polls parked {clock.Elapsed.TotalSeconds:F1} s after the last connect");
+        var rssOpen = SettledRssMegabytes();
+        Emit($"http.open_waits_{OpenWaits}", scheme, rssOpen - rssBefore, "MB");
+
+        // The burst: the writes as workers would send them, many in flight, each timed from its start.
+        var burst = Stopwatch.StartNew();
+        var starts = new long[OpenWaits];
+        var next = -1;
+        await Task.WhenAll(Enumerable.Range(0, InFlight()).Select(async _ =>
+        {
+            int i;
+            while ((i = Interlocked.Increment(ref next)) < OpenWaits)
+            {
+                starts[i] = Stopwatch.GetTimestamp();
+                await client.MarkSucceededAsync(prefix + i.ToString(CultureInfo.InvariantCulture), i);
+            }
+        }));
+        var written = burst.Elapsed.TotalMilliseconds;
+
+        // The child prints "index timestamp ready" per answer, then "done". Stopwatch timestamps
+        // are CLOCK_MONOTONIC on Linux, the same clock in both processes.
+        var latencies = new List<double>(OpenWaits);
+        string? line;
+        while ((line = await child.StandardOutput.ReadLineAsync()) is not null && line != "done")
+        {
+            var parts = line.Split(' ');
+            var index = int.Parse(parts[0], CultureInfo.InvariantCulture);
+            if (parts[2] != "ready")
+            {
+                throw new InvalidOperationException($"The long-poll {prefix}{index} answered without the result: {string.Join(' ', parts.Skip(2))}");
+            }
+
+            latencies.Add((long.Parse(parts[1], CultureInfo.InvariantCulture) - starts[index]) * 1000.0 / Stopwatch.Frequency);
+        }
+
+        await child.WaitForExitAsync();
+        if (latencies.Count != OpenWaits)
+        {
+            throw new InvalidOperationException($"{latencies.Count} of the {OpenWaits} long-polls answered (waiter process exit code {child.ExitCode}).");
+        }
+
+        await Console.Error.WriteLineAsync(
+            $"http bench: burst of {OpenWaits} writes took {written:F0} ms; write to answer p50 {Percentile(latencies, 0.5):F1} ms, p90 {Percentile(latencies, 0.9):F1} ms, max {latencies.Max():F1} ms");
+        Emit($"http.open_waits_{OpenWaits}_burst_p99", scheme, Percentile(latencies, 0.99), "ms");
+    }
+
+    /// <summary>
+    /// The child process of <see cref="OpenWaitsAsync"/>: opens <paramref name="count"/> long-polls
+    /// on <c>{prefix}{i}/wait</c>, one connection each, says "opened" once every connection is
+    /// made, then reports each answer's time as it comes.
+    /// </summary>
+    public static async Task<int> WaitersAsync(string prefix, int count)
+    {
+        var connected = 0;
+        using var handler = new SocketsHttpHandler
+        {
+            UseProxy = false,
+            MaxConnectionsPerServer = int.MaxValue,
+            ConnectTimeout = TimeSpan.FromSeconds(30),
+            // Counts the connections made, so that connects are paced by the server's accept
+            // rather than thrown at its listen backlog all at once (a dropped SYN costs a second).
+            ConnectCallback = async (context, cancellationToken) =>
+            {
+                var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+                try
+                {
+                    await socket.ConnectAsync(context.DnsEndPoint, cancellationToken);
+                    Interlocked.Increment(ref connected);
+                    return new NetworkStream(socket, ownsSocket: true);
+                }
+                catch
+                {
+                    socket.Dispose();
+                    throw;
+                }
+            },
+        };
+        using var http = new HttpClient(handler) { Timeout = TimeSpan.FromMinutes(5) };
+        var answers = new (long At, string Outcome)[count];
+        var calls = new List<Task>(count);
+        for (var i = 0; i < count; i++)
+        {
+            var index = i;
+            calls.Add(Task.Run(async () =>
+            {
+                try
+                {
+                    using var response = await http.GetAsync(new Uri($"{prefix}{index.ToString(CultureInfo.InvariantCulture)}/wait?timeout=120"));
+                    var body = await response.Content.ReadAsStringAsync();
+                    var at = Stopwatch.GetTimestamp();
+                    var ready = response.IsSuccessStatusCode && JsonDocument.Parse(body).RootElement.GetProperty("ready").GetBoolean();
+                    answers[index] = (at, ready ? "ready" : $"{(int)response.StatusCode} {body.ReplaceLineEndings(" ")}");
+                }
+                catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or JsonException)
+                {
+                    answers[index] = (Stopwatch.GetTimestamp(), ex.GetType().Name + " " + ex.Message.ReplaceLineEndings(" "));
+                }
+            }));
+
+            // In steps of 500, each step's connections made before the next starts.
+            if ((i + 1) % 500 == 0 || i == count - 1)
+            {
+                var deadline = Stopwatch.StartNew();
+                while (Volatile.Read(ref connected) < i + 1 && deadline.Elapsed < TimeSpan.FromSeconds(30))
+                {
+                    await Task.Delay(5);
+                }
+            }
+        }
+
+        Console.WriteLine("opened");
+        Console.Out.Flush();
+        await Task.WhenAll(calls);
+        var output = new System.Text.StringBuilder();
+        for (var i = 0; i < count; i++)
+        {
+            output.Append(CultureInfo.InvariantCulture, $"{i} {answers[i].At} {answers[i].Outcome}\n");
+        }
+
+        output.Append("done\n");
+        Console.Write(output.ToString());
+        return 0;
+    }
+
+    /// <summary>
+    /// Search on PostgreSQL, pages of 100 from GET /api/v1/results by state, by name and by a
+    /// date-done window, over 1,000,000 stored results (100,000 with --quick). Peer: the same
+    /// pages through the SDK's QueryAsync (the store and grains without HTTP).
+    /// </summary>
+    private static async Task SearchAsync(string scheme, string backendUrl, string api, IResultGridClient client, HttpClient http, bool quick)
+    {
+        var rows = quick ? 100_000 : 1_000_000;
+        var now = DateTimeOffset.UtcNow;
+        var days = 30;
+        await SeedAsync(backendUrl, client, rows, days);
+
+        // A date window in the middle of the history, one day of it (a thirtieth of the rows).
+        var from = now.AddDays(-15);
+        var before = now.AddDays(-14);
+        string Iso(DateTimeOffset t) => Uri.EscapeDataString(t.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture));
+        var filters = new (string Label, string Query, ResultQuery Sdk)[]
+        {
+            ("state", "state=FAILURE", new ResultQuery { States = [TaskStates.Failure] }),
+            ("name", "name=reports.task_07", new ResultQuery { Name = "reports.task_07" }),
+            ("date", $"from={Iso(from)}&before={Iso(before)}", new ResultQuery { DoneFrom = from, DoneBefore = before }),
+        };
+        var pages = quick ? 200 : 500;
+        foreach (var (label, query, sdkQuery) in filters)
+        {
+            var latencies = new List<double>(pages);
+            string? cursor = null;
+            for (var i = 0; i < pages + 20; i++)
+            {
+                var url = $"{api}/results?{query}&limit=100" + (cursor is null ? "" : "&cursor=" + Uri.EscapeDataString(cursor));
+                var start = Stopwatch.GetTimestamp();
+                using var response = await http.GetAsync(new Uri(url));
+                var body = await response.Content.ReadAsByteArrayAsync();
+                var elapsed = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+                using var page = JsonDocument.Parse(body);
+                if (!response.IsSuccessStatusCode || page.RootElement.GetProperty("items").GetArrayLength() == 0)
+                {
+                    throw new InvalidOperationException($"GET {url} answered {(int)response.StatusCode}: {System.Text.Encoding.UTF8.GetString(body)[..Math.Min(body.Length, 500)]}");
+                }
+
+                cursor = page.RootElement.GetProperty("nextCursor").ValueKind == JsonValueKind.String ? page.RootElement.GetProperty("nextCursor").GetString() : null;
+                if (i >= 20)
+                {
+                    latencies.Add(elapsed);
+                }
+            }
+
+            var sdk = new List<double>(pages);
+            string? token = null;
+            for (var i = 0; i < pages + 20; i++)
+            {
+                var start = Stopwatch.GetTimestamp();
+                var page = await client.QueryAsync(sdkQuery with { PageSize = 100, PageToken = token });
+                if (i >= 20)
+                {
+                    sdk.Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
+                }
+
+                token = page.NextPageToken;
+            }
+
+            Emit($"http.search_page_p99.{label}", scheme, Percentile(latencies, 0.99), "ms", "sdk-query", Math.Round(Percentile(sdk, 0.99), 3), rows);
+        }
+    }
+
+    /// <summary>
+    /// Puts <paramref name="rows"/> results into the SQL table, shaped exactly like the ones
+    /// ResultGrid writes: a SUCCESS, a FAILURE and a STARTED result are written through the SDK
+    /// with the extended fields, and every seeded row is a copy of one of them (all of its
+    /// columns, whatever they are) with its own id, task name and times, spread over
+    /// <paramref name="days"/> days. 85% SUCCESS, 10% FAILURE, 5% STARTED; 20 task names.
+    /// </summary>
+    private static async Task SeedAsync(string backendUrl, IResultGridClient client, int rows, int days)
+    {
+        var clock = Stopwatch.StartNew();
+        var options = new ResultWriteOptions
+        {
+            Name = "reports.task_00",
+            Args = new object[] { 42, "eu-west" },
+            Kwargs = new Dictionary<string, object> { ["format"] = "pdf", ["pages"] = 12 },
+            Worker = "celery@worker-1",
+            Queue = "reports",
+            Retries = 0,
+            // Longer than the history, so that no seeded row is expired or swept during the run.
+            Expires = TimeSpan.FromDays(days * 3),
+        };
+        var (success, failure, started) = (TaskIds.NewId(), TaskIds.NewId(), TaskIds.NewId());
+        await client.MarkSucceededAsync(success, new Report(1234.5, [1, 2, 3], "s3://reports/2026/11/report.pdf"), options);
+        await client.MarkFailedAsync(failure, new InvalidOperationException("The report source 'eu-west' did not answer within 30 s."), options);
+        await client.MarkStartedAsync(started, options);
+
+        var table = new SqlResultStoreOptions().TaskTable;
+        var (dataSource, _, _) = SqlConnections.Create(backendUrl, new SqlResultStoreOptions());
+        await using (dataSource)
+        {
+            var columns = new List<string>();
+            await using (var list = dataSource.CreateCommand(
+                $"SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = '{table}' ORDER BY ordinal_position"))
+            await using (var reader = await list.ExecuteReaderAsync())
+            {
+                while (await reader.ReadAsync())
+                {
+                    columns.Add(reader.GetString(0));
+                }
+            }
+
+            // The columns that differ from row to row; every other column is the template's.
+            var varied = new Dictionary<string, string>(StringComparer.Ordinal)
+            {
+                ["task_id"] = "md5('seed-' || g)::uuid::text",
+                ["name"] = "'reports.task_' || lpad((g % 20)::text, 2, '0')",
+                ["updated_at"] = "w.at",
+                ["date_done"] = "CASE WHEN t.date_done IS NULL THEN NULL ELSE w.at END",
+                ["expires_at"] = "CASE WHEN t.expires_at IS NULL THEN NULL ELSE w.at + (t.expires_at - t.updated_at) END",
+            };
+            var select = string.Join(", ", columns.Select(c => varied.TryGetValue(c, out var e) ? e : "t." + c));
+            var n = rows.ToString(CultureInfo.InvariantCulture);
+            await using (var insert = dataSource.CreateCommand($"""
+                INSERT INTO {table} ({string.Join(", ", columns)})
+                SELECT {select}
+                FROM generate_series(1, {n}) g
+                CROSS JOIN LATERAL (SELECT now() - (g::double precision / {n}) * interval '{days} days' AS at) w
+                JOIN {table} t ON t.task_id = CASE WHEN g % 20 < 2 THEN '{failure}' WHEN g % 20 = 2 THEN '{started}' ELSE '{success}' END
+                """))
+            {
+                insert.CommandTimeout = 900;
+                var inserted = await insert.ExecuteNonQueryAsync();
+                if (inserted != rows)
+                {
+                    throw new InvalidOperationException($"Seeding put {inserted} rows in {table}, not {rows}: the templates written through the SDK were not all found.");
+                }
+            }
+
+            // A table that has grown over a month has been vacuumed and analysed by autovacuum;
+            // one filled in a minute has not yet.
+            await using (var vacuum = dataSource.CreateCommand($"VACUUM (ANALYZE) {table}"))
+            {
+                vacuum.CommandTimeout = 900;
+                await vacuum.ExecuteNonQueryAsync();
+            }
+        }
+
+        // A seeded row reads back through the SDK as the template it was copied from.
+        var copy = await client.QueryAsync(new ResultQuery { States = [TaskStates.Failure], Name = "reports.task_01", PageSize = 1 });
+        var template = await client.GetAsync(failure);
+        if (copy.Items.Count != 1 || copy.Items[0].Problem is not null || copy.Items[0].Traceback != template.Traceback || copy.Items[0].Worker != template.Worker)
+        {
+            throw new InvalidOperationException("A seeded FAILURE row does not read back like the one written through the SDK.");
+        }
+
+        await Console.Error.WriteLineAsync($"http bench: {rows} results seeded in {clock.Elapsed.TotalSeconds:F1} s");
+    }
+
+    private static async Task EnsureReadyAsync(HttpResponseMessage response, string id)
+    {
+        using (response)
+        {
+            var body = await response.Content.ReadAsStringAsync();
+            if (!response.IsSuccessStatusCode || !JsonDocument.Parse(body).RootElement.GetProperty("ready").GetBoolean())
+            {
+                throw new InvalidOperationException($"The long-poll on {id} answered {(int)response.StatusCode}: {body}");
+            }
+        }
+    }
+
+    private static bool WrkAvailable() =>
+        (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':').Any(d => File.Exists(Path.Combine(d, "wrk")));
+
+    /// <summary>wrk, 2 threads (the machine's 2 cores), 64 connections; requests per second, every answer a 2xx.</summary>
+    private static double Wrk(string url, int seconds)
+    {
+        var info = new ProcessStartInfo("wrk") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var argument in new[] { "-t2", "-c64", $"-d{seconds}s", "--timeout", "10s", url })
+        {
+            info.ArgumentList.Add(argument);
+        }
+
+        using var process = Process.Start(info)!;
+        var error = process.StandardError.ReadToEndAsync();
+        var output = process.StandardOutput.ReadToEnd();
+        process.WaitForExit();
+        var lines = output.Split('\n').Select(l => l.Trim()).ToArray();
+        var rate = lines.FirstOrDefault(l => l.StartsWith("Requests/sec:", StringComparison.Ordinal));
+        var bad = lines.FirstOrDefault(l => l.StartsWith("Non-2xx or 3xx responses:", StringComparison.Ordinal) || l.StartsWith("Socket errors:", StringComparison.Ordinal));
+        if (process.ExitCode != 0 || rate is null || bad is not null)
+        {
+            throw new InvalidOperationException($"wrk {url}: exit {process.ExitCode}, {bad ?? "no rate"}\n{output}{error.Result}");
+        }
+
+        return double.Parse(rate["Requests/sec:".Length..].Trim(), CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>This process's resident set in MB after a full, compacting, decommitting GC.</summary>
+    private static double SettledRssMegabytes()
+    {
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+        GC.WaitForPendingFinalizers();
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+        var line = File.ReadLines("/proc/self/status").First(l => l.StartsWith("VmRSS:", StringComparison.Ordinal));
+        return long.Parse(line["VmRSS:".Length..].Trim().Split(' ')[0], CultureInfo.InvariantCulture) / 1024.0;
+    }
+
+    /// <summary>The soft limit on open files (Linux), null where /proc does not say.</summary>
+    private static long? OpenFileLimit()
+    {
+        var line = File.Exists("/proc/self/limits") ? File.ReadLines("/proc/self/limits").FirstOrDefault(l => l.StartsWith("Max open files", StringComparison.Ordinal)) : null;
+        var soft = line?["Max open files".Length..].Split(' ', StringSplitOptions.RemoveEmptyEntries)[0];
+        return long.TryParse(soft, NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? n : null;
+    }
+
+    private static void Emit(string name, string backend, double value, string unit, string? peer = null, double? peerValue = null, int? rows = null) =>
+        Console.WriteLine(rows is null
+            ? JsonSerializer.Serialize(new { name, backend, value = Math.Round(value, 3), unit, peer, peer_value = peerValue })
+            : JsonSerializer.Serialize(new { name, backend, value = Math.Round(value, 3), unit, peer, peer_value = peerValue, rows }));
+
+    private static double Median(List<double> values) => Percentile(values, 0.5);
+
+    private static double Percentile(List<double> values, double p)
+    {
+        var sorted = values.Order().ToArray();
+        var index = (int)Math.Ceiling(p * sorted.Length) - 1;
+        return sorted[Math.Clamp(index, 0, sorted.Length - 1)];
+    }
+
+    private static int InFlight() => int.TryParse(Environment.GetEnvironmentVariable("BENCH_INFLIGHT"), out var n) ? n : 256;
+
+    private static int FreePort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    public sealed record Report(double Total, int[] Rows, string Url);
+
+    private sealed class StaticBody
+    {
+        public byte[] Bytes { get; set; } = [];
+    }
+
+    /// <summary>The waiters parked in this process's result grains, from the ResultGrid meter.</summary>
+    private sealed class ParkedWaiters : IDisposable
+    {
+        private readonly MeterListener _listener = new();
+        private long _count;
+
+        public ParkedWaiters()
+        {
+            _listener.InstrumentPublished = (instrument, listener) =>
+            {
+                if (instrument.Meter.Name == ResultGridMeter.Name && instrument.Name == "resultgrid.waiters.active")
+                {
+                    listener.EnableMeasurementEvents(instrument);
+                }
+            };
+            _listener.SetMeasurementEventCallback<long>((_, delta, _, _) => Interlocked.Add(ref _count, delta));
+            _listener.Start();
+        }
+
+        public long Count => Interlocked.Read(ref _count);
+
+        public async Task WhenAtLeastAsync(long target, TimeSpan timeout)
+        {
+            var clock = Stopwatch.StartNew();
+            while (Count < target)
+            {
+                if (clock.Elapsed > timeout)
+                {
+                    throw new TimeoutException($"{Count} waiters parked after {timeout.TotalSeconds} s, not {target}: the long-polls did not reach the result grains.");
+                }
+
+                // Polled: the wait is not timed, only the write that follows it.
+                await Task.Delay(1);
+            }
+        }
+
+        public void Dispose() => _listener.Dispose();
+    }
+}
