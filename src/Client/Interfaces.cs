@@ -99,6 +99,20 @@ public interface IGroupResults
     /// <summary>Each child's outcome as it completes (completion order), until all have; failures come as outcomes.</summary>
     IAsyncEnumerable<TaskOutcome<T>> AsCompletedAsync<T>(string groupId, TimeSpan? timeout = null, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Waits at most <paramref name="timeout"/> for every child to be READY, woken by the
+    /// children, and returns the group's status then (ready or not; no exception at the timeout).
+    /// </summary>
+    /// <exception cref="InvalidOperationException">No such group is saved.</exception>
+    Task<GroupStatus> WaitGroupAsync(string groupId, TimeSpan timeout, CancellationToken cancellationToken = default);
+
+    /// <summary>The children's results as stored now, in submission order (PENDING where none is); empty for an unknown group.</summary>
+    Task<IReadOnlyList<TaskResultInfo>> GetGroupResultsAsync(string groupId, CancellationToken cancellationToken = default);
+
+    /// <summary>Each child's result as it completes (completion order), until all have, without decoding values.</summary>
+    /// <exception cref="InvalidOperationException">No such group is saved.</exception>
+    IAsyncEnumerable<TaskResultInfo> WatchGroupAsync(string groupId, CancellationToken cancellationToken = default);
+
     /// <summary>Deletes the group's meta (Celery's delete()); the children's results stay.</summary>
     Task<bool> ForgetGroupAsync(string groupId, CancellationToken cancellationToken = default);
 
