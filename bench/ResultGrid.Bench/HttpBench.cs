@@ -58,7 +58,8 @@ internal static class HttpBench
             ["ResultGrid:Silo:ClusterId"] = $"bench-http-{Guid.NewGuid():N}",
             ["ResultGrid:Http:Urls"] = "http://127.0.0.1:0",
         });
-        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        // Logs on stderr: stdout carries the JSON lines and nothing else.
+        builder.Logging.ClearProviders().AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace).SetMinimumLevel(LogLevel.Warning);
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         builder.AddResultGridSilo();
         builder.AddResultGridHttp();
@@ -108,6 +109,20 @@ internal static class HttpBench
             }
 
             Emit("http.get_result_rate", scheme, Median(target), "requests/s", "kestrel-static", Math.Round(Median(peer), 3));
+
+            // For the reader of the figures, not a line: the same read through the SDK alone,
+            // as many in flight as wrk's connections, tells the grain's share from the HTTP layer's.
+            var sdkClock = Stopwatch.StartNew();
+            var sdkReads = 0;
+            await Task.WhenAll(Enumerable.Range(0, 64).Select(async _ =>
+            {
+                while (sdkClock.Elapsed < TimeSpan.FromSeconds(3))
+                {
+                    await client.GetAsync(id);
+                    Interlocked.Increment(ref sdkReads);
+                }
+            }));
+            await Console.Error.WriteLineAsync($"http bench: the same result read through the SDK, 64 in flight: {sdkReads / sdkClock.Elapsed.TotalSeconds:F0} reads/s");
         }
 
         // Write to the answer of a long-poll already parked in the grain, sequential pairs.
@@ -150,7 +165,9 @@ internal static class HttpBench
     /// 10,000 long-polls held at once, from a child process (this process's open-file limit
     /// could not hold both ends of 10,000 connections, and the child's own memory must not count
     /// as the silo's): the silo's RSS growth while they are open, then a burst of 10,000 writes
-    /// that wakes them all, timed from each write's start to its answer in the child.
+    /// that wakes them all, timed from each write's start to its answer in the child. Peer
+    /// sdk-waits: the same 10,000 waits through the SDK in this process (no HTTP), the share of
+    /// the grains, the waiter index and the SDK in both figures.
     /// </summary>
     private static async Task OpenWaitsAsync(string scheme, string api, IResultGridClient client, ParkedWaiters parked, bool quick)
     {
@@ -161,6 +178,14 @@ internal static class HttpBench
             return;
         }
 
+        var (httpGrowth, httpLatencies) = await HttpOpenWaitsAsync(api, client, parked, quick);
+        var (sdkGrowth, sdkLatencies) = await SdkOpenWaitsAsync(client, parked, quick);
+        Emit($"http.open_waits_{OpenWaits}", scheme, httpGrowth, "MB", "sdk-waits", Math.Round(sdkGrowth, 3));
+        Emit($"http.open_waits_{OpenWaits}_burst_p99", scheme, Percentile(httpLatencies, 0.99), "ms", "sdk-waits", Math.Round(Percentile(sdkLatencies, 0.99), 3));
+    }
+
+    private static async Task<(double RssGrowth, List<double> Latencies)> HttpOpenWaitsAsync(string api, IResultGridClient client, ParkedWaiters parked, bool quick)
+    {
         var prefix = $"open-{Guid.NewGuid():N}-";
         // After a full, compacting GC each time, so that the growth is what the open waits hold,
         // not garbage a server GC has not yet collected.
@@ -180,7 +205,44 @@ internal static class HttpBench
         using var child = Process.Start(start)!;
         try
         {
-            await HoldAndBurstAsync(scheme, client, parked, quick, prefix, rssBefore, baseline, child);
+            var opened = await child.StandardOutput.ReadLineAsync();
+            if (opened != "opened")
+            {
+                throw new InvalidOperationException($"The waiter process said '{opened}' instead of 'opened'.");
+            }
+
+            var clock = Stopwatch.StartNew();
+            await parked.WhenAtLeastAsync(baseline + OpenWaits, TimeSpan.FromSeconds(quick ? 60 : 120));
+            await Console.Error.WriteLineAsync($"http bench: {OpenWaits} long-polls parked {clock.Elapsed.TotalSeconds:F1} s after the last connect");
+            var growth = SettledRssMegabytes() - rssBefore;
+
+            var (starts, written) = await BurstAsync(client, prefix);
+
+            // The child prints "index timestamp ready" per answer, then "done". Stopwatch
+            // timestamps are CLOCK_MONOTONIC on Linux, the same clock in both processes.
+            var latencies = new List<double>(OpenWaits);
+            string? line;
+            while ((line = await child.StandardOutput.ReadLineAsync()) is not null && line != "done")
+            {
+                var parts = line.Split(' ');
+                var index = int.Parse(parts[0], CultureInfo.InvariantCulture);
+                if (parts[2] != "ready")
+                {
+                    throw new InvalidOperationException($"The long-poll {prefix}{index} answered without the result: {string.Join(' ', parts.Skip(2))}");
+                }
+
+                latencies.Add((long.Parse(parts[1], CultureInfo.InvariantCulture) - starts[index]) * 1000.0 / Stopwatch.Frequency);
+            }
+
+            await child.WaitForExitAsync();
+            if (latencies.Count != OpenWaits)
+            {
+                throw new InvalidOperationException($"{latencies.Count} of the {OpenWaits} long-polls answered (waiter process exit code {child.ExitCode}).");
+            }
+
+            await Console.Error.WriteLineAsync(
+                $"http bench: HTTP: burst of {OpenWaits} writes took {written:F0} ms; write to answer p50 {Percentile(latencies, 0.5):F1} ms, p90 {Percentile(latencies, 0.9):F1} ms, max {latencies.Max():F1} ms");
+            return (growth, latencies);
         }
         finally
         {
@@ -191,21 +253,36 @@ internal static class HttpBench
         }
     }
 
-    private static async Task HoldAndBurstAsync(string scheme, IResultGridClient client, ParkedWaiters parked, bool quick, string prefix, double rssBefore, long baseline, Process child)
+    private static async Task<(double RssGrowth, List<double> Latencies)> SdkOpenWaitsAsync(IResultGridClient client, ParkedWaiters parked, bool quick)
     {
-        var opened = await child.StandardOutput.ReadLineAsync();
-        if (opened != "opened")
+        var prefix = $"sdk-open-{Guid.NewGuid():N}-";
+        var rssBefore = SettledRssMegabytes();
+        var baseline = parked.Count;
+        var answered = new long[OpenWaits];
+        var waits = Enumerable.Range(0, OpenWaits).Select(async i =>
         {
-            throw new InvalidOperationException($"The waiter process said '{opened}' instead of 'opened'.");
+            var info = await client.WaitUntilReadyAsync(prefix + i.ToString(CultureInfo.InvariantCulture), TimeSpan.FromSeconds(120));
+            answered[i] = Stopwatch.GetTimestamp();
+            return info.IsReady;
+        }).ToArray();
+        await parked.WhenAtLeastAsync(baseline + OpenWaits, TimeSpan.FromSeconds(quick ? 60 : 120));
+        var growth = SettledRssMegabytes() - rssBefore;
+        var (starts, written) = await BurstAsync(client, prefix);
+        var ready = await Task.WhenAll(waits);
+        if (ready.Count(r => r) != OpenWaits)
+        {
+            throw new InvalidOperationException($"{ready.Count(r => r)} of the {OpenWaits} SDK waits answered READY.");
         }
 
-        var clock = Stopwatch.StartNew();
-        await parked.WhenAtLeastAsync(baseline + OpenWaits, TimeSpan.FromSeconds(quick ? 60 : 120));
-        await Console.Error.WriteLineAsync($"http bench: {OpenWaits} long-polls parked {clock.Elapsed.TotalSeconds:F1} s after the last connect");
-        var rssOpen = SettledRssMegabytes();
-        Emit($"http.open_waits_{OpenWaits}", scheme, rssOpen - rssBefore, "MB");
+        var latencies = Enumerable.Range(0, OpenWaits).Select(i => (answered[i] - starts[i]) * 1000.0 / Stopwatch.Frequency).ToList();
+        await Console.Error.WriteLineAsync(
+            $"http bench: SDK: burst of {OpenWaits} writes took {written:F0} ms; write to answer p50 {Percentile(latencies, 0.5):F1} ms, p90 {Percentile(latencies, 0.9):F1} ms, max {latencies.Max():F1} ms");
+        return (growth, latencies);
+    }
 
-        // The burst: the writes as workers would send them, many in flight, each timed from its start.
+    /// <summary>The burst: the 10,000 writes as workers would send them, many in flight, each timed from its start.</summary>
+    private static async Task<(long[] Starts, double Milliseconds)> BurstAsync(IResultGridClient client, string prefix)
+    {
         var burst = Stopwatch.StartNew();
         var starts = new long[OpenWaits];
         var next = -1;
@@ -218,33 +295,7 @@ internal static class HttpBench
                 await client.MarkSucceededAsync(prefix + i.ToString(CultureInfo.InvariantCulture), i);
             }
         }));
-        var written = burst.Elapsed.TotalMilliseconds;
-
-        // The child prints "index timestamp ready" per answer, then "done". Stopwatch timestamps
-        // are CLOCK_MONOTONIC on Linux, the same clock in both processes.
-        var latencies = new List<double>(OpenWaits);
-        string? line;
-        while ((line = await child.StandardOutput.ReadLineAsync()) is not null && line != "done")
-        {
-            var parts = line.Split(' ');
-            var index = int.Parse(parts[0], CultureInfo.InvariantCulture);
-            if (parts[2] != "ready")
-            {
-                throw new InvalidOperationException($"The long-poll {prefix}{index} answered without the result: {string.Join(' ', parts.Skip(2))}");
-            }
-
-            latencies.Add((long.Parse(parts[1], CultureInfo.InvariantCulture) - starts[index]) * 1000.0 / Stopwatch.Frequency);
-        }
-
-        await child.WaitForExitAsync();
-        if (latencies.Count != OpenWaits)
-        {
-            throw new InvalidOperationException($"{latencies.Count} of the {OpenWaits} long-polls answered (waiter process exit code {child.ExitCode}).");
-        }
-
-        await Console.Error.WriteLineAsync(
-            $"http bench: burst of {OpenWaits} writes took {written:F0} ms; write to answer p50 {Percentile(latencies, 0.5):F1} ms, p90 {Percentile(latencies, 0.9):F1} ms, max {latencies.Max():F1} ms");
-        Emit($"http.open_waits_{OpenWaits}_burst_p99", scheme, Percentile(latencies, 0.99), "ms");
+        return (starts, burst.Elapsed.TotalMilliseconds);
     }
 
     /// <summary>
@@ -517,14 +568,16 @@ internal static class HttpBench
         return double.Parse(rate["Requests/sec:".Length..].Trim(), CultureInfo.InvariantCulture);
     }
 
-    /// <summary>This process's resident set in MB after a full, compacting, decommitting GC.</summary>
+    /// <summary>This process's resident set in MB after a full, compacting, decommitting GC (the managed heap's share on stderr).</summary>
     private static double SettledRssMegabytes()
     {
         GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
         GC.WaitForPendingFinalizers();
         GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
         var line = File.ReadLines("/proc/self/status").First(l => l.StartsWith("VmRSS:", StringComparison.Ordinal));
-        return long.Parse(line["VmRSS:".Length..].Trim().Split(' ')[0], CultureInfo.InvariantCulture) / 1024.0;
+        var rss = long.Parse(line["VmRSS:".Length..].Trim().Split(' ')[0], CultureInfo.InvariantCulture) / 1024.0;
+        Console.Error.WriteLine($"http bench: RSS {rss:F1} MB, managed heap {GC.GetGCMemoryInfo().HeapSizeBytes / 1048576.0:F1} MB, {GC.GetTotalMemory(false) / 1048576.0:F1} MB of it live");
+        return rss;
     }
 
     /// <summary>The soft limit on open files (Linux), null where /proc does not say.</summary>
