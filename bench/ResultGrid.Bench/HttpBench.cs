@@ -113,21 +113,25 @@ internal static class HttpBench
             var sdkRead = new List<double>();
             // One untimed run of each first (tiered JIT); then rounds in turn, so that the
             // machine's drift over the run falls on all alike.
+            long requests = 0, activations = 0;
             for (var round = -1; round < rounds; round++)
             {
+                var activated = parked.ActivationsCreated;
                 var t = Wrk($"{api}/results/{id}", round < 0 ? 3 : seconds);
                 var p = Wrk($"{origin}/static", round < 0 ? 3 : seconds);
                 var r = Wrk($"{origin}/sdk-read/{id}", round < 0 ? 3 : seconds);
                 if (round >= 0)
                 {
-                    target.Add(t);
-                    peer.Add(p);
-                    sdkRead.Add(r);
+                    target.Add(t.Rate);
+                    peer.Add(p.Rate);
+                    sdkRead.Add(r.Rate);
+                    requests += t.Requests + r.Requests;
+                    activations += parked.ActivationsCreated - activated;
                 }
             }
 
             Emit("http.get_result_rate", scheme, Median(target), "requests/s", "kestrel-static", Math.Round(Median(peer), 3));
-            await Console.Error.WriteLineAsync($"http bench: median requests/s: API {Median(target):F0}, kestrel-static {Median(peer):F0}, kestrel + SDK read without the API's code {Median(sdkRead):F0}");
+            await Console.Error.WriteLineAsync($"http bench: median requests/s: API {Median(target):F0}, kestrel-static {Median(peer):F0}, kestrel + SDK read without the API's code {Median(sdkRead):F0}; grain activations made per read of the one result: {(double)activations / requests:F2}");
 
             // For the reader of the figures, not a line: the same read through the SDK alone,
             // as many in flight as wrk's connections, tells the grain's share from the HTTP layer's.
@@ -425,9 +429,13 @@ internal static class HttpBench
         foreach (var (label, query, sdkQuery) in filters)
         {
             var latencies = new List<double>(pages);
+            var firstPages = new List<double>();
+            var (depth, deepest) = (0, 0);
             string? cursor = null;
             for (var i = 0; i < pages + 20; i++)
             {
+                depth = cursor is null ? 1 : depth + 1;
+                deepest = Math.Max(deepest, depth);
                 var url = $"{api}/results?{query}&limit=100" + (cursor is null ? "" : "&cursor=" + Uri.EscapeDataString(cursor));
                 var start = Stopwatch.GetTimestamp();
                 using var response = await http.GetAsync(new Uri(url));
@@ -444,6 +452,10 @@ internal static class HttpBench
                 if (i >= 20)
                 {
                     latencies.Add(elapsed);
+                    if (depth == 1)
+                    {
+                        firstPages.Add(elapsed);
+                    }
                 }
             }
 
@@ -461,6 +473,7 @@ internal static class HttpBench
                 token = page.NextPageToken;
             }
 
+            await Console.Error.WriteLineAsync($"http bench: search {label}: p50 {Percentile(latencies, 0.5):F1} ms, max {latencies.Max():F1} ms, first pages p50 {(firstPages.Count == 0 ? "-" : Percentile(firstPages, 0.5).ToString("F1", CultureInfo.InvariantCulture))} ms ({firstPages.Count} of them), deepest page {deepest}");
             Emit($"http.search_page_p99.{label}", scheme, Percentile(latencies, 0.99), "ms", "sdk-query", Math.Round(Percentile(sdk, 0.99), 3), rows);
         }
     }
@@ -569,7 +582,7 @@ internal static class HttpBench
         (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':').Any(d => File.Exists(Path.Combine(d, "wrk")));
 
     /// <summary>wrk, 2 threads (the machine's 2 cores), 64 connections; requests per second, every answer a 2xx.</summary>
-    private static double Wrk(string url, int seconds)
+    private static (double Rate, long Requests) Wrk(string url, int seconds)
     {
         var info = new ProcessStartInfo("wrk") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var argument in new[] { "-t2", "-c64", $"-d{seconds}s", "--timeout", "10s", "--latency", url })
@@ -592,7 +605,8 @@ internal static class HttpBench
         // For the reader: wrk's latency percentiles of the run, on stderr.
         var percentiles = lines.Where(l => l.StartsWith("50%", StringComparison.Ordinal) || l.StartsWith("99%", StringComparison.Ordinal));
         Console.Error.WriteLine($"http bench: wrk {seconds} s {url}: {rate} latency {string.Join(", ", percentiles)}");
-        return double.Parse(rate["Requests/sec:".Length..].Trim(), CultureInfo.InvariantCulture);
+        var requests = lines.First(l => l.Contains(" requests in ", StringComparison.Ordinal)).Split(' ')[0];
+        return (double.Parse(rate["Requests/sec:".Length..].Trim(), CultureInfo.InvariantCulture), long.Parse(requests, CultureInfo.InvariantCulture));
     }
 
     /// <summary>This process's resident set in MB after a full, compacting, decommitting GC (the managed heap's share on stderr).</summary>
@@ -645,23 +659,43 @@ internal static class HttpBench
         public byte[] Bytes { get; set; } = [];
     }
 
-    /// <summary>The waiters parked in this process's result grains, from the ResultGrid meter.</summary>
+    /// <summary>
+    /// The waiters parked in this process's result grains (the ResultGrid meter), and the grain
+    /// activations Orleans has made here (its orleans-catalog-activation-created counter).
+    /// </summary>
     private sealed class ParkedWaiters : IDisposable
     {
+        private const string Activations = "orleans-catalog-activation-created";
         private readonly MeterListener _listener = new();
         private long _count;
+        private long _activations;
 
         public ParkedWaiters()
         {
             _listener.InstrumentPublished = (instrument, listener) =>
             {
-                if (instrument.Meter.Name == ResultGridMeter.Name && instrument.Name == "resultgrid.waiters.active")
+                if ((instrument.Meter.Name == ResultGridMeter.Name && instrument.Name == "resultgrid.waiters.active") || instrument.Name == Activations)
                 {
                     listener.EnableMeasurementEvents(instrument);
                 }
             };
-            _listener.SetMeasurementEventCallback<long>((_, delta, _, _) => Interlocked.Add(ref _count, delta));
+            _listener.SetMeasurementEventCallback<long>((instrument, delta, _, _) => Add(instrument, delta));
+            _listener.SetMeasurementEventCallback<int>((instrument, delta, _, _) => Add(instrument, delta));
             _listener.Start();
+        }
+
+        public long ActivationsCreated => Interlocked.Read(ref _activations);
+
+        private void Add(Instrument instrument, long delta)
+        {
+            if (instrument.Name == Activations)
+            {
+                Interlocked.Add(ref _activations, delta);
+            }
+            else
+            {
+                Interlocked.Add(ref _count, delta);
+            }
         }
 
         public long Count => Interlocked.Read(ref _count);
