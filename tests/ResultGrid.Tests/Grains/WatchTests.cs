@@ -22,7 +22,7 @@ public sealed class WatchTests(MemoryCluster cluster)
     {
         var id = NewId();
         var grain = cluster.Grains.GetGrain<ITaskResultGrain>(id);
-        var seen = TaskResultVersion.Of(await grain.WatchAsync(null, TimeSpan.Zero));
+        var seen = TaskResultVersion.Of(await grain.WatchAsync(null, TimeSpan.Zero, Ct));
 
         // Parked for 2.5 s (below the clusters' 3 s response timeout): a wake, not its end, answers.
         var clock = Stopwatch.StartNew();
@@ -43,7 +43,7 @@ public sealed class WatchTests(MemoryCluster cluster)
         var id = NewId();
         await cluster.External.MarkStartedAsync(id, cancellationToken: Ct);
         var grain = cluster.Grains.GetGrain<ITaskResultGrain>(id);
-        var current = await grain.WatchAsync(null, TimeSpan.Zero);
+        var current = await grain.WatchAsync(null, TimeSpan.Zero, Ct);
         Assert.Equal(TaskStates.Started, current.State);
 
         var clock = Stopwatch.StartNew();
@@ -162,7 +162,7 @@ public sealed class RedisWatchTests(RedisCluster cluster) : IAsyncLifetime
         var ct = TestContext.Current.CancellationToken;
         var id = $"watch-{Guid.NewGuid():N}";
         var grain = cluster.Grains.GetGrain<ITaskResultGrain>(id);
-        var seen = TaskResultVersion.Of(await grain.WatchAsync(null, TimeSpan.Zero));
+        var seen = TaskResultVersion.Of(await grain.WatchAsync(null, TimeSpan.Zero, ct));
         var watch = grain.WatchAsync(seen, TimeSpan.FromMilliseconds(2500), ct);
         await Task.Delay(300, ct);
 
