@@ -1,3 +1,5 @@
+using Orleans.Concurrency;
+
 namespace ResultGrid;
 
 /// <summary>
@@ -12,4 +14,17 @@ public interface IResultQueryGrain : IGrainWithIntegerKey
     /// <exception cref="ArgumentException">The query or its page token is not usable.</exception>
     [Alias("Query")]
     Task<ResultPage> QueryAsync(ResultQuery query);
+
+    /// <summary>How many unexpired results are stored in each state, counted by the store from its indexes.</summary>
+    /// <exception cref="NotSupportedException">The backend keeps no queryable tables.</exception>
+    [Alias("CountByState")]
+    Task<StateCounts> CountByStateAsync();
+}
+
+/// <summary>Stored results per state, and how long the store took to count them.</summary>
+[GenerateSerializer, Immutable, Alias("ResultGrid.StateCounts")]
+public sealed record StateCounts
+{
+    [Id(0)] public required Dictionary<string, long> Counts { get; init; }
+    [Id(1)] public TimeSpan Took { get; init; }
 }

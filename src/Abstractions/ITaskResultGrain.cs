@@ -25,6 +25,16 @@ public interface ITaskResultGrain : IGrainWithStringKey
     Task<TaskResult> WaitAsync(TimeSpan maxWait, CancellationToken cancellationToken = default);
 
     /// <summary>
+    /// Waits at most <paramref name="maxWait"/> for the result to differ from the version the
+    /// caller has seen (<see cref="TaskResultVersion"/>; null: nothing seen, answer at once) and
+    /// returns it as it then is. Every stored state change wakes it (STARTED, PROGRESS meta,
+    /// RETRY, READY), not only READY: what a live view of one task needs. A READY result is
+    /// handed out as by <see cref="WaitAsync"/> (single retrieval, expire-after-read).
+    /// </summary>
+    [AlwaysInterleave, Alias("Watch")]
+    Task<TaskResult> WatchAsync(string? seenVersion, TimeSpan maxWait, CancellationToken cancellationToken = default);
+
+    /// <summary>
     /// The current state only; PENDING when nothing is stored. Never a retrieval: on
     /// <c>rpc://</c> it leaves the result for the one reader that takes it.
     /// </summary>
@@ -44,8 +54,9 @@ public interface ITaskResultGrain : IGrainWithStringKey
     Task<bool> ForgetAsync();
 
     /// <summary>
-    /// Called by writers after the store has a READY result for this id and waiters were
-    /// registered for it: wakes them with <paramref name="stored"/>. Not for applications.
+    /// Called by writers after the store has a new result for this id and waiters were
+    /// registered for it: wakes them with <paramref name="stored"/> (a READY result wakes
+    /// waiters and watchers, any other state only watchers). Not for applications.
     /// </summary>
     /// <remarks>A 5 s response timeout: a delivery into a silo that just died is given up and retried, not waited on for 30 s.</remarks>
     [AlwaysInterleave, Alias("Notify"), ResponseTimeout("00:00:05")]

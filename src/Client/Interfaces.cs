@@ -16,6 +16,19 @@ public interface IResultReader
     /// <exception cref="ResultConsumedException">An rpc:// result that was already retrieved.</exception>
     Task<TaskOutcome<T>> WaitAsync<T>(string taskId, TimeSpan? timeout = null, bool propagate = true, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Waits at most <paramref name="timeout"/> for the task to be READY, woken by the write, and
+    /// returns the result as it then is: READY, or not yet (no exception at the timeout). A
+    /// READY result is handed out as by <see cref="WaitAsync"/> (single retrieval on rpc://).
+    /// </summary>
+    Task<TaskResultInfo> WaitUntilReadyAsync(string taskId, TimeSpan timeout, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// The result now, then each stored change of it (STARTED, PROGRESS meta, RETRY, ...) as it
+    /// is stored, woken by the write, until it is READY (the last item) or the token is cancelled.
+    /// </summary>
+    IAsyncEnumerable<TaskResultInfo> WatchAsync(string taskId, CancellationToken cancellationToken = default);
+
     /// <summary>The state alone (PENDING for an unknown id). Not a retrieval: an rpc:// result stays for its reader.</summary>
     Task<string> GetStateAsync(string taskId, CancellationToken cancellationToken = default);
 
@@ -48,6 +61,14 @@ public interface IResultWriter
 
     Task<WriteOutcome> MarkRevokedAsync(string taskId, string? reason = null, ResultWriteOptions? options = null, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Stores <paramref name="record"/> as given: its state, its already encoded value and its
+    /// extended fields (for bridges such as the HTTP API, whose callers encode their own values).
+    /// The silo applies every rule of the other writes: never replacing SUCCESS, accept-content,
+    /// the size limit, id and state rules.
+    /// </summary>
+    Task<WriteOutcome> WriteAsync(TaskResult record, TimeSpan? expires = null, CancellationToken cancellationToken = default);
+
     /// <summary>A custom state such as PROGRESS with its meta (Celery's update_state).</summary>
     Task<WriteOutcome> UpdateStateAsync<TMeta>(string taskId, string state, TMeta meta, ResultWriteOptions? options = null, CancellationToken cancellationToken = default);
 }
@@ -77,6 +98,20 @@ public interface IGroupResults
 
     /// <summary>Each child's outcome as it completes (completion order), until all have; failures come as outcomes.</summary>
     IAsyncEnumerable<TaskOutcome<T>> AsCompletedAsync<T>(string groupId, TimeSpan? timeout = null, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Waits at most <paramref name="timeout"/> for every child to be READY, woken by the
+    /// children, and returns the group's status then (ready or not; no exception at the timeout).
+    /// </summary>
+    /// <exception cref="InvalidOperationException">No such group is saved.</exception>
+    Task<GroupStatus> WaitGroupAsync(string groupId, TimeSpan timeout, CancellationToken cancellationToken = default);
+
+    /// <summary>The children's results as stored now, in submission order (PENDING where none is); empty for an unknown group.</summary>
+    Task<IReadOnlyList<TaskResultInfo>> GetGroupResultsAsync(string groupId, CancellationToken cancellationToken = default);
+
+    /// <summary>Each child's result as it completes (completion order), until all have, without decoding values.</summary>
+    /// <exception cref="InvalidOperationException">No such group is saved.</exception>
+    IAsyncEnumerable<TaskResultInfo> WatchGroupAsync(string groupId, CancellationToken cancellationToken = default);
 
     /// <summary>Deletes the group's meta (Celery's delete()); the children's results stay.</summary>
     Task<bool> ForgetGroupAsync(string groupId, CancellationToken cancellationToken = default);

@@ -55,11 +55,38 @@ public sealed partial class ResultGridClient
 
     public async Task<IReadOnlyList<TaskOutcome<T>>> JoinAsync<T>(string groupId, TimeSpan? timeout = null, bool propagate = true, CancellationToken cancellationToken = default)
     {
+        var status = await WaitGroupReadyAsync(groupId, timeout, throwAtTimeout: true, cancellationToken).ConfigureAwait(false);
+        var records = await ReadChildrenAsync(Group(groupId), cancellationToken).ConfigureAwait(false);
+        Debug.Assert(status.IsReady, "a join reads the children once the group is ready");
+        var outcomes = new List<TaskOutcome<T>>(records.Count);
+        foreach (var record in records)
+        {
+            outcomes.Add(ToOutcome<T>(record, propagate));
+        }
+
+        return outcomes;
+    }
+
+    public Task<GroupStatus> WaitGroupAsync(string groupId, TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        if (timeout < TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(nameof(timeout), timeout, "The timeout must be zero or more.");
+        }
+
+        return WaitGroupReadyAsync(groupId, timeout, throwAtTimeout: false, cancellationToken);
+    }
+
+    public async Task<IReadOnlyList<TaskResultInfo>> GetGroupResultsAsync(string groupId, CancellationToken cancellationToken = default) =>
+        (await ReadChildrenAsync(Group(groupId), cancellationToken).ConfigureAwait(false)).Select(r => new TaskResultInfo(r, _serializer)).ToArray();
+
+    /// <summary>Until every child is READY (woken by the children), or the timeout: the group's status then.</summary>
+    private async Task<GroupStatus> WaitGroupReadyAsync(string groupId, TimeSpan? timeout, bool throwAtTimeout, CancellationToken cancellationToken)
+    {
         var group = Group(groupId);
         var deadline = Deadline(timeout);
         var seen = 0;
         var failures = 0;
-        GroupStatus status;
         while (true)
         {
             var groupSlice = Slice(deadline, failures > 0 || Unsettled);
@@ -75,20 +102,24 @@ public sealed partial class ResultGridClient
 
             failures = 0;
             seen += completions.TaskIds.Length;
-            status = completions.Status;
+            var status = completions.Status;
             if (!status.Exists)
             {
                 throw new InvalidOperationException($"No group '{groupId}' is saved (or it expired or was forgotten).");
             }
 
-            if (status.IsReady)
+            if (status.IsReady || (!throwAtTimeout && deadline is { } d && _time.GetTimestamp() >= d))
             {
-                break;
+                return status;
             }
 
             ThrowIfPast(deadline, timeout, groupId, $"{status.Completed} of {status.Total} done");
         }
+    }
 
+    /// <summary>The children's stored results in submission order, PENDING where there is none.</summary>
+    private async Task<IReadOnlyList<TaskResult>> ReadChildrenAsync(IGroupResultGrain group, CancellationToken cancellationToken)
+    {
         var ids = await Idempotent(group, static g => g.GetTaskIdsAsync(), cancellationToken).ConfigureAwait(false);
 
         // All batches in flight at once (the group grain's reads interleave): a 10,000-task join
@@ -98,16 +129,26 @@ public sealed partial class ResultGridClient
             var batch = ids.AsSpan(b * GroupReads.BatchSize, Math.Min(GroupReads.BatchSize, ids.Length - (b * GroupReads.BatchSize))).ToArray();
             return Idempotent(group, g => g.ReadResultsAsync(batch), cancellationToken);
         })).ConfigureAwait(false);
-        var outcomes = new List<TaskOutcome<T>>(ids.Length);
-        foreach (var record in batches.SelectMany(b => b))
-        {
-            outcomes.Add(ToOutcome<T>(record, propagate));
-        }
-
-        return outcomes;
+        return batches.SelectMany(b => b).ToArray();
     }
 
     public async IAsyncEnumerable<TaskOutcome<T>> AsCompletedAsync<T>(string groupId, TimeSpan? timeout = null, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        await foreach (var record in CompletedRecordsAsync(groupId, timeout, cancellationToken).ConfigureAwait(false))
+        {
+            yield return ToOutcome<T>(record, propagate: false);
+        }
+    }
+
+    public async IAsyncEnumerable<TaskResultInfo> WatchGroupAsync(string groupId, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        await foreach (var record in CompletedRecordsAsync(groupId, timeout: null, cancellationToken).ConfigureAwait(false))
+        {
+            yield return new TaskResultInfo(record, _serializer);
+        }
+    }
+
+    private async IAsyncEnumerable<TaskResult> CompletedRecordsAsync(string groupId, TimeSpan? timeout, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var group = Group(groupId);
         var deadline = Deadline(timeout);
@@ -140,7 +181,7 @@ public sealed partial class ResultGridClient
                 var batch = fresh.AsSpan(offset, Math.Min(GroupReads.BatchSize, fresh.Length - offset)).ToArray();
                 foreach (var record in await Idempotent(group, g => g.ReadResultsAsync(batch), cancellationToken).ConfigureAwait(false))
                 {
-                    yield return ToOutcome<T>(record, propagate: false);
+                    yield return record;
                 }
             }
 

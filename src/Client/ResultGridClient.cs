@@ -105,7 +105,62 @@ public sealed partial class ResultGridClient : IResultGridClient
         return new TaskResultInfo(record, _serializer);
     }
 
-    public async Task<TaskOutcome<T>> WaitAsync<T>(string taskId, TimeSpan? timeout = null, bool propagate = true, CancellationToken cancellationToken = default)
+    public async Task<TaskOutcome<T>> WaitAsync<T>(string taskId, TimeSpan? timeout = null, bool propagate = true, CancellationToken cancellationToken = default) =>
+        ToOutcome<T>(await WaitRecordAsync(taskId, timeout, cancellationToken).ConfigureAwait(false), propagate);
+
+    public async Task<TaskResultInfo> WaitUntilReadyAsync(string taskId, TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        if (timeout < TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(nameof(timeout), timeout, "The timeout must be zero or more.");
+        }
+
+        try
+        {
+            return new TaskResultInfo(await WaitRecordAsync(taskId, timeout, cancellationToken).ConfigureAwait(false), _serializer);
+        }
+        catch (ResultTimeoutException)
+        {
+            // Not READY in time: the result as it is now (a read, never a retrieval of a READY
+            // rpc:// result that landed in between: that one is returned, and so handed out).
+            return await GetAsync(taskId, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    public async IAsyncEnumerable<TaskResultInfo> WatchAsync(string taskId, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        var grain = Grain(taskId);
+        string? seen = null;
+        var failures = 0;
+        while (true)
+        {
+            // Slices like a wait's; a slice the cluster did not answer is asked again at once of
+            // a new activation, which reads the store first, so no change is lost, only repeated
+            // changes are never told twice (the version is the same).
+            var slice = failures > 0 || Unsettled ? ProbeSlice : _options.EffectiveWaitSlice;
+            if (await Attempt(grain.WatchAsync(seen, seen is null ? TimeSpan.Zero : slice, cancellationToken), slice + Grace(slice), cancellationToken).ConfigureAwait(false) is not { Answered: true, Value: var record })
+            {
+                await Backoff(ref failures, cancellationToken).ConfigureAwait(false);
+                continue;
+            }
+
+            failures = 0;
+            var version = TaskResultVersion.Of(record);
+            if (version != seen)
+            {
+                seen = version;
+                yield return new TaskResultInfo(record, _serializer);
+            }
+
+            if (record.IsReady || record.State == TaskStates.Consumed)
+            {
+                yield break;
+            }
+        }
+    }
+
+    /// <summary>The bounded-slice wait loop: the READY (or consumed) record, or <see cref="ResultTimeoutException"/>.</summary>
+    private async Task<TaskResult> WaitRecordAsync(string taskId, TimeSpan? timeout, CancellationToken cancellationToken)
     {
         if (timeout is { } t && t < TimeSpan.Zero && t != Timeout.InfiniteTimeSpan)
         {
@@ -116,7 +171,6 @@ public sealed partial class ResultGridClient : IResultGridClient
         var limit = timeout == Timeout.InfiniteTimeSpan ? null : timeout;
         var started = _time.GetTimestamp();
         var slice = _options.EffectiveWaitSlice;
-        TaskResult record;
         var lastState = TaskStates.Pending;
         var failures = 0;
         while (true)
@@ -146,20 +200,17 @@ public sealed partial class ResultGridClient : IResultGridClient
             }
 
             failures = 0;
-            record = answered;
-            lastState = record.State;
-            if (record.IsReady || record.State == TaskStates.Consumed)
+            lastState = answered.State;
+            if (answered.IsReady || answered.State == TaskStates.Consumed)
             {
-                break;
+                return answered;
             }
 
             if (limit is { } lim && _time.GetElapsedTime(started) >= lim)
             {
-                throw new ResultTimeoutException(taskId, lim, record.State);
+                throw new ResultTimeoutException(taskId, lim, answered.State);
             }
         }
-
-        return ToOutcome<T>(record, propagate);
     }
 
     private TaskOutcome<T> ToOutcome<T>(TaskResult record, bool propagate)
@@ -242,6 +293,14 @@ public sealed partial class ResultGridClient : IResultGridClient
     {
         TaskStates.ValidateCustom(state);
         return WriteAsync(taskId, state, _serializer.Serialize(meta, options?.Serializer, options?.Compression), null, options, cancellationToken);
+    }
+
+    public Task<WriteOutcome> WriteAsync(TaskResult record, TimeSpan? expires = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        TaskIds.Validate(record.TaskId, nameof(record));
+        TaskIds.ValidateExpires(expires, nameof(expires));
+        return WriteWithRetriesAsync(record, expires, cancellationToken);
     }
 
     private Task<WriteOutcome> WriteAsync(string taskId, string state, ResultPayload? payload, string? traceback, ResultWriteOptions? options, CancellationToken cancellationToken)

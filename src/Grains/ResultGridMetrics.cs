@@ -43,14 +43,54 @@ internal sealed class ResultGridMetrics
     // Custom states are tagged as one value: tag cardinality must not grow with user input.
     private static string StateTag(string state) => TaskStates.IsBuiltIn(state) ? state : "custom";
 
-    public void Stored(string backend, string state) =>
-        _stored.Add(1, new KeyValuePair<string, object?>("backend", backend), new KeyValuePair<string, object?>("state", StateTag(state)));
+    // The same events, summed in plain fields for the cluster's stats (IClusterStatsGrain): a
+    // meter's instruments cannot be read back, and the silo reports these every few seconds.
+    private long _writes;
+    private long _reads;
+    private long _waits;
+    private long _activeWaiters;
+    private long _storeCalls;
+    private long _storeErrors;
+    private long _storeMicroseconds;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, long> _storedByState = new(StringComparer.Ordinal);
 
-    public void Read(string backend, string state) =>
+    public void Stored(string backend, string state)
+    {
+        var tag = StateTag(state);
+        _stored.Add(1, new KeyValuePair<string, object?>("backend", backend), new KeyValuePair<string, object?>("state", tag));
+        Interlocked.Increment(ref _writes);
+        _storedByState.AddOrUpdate(tag, 1, static (_, n) => n + 1);
+    }
+
+    public void Read(string backend, string state)
+    {
         _read.Add(1, new KeyValuePair<string, object?>("backend", backend), new KeyValuePair<string, object?>("state", StateTag(state)));
+        Interlocked.Increment(ref _reads);
+    }
 
-    public void StoreError(string backend, string operation) =>
+    public void WaitStarted() => Interlocked.Increment(ref _waits);
+
+    public void StoreError(string backend, string operation)
+    {
         _errors.Add(1, new KeyValuePair<string, object?>("backend", backend), new KeyValuePair<string, object?>("operation", operation));
+        Interlocked.Increment(ref _storeErrors);
+    }
+
+    /// <summary>This silo's counters since it started.</summary>
+    public SiloCounters Snapshot(string silo, string backend, DateTimeOffset at) => new()
+    {
+        Silo = silo,
+        Backend = backend,
+        At = at,
+        Writes = Interlocked.Read(ref _writes),
+        Reads = Interlocked.Read(ref _reads),
+        Waits = Interlocked.Read(ref _waits),
+        StoreCalls = Interlocked.Read(ref _storeCalls),
+        StoreMilliseconds = Interlocked.Read(ref _storeMicroseconds) / 1000.0,
+        StoreErrors = Interlocked.Read(ref _storeErrors),
+        ActiveWaiters = Interlocked.Read(ref _activeWaiters),
+        StoredByState = new Dictionary<string, long>(_storedByState, StringComparer.Ordinal),
+    };
 
     public void Swept(string backend, long rows) => _swept.Add(rows, new KeyValuePair<string, object?>("backend", backend));
 
@@ -69,13 +109,29 @@ internal sealed class ResultGridMetrics
 
     public void GroupReconciled(int children) => _groupsReconciled.Add(children);
 
-    public void WaiterAdded() => _waiters.Add(1);
+    public void WaiterAdded()
+    {
+        _waiters.Add(1);
+        Interlocked.Increment(ref _activeWaiters);
+    }
 
-    public void WaiterRemoved() => _waiters.Add(-1);
+    public void WaiterRemoved()
+    {
+        _waiters.Add(-1);
+        Interlocked.Decrement(ref _activeWaiters);
+    }
 
-    public void StoreDuration(string backend, string operation, long startTimestamp) =>
+    /// <summary>Waiters and watchers held in this silo's result grains now.</summary>
+    public long ActiveWaiters => Interlocked.Read(ref _activeWaiters);
+
+    public void StoreDuration(string backend, string operation, long startTimestamp)
+    {
+        var elapsed = Stopwatch.GetElapsedTime(startTimestamp);
         _storeDuration.Record(
-            Stopwatch.GetElapsedTime(startTimestamp).TotalMilliseconds,
+            elapsed.TotalMilliseconds,
             new KeyValuePair<string, object?>("backend", backend),
             new KeyValuePair<string, object?>("operation", operation));
+        Interlocked.Increment(ref _storeCalls);
+        Interlocked.Add(ref _storeMicroseconds, (long)(elapsed.Ticks / 10));
+    }
 }

@@ -49,6 +49,7 @@ public static class ResultGridSiloExtensions
         services.AddOptions<ResultCleanupOptions>().BindConfiguration(ResultCleanupOptions.SectionName).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ResultCleanupOptions>, ResultCleanupOptionsValidator>());
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, ResultSweepScheduler>();
+        services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, SiloStatsReporter>();
         services.TryAddSingleton<WaiterIndex>();
         services.AddOptions<ResultNotificationOptions>().BindConfiguration(ResultNotificationOptions.SectionName).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ResultNotificationOptions>, ResultNotificationOptionsValidator>());

@@ -43,6 +43,12 @@ internal sealed partial class ResultNotifier
     /// </summary>
     public Task WakeAsync(TaskResult ready) => DeliverAsync(new Delivery(DeliveryKind.Wake, ready.TaskId, null, ready, null));
 
+    /// <summary>
+    /// Tells the watchers of <paramref name="changed"/>'s task, if it has any, that a state that
+    /// is not READY was stored. In the background: the write's answer never waits for it.
+    /// </summary>
+    public void Changed(TaskResult changed) => _ = DeliverWithRetriesAsync(new Delivery(DeliveryKind.Wake, changed.TaskId, null, changed, null));
+
     /// <summary>Wakes the waiters held by <paramref name="grain"/> (the change feed's path: the grain is known, the index is not asked).</summary>
     public Task WakeAsync(ITaskResultGrain grain, TaskResult ready) => DeliverAsync(new Delivery(DeliveryKind.WakeGrain, ready.TaskId, null, ready, grain));
 

@@ -15,14 +15,24 @@ internal sealed class ResultQueryGrain(ResultStores stores) : Grain, IResultQuer
             throw new ArgumentException(problem, nameof(query));
         }
 
-        var store = stores.Default;
-        if (!store.TryGetCapability<IResultQuery>(out var searchable))
-        {
-            throw new NotSupportedException(
-                $"The {store.Backend} backend ({stores.RedactedUrl}) keeps no queryable tables, so results cannot be searched by state, name, group or date. " +
-                "Use a SQL backend (db+postgresql://, db+mysql://, db+sqlite://) for reporting; results are still read by id on every backend.");
-        }
+        return await Searchable().QueryAsync(query);
+    }
 
-        return await searchable.QueryAsync(query);
+    public async Task<StateCounts> CountByStateAsync()
+    {
+        var searchable = Searchable();
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var counts = await searchable.CountByStateAsync();
+        return new StateCounts { Counts = counts, Took = System.Diagnostics.Stopwatch.GetElapsedTime(started) };
+    }
+
+    private IResultQuery Searchable()
+    {
+        var store = stores.Default;
+        return store.TryGetCapability<IResultQuery>(out var searchable)
+            ? searchable
+            : throw new NotSupportedException(
+                $"The {store.Backend} backend ({stores.RedactedUrl}) keeps no queryable tables, so results cannot be searched or counted by state, name, group or date. " +
+                "Use a SQL backend (db+postgresql://, db+mysql://, db+sqlite://) for reporting; results are still read by id on every backend.");
     }
 }

@@ -66,6 +66,13 @@ internal sealed partial class ResultWriteService
         var groupId = record.GroupId ?? ready?.GroupId;
         var childState = ready?.EffectiveState ?? (outcome.Outcome == WriteOutcome.KeptSuccess ? TaskStates.Success : null);
         var wake = ready is null ? Task.CompletedTask : _notifier.WakeAsync(ready);
+        if (ready is null && outcome.Applied)
+        {
+            // A state that is not READY (STARTED, RETRY, PROGRESS meta) wakes only watchers of
+            // every change (a live view); none of them is owed it before the write's answer.
+            _notifier.Changed(record);
+        }
+
         if (groupId is not null && childState is not null)
         {
             await Task.WhenAll(wake, _notifier.ChildReadyAsync(groupId, record.TaskId, childState));

@@ -24,6 +24,9 @@ internal sealed class TaskResultGrain : Grain, ITaskResultGrain
     private readonly TimeProvider _time;
     private readonly ILogger<TaskResultGrain> _logger;
     private readonly List<TaskCompletionSource<TaskResult>> _waiters = [];
+
+    // Watchers of every state change (WatchAsync): woken by any notification, they read the store.
+    private readonly List<TaskCompletionSource> _watchers = [];
     private readonly Guid _registration = Guid.NewGuid();
     private DateTimeOffset _registeredUntil;
 
@@ -77,42 +80,14 @@ internal sealed class TaskResultGrain : Grain, ITaskResultGrain
 
     public async Task<TaskResult> WaitAsync(TimeSpan maxWait, CancellationToken cancellationToken = default)
     {
-        // A wait parks for at most MaxPark whatever the caller asked (the SDK loops): that bounds
-        // how long a registration can live, which is what lets a waiter-index partition that
-        // lost its state (its silo died) know how long to assume that anyone may be waiting.
-        if (maxWait > WaiterIndex.MaxPark)
-        {
-            maxWait = WaiterIndex.MaxPark;
-        }
-
+        maxWait = Bounded(maxWait);
+        _metrics.WaitStarted();
         TaskResult current;
         _waitsStarting++;
         try
         {
-            if (maxWait > TimeSpan.Zero)
-            {
-                // Register before reading: a write that lands after the read finds the registration.
-                var until = _time.GetUtcNow() + maxWait + WaiterIndex.RegistrationSlack;
-                if (until > _registeredUntil)
-                {
-                    await _index.RegisterAsync(TaskId, _registration, until);
-                    _registeredUntil = until;
-                }
-
-                if (_watch is null && _store.TryGetCapability<IResultChangeFeed>(out var feed))
-                {
-                    // Like the index: watch first, read second, so no outside write is missed. The
-                    // wake goes through the notifier, which retries it if the call fails.
-                    var self = this.AsReference<ITaskResultGrain>();
-                    _watch = await feed.WatchAsync(TaskId, changed => _notifier.WakeAsync(self, changed));
-                }
-            }
-
-            current = await LoadAsync();
-            if (!current.IsReady && _notified is { } notified && !notified.IsExpired(_time.GetUtcNow()))
-            {
-                current = notified;
-            }
+            await RegisterAsync(maxWait);
+            current = await LoadOrNotifiedAsync();
         }
         finally
         {
@@ -121,15 +96,9 @@ internal sealed class TaskResultGrain : Grain, ITaskResultGrain
 
         if (current.IsReady)
         {
-            if (_store.SingleRetrieval)
-            {
-                current = await ConsumeAsync();
-            }
-
-            await ExpireAfterReadAsync(current);
-            _metrics.Read(_store.Backend, current.State);
+            var delivered = await HandOutAsync(current);
             DeactivateIfUnwatched();
-            return current;
+            return delivered;
         }
 
         if (current.State == TaskStates.Consumed || maxWait <= TimeSpan.Zero)
@@ -159,35 +128,151 @@ internal sealed class TaskResultGrain : Grain, ITaskResultGrain
             DeactivateIfUnwatched();
         }
 
+        // Only a waiter that is still here takes the result: on rpc:// the store's atomic consume
+        // picks one among concurrent waiters, and one whose slice ended never takes it away.
+        return await HandOutAsync(ready);
+    }
+
+    public async Task<TaskResult> WatchAsync(string? seenVersion, TimeSpan maxWait, CancellationToken cancellationToken = default)
+    {
+        maxWait = Bounded(maxWait);
+        var started = _time.GetTimestamp();
+        var changed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        TaskResult current;
+        _waitsStarting++;
+        try
+        {
+            await RegisterAsync(maxWait);
+
+            // Listening before reading: a change stored while the read runs completes this.
+            _watchers.Add(changed);
+            _metrics.WaiterAdded();
+            current = await LoadOrNotifiedAsync();
+        }
+        catch
+        {
+            _watchers.Remove(changed);
+            throw;
+        }
+        finally
+        {
+            _waitsStarting--;
+        }
+
+        try
+        {
+            while (true)
+            {
+                if (current.IsReady)
+                {
+                    return await HandOutAsync(current);
+                }
+
+                var remaining = maxWait - _time.GetElapsedTime(started);
+                if (seenVersion is null || current.State == TaskStates.Consumed || remaining <= TimeSpan.Zero || TaskResultVersion.Of(current) != seenVersion)
+                {
+                    return current;
+                }
+
+                try
+                {
+                    await changed.Task.WaitAsync(remaining, _time, cancellationToken);
+                }
+                catch (TimeoutException)
+                {
+                    return current;
+                }
+
+                // A wake says only that something was stored: the store says what. So a late
+                // notification of an older PROGRESS never shows through a newer one.
+                _watchers.Remove(changed);
+                changed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                _watchers.Add(changed);
+                current = await LoadOrNotifiedAsync();
+            }
+        }
+        finally
+        {
+            _watchers.Remove(changed);
+            _metrics.WaiterRemoved();
+            DeactivateIfUnwatched();
+        }
+    }
+
+    public Task NotifyAsync(TaskResult stored)
+    {
+        ArgumentNullException.ThrowIfNull(stored);
+        if (stored.TaskId != TaskId)
+        {
+            DeactivateIfUnwatched();
+            return Task.CompletedTask;
+        }
+
+        if (stored.IsReady)
+        {
+            _notified = stored;
+            foreach (var waiter in _waiters.ToArray())
+            {
+                waiter.TrySetResult(stored);
+            }
+        }
+
+        foreach (var watcher in _watchers.ToArray())
+        {
+            watcher.TrySetResult();
+        }
+
+        DeactivateIfUnwatched();
+        return Task.CompletedTask;
+    }
+
+    // A wait parks for at most MaxPark whatever the caller asked (the SDK loops): that bounds how
+    // long a registration can live, which is what lets a waiter-index partition that lost its
+    // state (its silo died) know how long to assume that anyone may be waiting.
+    private static TimeSpan Bounded(TimeSpan maxWait) => maxWait > WaiterIndex.MaxPark ? WaiterIndex.MaxPark : maxWait;
+
+    /// <summary>Makes this grain findable by writers (and by an outside store's feed) before it reads.</summary>
+    private async Task RegisterAsync(TimeSpan maxWait)
+    {
+        if (maxWait <= TimeSpan.Zero)
+        {
+            return;
+        }
+
+        // Register before reading: a write that lands after the read finds the registration.
+        var until = _time.GetUtcNow() + maxWait + WaiterIndex.RegistrationSlack;
+        if (until > _registeredUntil)
+        {
+            await _index.RegisterAsync(TaskId, _registration, until);
+            _registeredUntil = until;
+        }
+
+        if (_watch is null && _store.TryGetCapability<IResultChangeFeed>(out var feed))
+        {
+            // Like the index: watch first, read second, so no outside write is missed. The wake
+            // goes through the notifier, which retries it if the call fails.
+            var self = this.AsReference<ITaskResultGrain>();
+            _watch = await feed.WatchAsync(TaskId, changed => _notifier.WakeAsync(self, changed));
+        }
+    }
+
+    private async Task<TaskResult> LoadOrNotifiedAsync()
+    {
+        var current = await LoadAsync();
+        return !current.IsReady && _notified is { } notified && !notified.IsExpired(_time.GetUtcNow()) ? notified : current;
+    }
+
+    /// <summary>A READY result to its reader: taken from the store on rpc://, expire-after-read applied, counted.</summary>
+    private async Task<TaskResult> HandOutAsync(TaskResult ready)
+    {
         if (_store.SingleRetrieval)
         {
-            // Only a waiter that is still here takes the result: the store's atomic consume picks
-            // one among concurrent waiters, and one whose slice ended never takes it away.
             ready = await ConsumeAsync();
         }
 
         await ExpireAfterReadAsync(ready);
         _metrics.Read(_store.Backend, ready.State);
         return ready;
-    }
-
-    public Task NotifyAsync(TaskResult stored)
-    {
-        ArgumentNullException.ThrowIfNull(stored);
-        if (!stored.IsReady || stored.TaskId != TaskId)
-        {
-            DeactivateIfUnwatched();
-            return Task.CompletedTask;
-        }
-
-        _notified = stored;
-        foreach (var waiter in _waiters.ToArray())
-        {
-            waiter.TrySetResult(stored);
-        }
-
-        DeactivateIfUnwatched();
-        return Task.CompletedTask;
     }
 
     public async Task<bool> ExistsAsync()
@@ -260,7 +345,7 @@ internal sealed class TaskResultGrain : Grain, ITaskResultGrain
 
     private void DeactivateIfUnwatched()
     {
-        if (_waiters.Count == 0 && _waitsStarting == 0)
+        if (_waiters.Count == 0 && _watchers.Count == 0 && _waitsStarting == 0)
         {
             DeactivateOnIdle();
         }

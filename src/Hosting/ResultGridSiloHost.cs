@@ -1,3 +1,8 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -45,10 +50,10 @@ public static partial class ResultGridSiloHost
         // RESULTGRID__SILO__GATEWAYPORT, ...), then the command line (--ResultGrid:Backend=...).
         // The content root is the app's folder, so appsettings.json is found whatever the working
         // directory (dotnet run --project keeps the caller's).
-        HostApplicationBuilder builder;
+        IHostApplicationBuilder builder;
         try
         {
-            builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = args, ContentRootPath = AppContext.BaseDirectory });
+            builder = CreateBuilder(args);
         }
         catch (Exception ex) when (StartupErrors.DescribeSettingsFile(ex) is { } settingsFile)
         {
@@ -79,13 +84,19 @@ public static partial class ResultGridSiloHost
         }
 
         builder.AddResultGridSilo(plan, configure);
+        var http = builder.Configuration.GetSection(Http.ResultGridHttpOptions.SectionName).Get<Http.ResultGridHttpOptions>() ?? new Http.ResultGridHttpOptions();
+        if (builder is WebApplicationBuilder web)
+        {
+            web.WebHost.UseUrls([.. http.UrlList]);
+            web.AddResultGridHttp();
+        }
 
         // Held back while the host starts, unless asked for: see StartupLogGate.
         var gate = verbose ? null : StartupLogGate.Install(builder.Logging);
         IHost? built = null;
         try
         {
-            built = builder.Build();
+            built = Build(builder, http.Prefix);
             await built.StartAsync();
         }
         catch (Exception ex)
@@ -110,7 +121,9 @@ public static partial class ResultGridSiloHost
         var logger = host.Services.GetRequiredService<ILoggerFactory>().CreateLogger("ResultGrid.Silo");
         var stores = host.Services.GetRequiredService<ResultStores>();
         var silo = plan.Silo;
-        LogListening(logger, plan.AdvertisedAddress.ToString(), silo.SiloPort, silo.GatewayPort, silo.ClusterId, stores.Description, silo.Clustering);
+        var addresses = host.Services.GetService<IServer>()?.Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
+        var served = addresses.Count == 0 ? "off" : string.Join(", ", addresses.Select(a => a.TrimEnd('/') + http.PathBase + "/" + http.Prefix.Trim('/')));
+        LogListening(logger, plan.AdvertisedAddress.ToString(), silo.SiloPort, silo.GatewayPort, silo.ClusterId, stores.Description, silo.Clustering, served);
         await host.WaitForShutdownAsync();
         return 0;
     }
@@ -122,6 +135,38 @@ public static partial class ResultGridSiloHost
         return StartupErrors.ConfigurationExitCode;
     }
 
-    [LoggerMessage(1, LogLevel.Information, "ResultGrid silo listening: silo {Address}:{SiloPort}, gateway {Address}:{GatewayPort}, cluster {ClusterId}, backend {Backend}, clustering {Clustering}")]
-    private static partial void LogListening(ILogger logger, string address, int siloPort, int gatewayPort, string clusterId, string backend, string clustering);
+    /// <summary>
+    /// A web application when the HTTP API is on (<c>ResultGrid:Http:Urls</c> not empty), a
+    /// generic host otherwise: an operator who turns HTTP off gets no Kestrel at all.
+    /// </summary>
+    private static IHostApplicationBuilder CreateBuilder(string[] args)
+    {
+        var probe = new ConfigurationBuilder()
+            .AddJsonFile(Path.Combine(AppContext.BaseDirectory, "appsettings.json"), optional: true)
+            .AddEnvironmentVariables()
+            .AddCommandLine(args)
+            .Build();
+        var urls = probe[ConfigurationPath.Combine(Http.ResultGridHttpOptions.SectionName, nameof(Http.ResultGridHttpOptions.Urls))];
+        var enabled = new Http.ResultGridHttpOptions { Urls = urls ?? Http.ResultGridHttpOptions.DefaultUrls }.Enabled;
+        return enabled
+            ? WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory })
+            : Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = args, ContentRootPath = AppContext.BaseDirectory });
+    }
+
+    private static IHost Build(IHostApplicationBuilder builder, string prefix)
+    {
+        if (builder is not WebApplicationBuilder web)
+        {
+            return ((HostApplicationBuilder)builder).Build();
+        }
+
+        var app = web.Build();
+        app.UseResultGridHttp();
+        app.MapResultGridProbes();
+        app.MapResultGrid(prefix);
+        return app;
+    }
+
+    [LoggerMessage(1, LogLevel.Information, "ResultGrid silo listening: silo {Address}:{SiloPort}, gateway {Address}:{GatewayPort}, cluster {ClusterId}, backend {Backend}, clustering {Clustering}, http {Http}")]
+    private static partial void LogListening(ILogger logger, string address, int siloPort, int gatewayPort, string clusterId, string backend, string clustering, string http);
 }

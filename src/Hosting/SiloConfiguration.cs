@@ -28,6 +28,7 @@ public static class SiloConfiguration
         (ResultCleanupOptions.SectionName, typeof(ResultCleanupOptions)),
         (ResultGridClientOptions.SectionName, typeof(ResultGridClientOptions)),
         (ResultNotificationOptions.SectionName, typeof(ResultNotificationOptions)),
+        (Http.ResultGridHttpOptions.SectionName, typeof(Http.ResultGridHttpOptions)),
     ];
 
     /// <summary>Every value the silo's options (and the logging levels) cannot take; empty when all parse.</summary>
@@ -76,6 +77,7 @@ public static class SiloConfiguration
         services.AddRedisResultStore();
         services.AddSqlResultStore();
         services.AddResultGrid();
+        services.AddResultGridHttpOptions();
         return services;
     }
 }

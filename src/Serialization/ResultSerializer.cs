@@ -114,6 +114,31 @@ public sealed class ResultSerializer
         }
     }
 
+    /// <summary>
+    /// The stored bytes with any compression undone (bounded like every decode), without decoding
+    /// them: for readers that pass a value on as it is (the HTTP API hands JSON on as JSON).
+    /// </summary>
+    /// <exception cref="ResultDecodeException">An encoding this reader cannot undo, or bytes that do not decompress.</exception>
+    public byte[] Uncompressed(string taskId, ResultPayload payload)
+    {
+        ArgumentNullException.ThrowIfNull(payload);
+        if (!ResultCompression.IsKnownEncoding(payload.ContentEncoding))
+        {
+            return payload.ContentEncoding is null || TextEncodings.Contains(payload.ContentEncoding)
+                ? payload.Data
+                : throw new ResultDecodeException(taskId, "content_encoding", $"The result of task '{taskId}' has content encoding '{payload.ContentEncoding}' (field 'content_encoding'), which this reader cannot undo; known encodings: utf-8, binary, gzip, br, zstd.");
+        }
+
+        try
+        {
+            return ResultCompression.Decompress(payload.ContentEncoding!, payload.Data, _maxDecompressedBytes);
+        }
+        catch (Exception ex) when (ex is InvalidDataException or ZstdSharp.ZstdException)
+        {
+            throw new ResultDecodeException(taskId, "result", $"The result of task '{taskId}' ({payload.ContentEncoding}, {payload.Data.Length} bytes) could not be decompressed: {ex.Message}", ex);
+        }
+    }
+
     private IResultCodec CodecFor(string taskId, ResultPayload payload)
     {
         if (!_accepted.Contains(payload.ContentType))

@@ -54,6 +54,21 @@ internal sealed partial class SqlResultStore
         }
     }
 
+    public ValueTask<Dictionary<string, long>> CountByStateAsync(CancellationToken cancellationToken = default) =>
+        Run("count", async c =>
+        {
+            await using var command = Command(c, $"SELECT state, COUNT(*) FROM {_tables.Tasks} WHERE (expires_at IS NULL OR expires_at > @p0) GROUP BY state");
+            Add(command, 0, _time.GetUtcNow().UtcDateTime);
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            var counts = new Dictionary<string, long>(StringComparer.Ordinal);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                counts[reader.GetString(0)] = Convert.ToInt64(reader.GetValue(1), CultureInfo.InvariantCulture);
+            }
+
+            return counts;
+        }, cancellationToken);
+
     public ValueTask<ResultPage> QueryAsync(ResultQuery query, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(query);

@@ -8,4 +8,7 @@ public interface IResultQuery : IResultStoreCapability
     /// query or page token that is not usable.
     /// </summary>
     ValueTask<ResultPage> QueryAsync(ResultQuery query, CancellationToken cancellationToken = default);
+
+    /// <summary>How many unexpired results are stored in each state (one grouped count on the state index).</summary>
+    ValueTask<Dictionary<string, long>> CountByStateAsync(CancellationToken cancellationToken = default);
 }
