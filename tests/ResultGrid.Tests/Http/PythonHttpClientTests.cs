@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Text.Json;
 using System.Threading.Channels;
@@ -38,9 +39,11 @@ public sealed class PythonHttpClientTests(PythonHttpClientTests.Api api) : IClas
 
         var waiting = await python.NextLineAsync(TimeSpan.FromSeconds(15));
         Assert.Equal("waiting", waiting.GetProperty("event").GetString());
-        // "waiting" is printed just before the request goes out: give it time to reach the grain
-        // and park, then make sure it has not been answered yet (a wait that returned at once
-        // with ready=false would prove nothing about waking).
+        // "waiting" is printed just before urllib sends the request; that the server has received
+        // it is seen by the host itself, so a slow machine cannot let the write overtake it. Then
+        // 300 ms for it to reach the grain and park, and it must still be unanswered (a wait that
+        // returned at once with ready=false would prove nothing about waking).
+        await api.Arrived($"/api/v1/results/{id}/wait").WaitAsync(TimeSpan.FromSeconds(15), Ct);
         await Task.Delay(300, Ct);
         Assert.False(python.HasAnswered, $"the wait answered before anything was written:\n{python.Describe()}");
 
@@ -110,12 +113,19 @@ public sealed class PythonHttpClientTests(PythonHttpClientTests.Api api) : IClas
     /// </summary>
     public sealed class Api : IAsyncLifetime
     {
+        private readonly ConcurrentDictionary<string, TaskCompletionSource> _arrivals = new(StringComparer.Ordinal);
         private WebApplication? _app;
 
         /// <summary>The API group's address, e.g. http://127.0.0.1:41234/api.</summary>
         public string BaseUrl { get; private set; } = "";
 
         public IResultGridClient Client => _app!.Services.GetRequiredService<IResultGridClient>();
+
+        /// <summary>Completes when a request for <paramref name="path"/> has reached the host.</summary>
+        public Task Arrived(string path) => Arrival(path).Task;
+
+        private TaskCompletionSource Arrival(string path) =>
+            _arrivals.GetOrAdd(path, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
 
         public async ValueTask InitializeAsync()
         {
@@ -133,6 +143,12 @@ public sealed class PythonHttpClientTests(PythonHttpClientTests.Api api) : IClas
             // Port 0: Kestrel picks a free one, read back from app.Urls once started.
             builder.WebHost.UseUrls("http://127.0.0.1:0");
             _app = builder.Build();
+            // Ahead of the API: notes each request as it arrives, before it is answered.
+            _app.Use((context, next) =>
+            {
+                Arrival(context.Request.Path.Value ?? string.Empty).TrySetResult();
+                return next(context);
+            });
             _app.UseResultGridHttp();
             _app.MapResultGrid("/api");
             await _app.StartAsync(TestContext.Current.CancellationToken);
