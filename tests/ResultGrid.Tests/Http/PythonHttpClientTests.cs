@@ -69,6 +69,24 @@ public sealed class PythonHttpClientTests(PythonHttpClientTests.Api api) : IClas
     }
 
     [Fact]
+    public async Task A_python_wait_on_a_result_nobody_writes_is_answered_not_ready_at_its_timeout()
+    {
+        // The other half of the proof that a wait parks: with nothing written it is held for the
+        // whole timeout it asked for, not answered at once.
+        var id = NewId();
+        await using var python = PythonProcess.Start(Script, api.BaseUrl, "wait", id, "1.5");
+        Assert.Equal("waiting", (await python.NextLineAsync(TimeSpan.FromSeconds(15))).GetProperty("event").GetString());
+
+        var answer = await python.NextLineAsync(TimeSpan.FromSeconds(15));
+        Assert.True(answer.GetProperty("status").GetInt32() == 200, $"GET …/wait answered {answer}");
+        var view = answer.GetProperty("body");
+        Assert.Equal("PENDING", view.GetProperty("state").GetString());
+        Assert.False(view.GetProperty("ready").GetBoolean());
+        Assert.InRange(answer.GetProperty("elapsed").GetDouble(), 1.5, 6);
+        Assert.Equal(0, await python.ExitAsync(TimeSpan.FromSeconds(10)));
+    }
+
+    [Fact]
     public async Task A_python_put_wakes_a_dotnet_wait_and_a_second_put_keeps_the_success()
     {
         var id = NewId();
@@ -154,6 +172,15 @@ public sealed class PythonHttpClientTests(PythonHttpClientTests.Api api) : IClas
             await _app.StartAsync(TestContext.Current.CancellationToken);
             var address = Assert.Single(_app.Urls);
             BaseUrl = address.TrimEnd('/') + "/api";
+
+            // The first request of a new silo activates the waiter index and the grains on the
+            // way and can take most of a second on a busy machine; a wait that slow would still
+            // be reading the store when a test writes, and so pass without ever having parked.
+            // Warmed up, a wait registers and parks in milliseconds, well inside the tests' 300 ms.
+            using var http = new HttpClient();
+            using var warm = await http.GetAsync(new Uri($"{BaseUrl}/v1/results/warm-up/wait?timeout=0"), TestContext.Current.CancellationToken);
+            Assert.Equal(System.Net.HttpStatusCode.OK, warm.StatusCode);
+            Assert.Equal(WriteOutcome.Stored, await Client.MarkSucceededAsync("warm-up", 0, cancellationToken: TestContext.Current.CancellationToken));
         }
 
         public async ValueTask DisposeAsync()
