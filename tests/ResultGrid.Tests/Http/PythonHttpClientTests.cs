@@ -127,7 +127,9 @@ public sealed class PythonHttpClientTests(PythonHttpClientTests.Api api) : IClas
 
     /// <summary>
     /// A silo (memory://, its own ports and cluster id) with the HTTP API on a free loopback port,
-    /// shared by the tests of the class: one silo start instead of one per test.
+    /// shared by the tests of the class: one silo start instead of one per test. Built here rather
+    /// than with <see cref="HttpSilo"/> because it puts a middleware ahead of the API, to see when a
+    /// request has arrived.
     /// </summary>
     public sealed class Api : IAsyncLifetime
     {
