@@ -45,6 +45,12 @@ public static class ResultGridHttpExtensions
     /// <summary>The options of <c>ResultGrid:Http</c> and their validator alone: what the silo host checks before it starts.</summary>
     public static IServiceCollection AddResultGridHttpOptions(this IServiceCollection services)
     {
+        // Once only: binding the section twice appends every list (keys, networks, origins) to itself.
+        if (services.Any(d => d.ImplementationType == typeof(ResultGridHttpOptionsValidator)))
+        {
+            return services;
+        }
+
         services.AddOptions<ResultGridHttpOptions>().BindConfiguration(ResultGridHttpOptions.SectionName).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ResultGridHttpOptions>, ResultGridHttpOptionsValidator>());
         return services;

@@ -52,6 +52,14 @@ public sealed class SiloConfigurationCorpusTests(RedisCluster redis, PostgresClu
         { "pickle serializer", ["RESULTGRID__SERIALIZATION__SERIALIZER=pickle"], 2, ["pickle"] },
         { "redis clustering without a redis URL", ["RESULTGRID__SILO__CLUSTERING=redis", "RESULTGRID__BACKEND=memory://"], 2, ["ResultGrid:Silo:Clustering is redis, but ResultGrid:Silo:ClusteringUrl"] },
 
+        // The HTTP API's settings (exit code 2), keys named by index and never echoed.
+        { "HTTP URL not http", ["RESULTGRID__HTTP__URLS=ftp://127.0.0.1:2121"], 2, ["ResultGrid:Http:Urls has 'ftp://127.0.0.1:2121', which is not an http:// or https:// URL"] },
+        { "HTTP key too short", ["RESULTGRID__HTTP__KEYS__0__NAME=ci", "RESULTGRID__HTTP__KEYS__0__SECRET=tiny", "RESULTGRID__HTTP__KEYS__0__ROLES=read"], 2, ["ResultGrid:Http:Keys:0:Secret has 4 characters; an API key needs at least 16"] },
+        { "HTTP key with an unknown role", ["RESULTGRID__HTTP__KEYS__0__NAME=ci", "RESULTGRID__HTTP__KEYS__0__SHA256=" + new string('a', 64), "RESULTGRID__HTTP__KEYS__0__ROLES=read,admin"], 2, ["ResultGrid:Http:Keys:0:Roles has 'admin'; roles are read, write, operate"] },
+        { "HTTP key in a settings file", ["@settings={\"ResultGrid\": {\"Http\": {\"Keys\": [{\"Name\": \"ci\", \"Secret\": \"committed-secret-0123456789\", \"Roles\": \"read\"}]}}}"], 2, ["ResultGrid:Http:Keys:0:Secret is set in", "from the environment only (RESULTGRID__HTTP__KEYS__0__SECRET)"] },
+        { "HTTP anonymous network not a network", ["RESULTGRID__HTTP__ANONYMOUSNETWORKS__0=10.0.0.0/33"], 2, ["ResultGrid:Http:AnonymousNetworks has '10.0.0.0/33', which is not a network"] },
+        { "HTTP wait limit out of range", ["RESULTGRID__HTTP__MAXWAITSECONDS=0"], 2, ["ResultGrid:Http:MaxWaitSeconds is 0; it must be from 1 to 3600"] },
+
         // Backend URLs of each scheme that cannot be used (exit code 2).
         { "URL without a scheme", ["RESULTGRID__BACKEND=redis//missing-colon"], 2, ["ResultGrid:Backend", "has no scheme"] },
         { "unknown scheme", ["RESULTGRID__BACKEND=mongodb://127.0.0.1/results"], 2, ["ResultGrid:Backend", "mongodb"] },
@@ -99,6 +107,12 @@ public sealed class SiloConfigurationCorpusTests(RedisCluster redis, PostgresClu
             await using var silo = new ProcessTests.Running(ProcessTests.Built(Silo, "ResultGrid.Silo"), env);
             var code = await silo.Exit(TimeSpan.FromSeconds(90));
             CorpusAssert.Holds(row, exit, [.. fragments.Select(places.Expand)], code, silo.Output, silo.Error);
+            foreach (var secret in new[] { "tiny", "committed-secret-0123456789" })
+            {
+                // An API key is named by its index, never repeated, wherever it was refused.
+                Assert.DoesNotContain(secret, silo.Output + silo.Error, StringComparison.Ordinal);
+            }
+
             if (exit == 2)
             {
                 // A configuration error is told before anything starts: nothing on stdout at all.

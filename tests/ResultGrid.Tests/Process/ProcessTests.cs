@@ -162,6 +162,44 @@ public sealed class ProcessTests
 
     [Fact]
     [Trait("Backend", "sqlite")]
+    public async Task The_silo_host_serves_the_HTTP_API_on_loopback_and_says_where()
+    {
+        var env = SiloEnv();
+        var port = FreePort.Get();
+        env["RESULTGRID__HTTP__URLS"] = $"http://127.0.0.1:{port}";
+        await using var silo = new Running(Built("src/Silo", "ResultGrid.Silo"), env);
+        await silo.WaitForOutput("ResultGrid silo listening", TimeSpan.FromSeconds(60));
+        Assert.Contains($"http http://127.0.0.1:{port}/api", silo.Output, StringComparison.Ordinal);
+
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}/") };
+        var id = TaskIds.NewId();
+        var pending = await http.GetStringAsync($"api/v1/results/{id}", Ct);
+        Assert.Contains("\"state\":\"PENDING\"", pending, StringComparison.Ordinal);
+        using var put = await http.PutAsync($"api/v1/results/{id}", new StringContent("{\"state\":\"SUCCESS\",\"result\":{\"answer\":42}}", Encoding.UTF8, "application/json"), Ct);
+        Assert.Equal(System.Net.HttpStatusCode.OK, put.StatusCode);
+        var stored = await http.GetStringAsync($"api/v1/results/{id}", Ct);
+        Assert.Contains("\"value\":{\"answer\":42}", stored, StringComparison.Ordinal);
+        Assert.Contains("\"status\":\"up\"", await http.GetStringAsync("healthz", Ct), StringComparison.Ordinal);
+        Assert.Contains("\"status\":\"ready\"", await http.GetStringAsync("readyz", Ct), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    [Trait("Backend", "sqlite")]
+    public async Task An_empty_ResultGrid_Http_Urls_turns_HTTP_off()
+    {
+        var env = SiloEnv();
+        env["RESULTGRID__HTTP__URLS"] = string.Empty;
+        await using var silo = new Running(Built("src/Silo", "ResultGrid.Silo"), env);
+        await silo.WaitForOutput("ResultGrid silo listening", TimeSpan.FromSeconds(60));
+        Assert.Contains(", http off", silo.Output, StringComparison.Ordinal);
+
+        // Nothing listens on the default port on this silo's behalf (another test's silo may, so
+        // the check is the log line plus no Kestrel start-up line).
+        Assert.DoesNotContain("Now listening on", silo.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    [Trait("Backend", "sqlite")]
     public async Task Results_and_groups_on_the_default_backend_survive_a_killed_silo()
     {
         var env = SiloEnv();
