@@ -232,8 +232,9 @@ internal static class HttpBench
         using var child = Process.Start(start)!;
         try
         {
+            // "opened SECONDS" and "done SECONDS": the child's CPU time so far.
             var opened = await child.StandardOutput.ReadLineAsync();
-            if (opened != "opened")
+            if (opened?.StartsWith("opened ", StringComparison.Ordinal) != true)
             {
                 throw new InvalidOperationException($"The waiter process said '{opened}' instead of 'opened'.");
             }
@@ -242,14 +243,22 @@ internal static class HttpBench
             await parked.WhenAtLeastAsync(baseline + OpenWaits, TimeSpan.FromSeconds(quick ? 60 : 120));
             await Console.Error.WriteLineAsync($"http bench: {OpenWaits} long-polls parked {clock.Elapsed.TotalSeconds:F1} s after the last connect");
             var growth = SettledRssMegabytes() - rssBefore;
+            if (int.TryParse(Environment.GetEnvironmentVariable("BENCH_HTTP_HOLD_SECONDS"), CultureInfo.InvariantCulture, out var hold))
+            {
+                // For a look inside while they are open: dotnet-gcdump collect -p PID.
+                await Console.Error.WriteLineAsync($"http bench: holding the {OpenWaits} long-polls {hold} s, process {Environment.ProcessId}");
+                await Task.Delay(TimeSpan.FromSeconds(hold));
+            }
 
+            // CPU time of both processes over the burst, for the reader: whose work the wait is.
+            var siloCpu = Process.GetCurrentProcess().TotalProcessorTime;
             var (starts, written) = await BurstAsync(client, prefix);
 
             // The child prints "index timestamp ready" per answer, then "done". Stopwatch
             // timestamps are CLOCK_MONOTONIC on Linux, the same clock in both processes.
             var latencies = new List<double>(OpenWaits);
             string? line;
-            while ((line = await child.StandardOutput.ReadLineAsync()) is not null && line != "done")
+            while ((line = await child.StandardOutput.ReadLineAsync()) is not null && !line.StartsWith("done ", StringComparison.Ordinal))
             {
                 var parts = line.Split(' ');
                 var index = int.Parse(parts[0], CultureInfo.InvariantCulture);
@@ -261,6 +270,8 @@ internal static class HttpBench
                 latencies.Add((long.Parse(parts[1], CultureInfo.InvariantCulture) - starts[index]) * 1000.0 / Stopwatch.Frequency);
             }
 
+            siloCpu = Process.GetCurrentProcess().TotalProcessorTime - siloCpu;
+            var childCpu = line is null ? double.NaN : Seconds(line) - Seconds(opened);
             await child.WaitForExitAsync();
             if (latencies.Count != OpenWaits)
             {
@@ -268,7 +279,7 @@ internal static class HttpBench
             }
 
             await Console.Error.WriteLineAsync(
-                $"http bench: HTTP: burst of {OpenWaits} writes took {written:F0} ms; write to answer p50 {Percentile(latencies, 0.5):F1} ms, p90 {Percentile(latencies, 0.9):F1} ms, max {latencies.Max():F1} ms");
+                $"http bench: HTTP: burst of {OpenWaits} writes took {written:F0} ms; write to answer p50 {Percentile(latencies, 0.5):F1} ms, p90 {Percentile(latencies, 0.9):F1} ms, max {latencies.Max():F1} ms; CPU over the burst: silo {siloCpu.TotalSeconds:F1} s, waiter process {childCpu:F1} s");
             return (growth, latencies);
         }
         finally
@@ -294,8 +305,10 @@ internal static class HttpBench
         }).ToArray();
         await parked.WhenAtLeastAsync(baseline + OpenWaits, TimeSpan.FromSeconds(quick ? 60 : 120));
         var growth = SettledRssMegabytes() - rssBefore;
+        var siloCpu = Process.GetCurrentProcess().TotalProcessorTime;
         var (starts, written) = await BurstAsync(client, prefix);
         var ready = await Task.WhenAll(waits);
+        siloCpu = Process.GetCurrentProcess().TotalProcessorTime - siloCpu;
         if (ready.Count(r => r) != OpenWaits)
         {
             throw new InvalidOperationException($"{ready.Count(r => r)} of the {OpenWaits} SDK waits answered READY.");
@@ -303,9 +316,11 @@ internal static class HttpBench
 
         var latencies = Enumerable.Range(0, OpenWaits).Select(i => (answered[i] - starts[i]) * 1000.0 / Stopwatch.Frequency).ToList();
         await Console.Error.WriteLineAsync(
-            $"http bench: SDK: burst of {OpenWaits} writes took {written:F0} ms; write to answer p50 {Percentile(latencies, 0.5):F1} ms, p90 {Percentile(latencies, 0.9):F1} ms, max {latencies.Max():F1} ms");
+            $"http bench: SDK: burst of {OpenWaits} writes took {written:F0} ms; write to answer p50 {Percentile(latencies, 0.5):F1} ms, p90 {Percentile(latencies, 0.9):F1} ms, max {latencies.Max():F1} ms; CPU over the burst: silo {siloCpu.TotalSeconds:F1} s");
         return (growth, latencies);
     }
+
+    private static double Seconds(string line) => double.Parse(line[(line.IndexOf(' ', StringComparison.Ordinal) + 1)..], CultureInfo.InvariantCulture);
 
     /// <summary>The burst: the 10,000 writes as workers would send them, many in flight, each timed from its start.</summary>
     private static async Task<(long[] Starts, double Milliseconds)> BurstAsync(IResultGridClient client, string prefix)
@@ -389,7 +404,7 @@ internal static class HttpBench
             }
         }
 
-        Console.WriteLine("opened");
+        Console.WriteLine(FormattableString.Invariant($"opened {Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds}"));
         Console.Out.Flush();
         await Task.WhenAll(calls);
         var output = new System.Text.StringBuilder();
@@ -398,7 +413,7 @@ internal static class HttpBench
             output.Append(CultureInfo.InvariantCulture, $"{i} {answers[i].At} {answers[i].Outcome}\n");
         }
 
-        output.Append("done\n");
+        output.Append(CultureInfo.InvariantCulture, $"done {Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds}\n");
         Console.Write(output.ToString());
         return 0;
     }
