@@ -46,7 +46,7 @@ internal static class GroupEndpoints
         using (body)
         {
             var root = body!.RootElement;
-            if (root.EnumerateObject().FirstOrDefault(p => p.Name is not ("taskIds" or "expires")) is { Name: { } unknown } && unknown.Length > 0)
+            if (root.EnumerateObject().Select(p => p.Name).FirstOrDefault(n => n is not ("taskIds" or "expires")) is { } unknown)
             {
                 return HttpProblems.BadRequest($"'{unknown}' is not a field of a group; the fields are taskIds and expires.");
             }
