@@ -116,6 +116,8 @@ internal static class HttpErrors
 {
     public static IResult? Map(Exception exception) => exception switch
     {
+        // Kestrel's own cap (MaxRequestBodySize, set to the body limit) cuts a chunked body read past it.
+        BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge } cut => HttpProblems.Result(StatusCodes.Status413PayloadTooLarge, "Body too large", $"{cut.Message} Nothing was stored; results are never truncated."),
         ResultTooLargeException tooLarge => HttpProblems.Result(StatusCodes.Status413PayloadTooLarge, "Value too large", tooLarge.Message),
         ContentTypeNotAcceptedException notAccepted => HttpProblems.Result(StatusCodes.Status415UnsupportedMediaType, "Content type not accepted", notAccepted.Message),
         TaskNotRegisteredException notRegistered => HttpProblems.NotFound(notRegistered.Message),
