@@ -244,6 +244,9 @@ public sealed partial class HttpResultTests(HttpResultTests.Silo fixture) : ICla
     public async Task A_wait_parked_in_the_grain_is_answered_when_dotnet_writes()
     {
         var id = NewId("wait");
+
+        // Tests of this class run one at a time: once the waiters of earlier ones are gone, only this one counts.
+        Assert.True(await EventuallyAsync(() => ActiveWaiters == 0, TimeSpan.FromSeconds(10)), $"{ActiveWaiters} waiters left over");
         var before = ActiveWaiters;
         var started = DateTime.UtcNow;
         var wait = GetAsync($"results/{id}/wait?timeout=30");
