@@ -59,7 +59,7 @@ internal static class ResultEndpoints
         var version = "\"" + TaskResultVersion.Of(info.Record) + "\"";
         context.Response.Headers.ETag = version;
         context.Response.Headers.CacheControl = "no-cache";
-        if (context.Request.Headers.IfNoneMatch.Any(v => v is not null && (v == version || v == "*" || v.Split(',').Select(t => t.Trim()).Contains(version))))
+        if (context.Request.Headers.IfNoneMatch.Any(v => v is not null && (v == version || (v == "*" && info.State != TaskStates.Pending) || v.Split(',').Select(t => t.Trim()).Contains(version))))
         {
             return Results.StatusCode(StatusCodes.Status304NotModified);
         }
@@ -224,6 +224,11 @@ internal static class ResultEndpoints
         var states = query["state"].Where(s => !string.IsNullOrEmpty(s)).SelectMany(s => s!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).ToArray();
         foreach (var state in states)
         {
+            if (!TaskStates.IsBuiltIn(state) && TaskStates.IsBuiltIn(state.ToUpperInvariant()))
+            {
+                return (null, HttpProblems.BadRequest($"state '{state}' is not a state; states are case-sensitive: did you mean {state.ToUpperInvariant()}?"));
+            }
+
             if (!TaskStates.IsBuiltIn(state))
             {
                 try
