@@ -21,6 +21,9 @@ public sealed record GroupStatus
     /// <summary>Children FAILURE or REVOKED.</summary>
     [Id(5)] public int Failed { get; init; }
 
+    /// <summary>The chord's body when the group is a chord's header; null for a plain group.</summary>
+    [Id(6)] public ChordBody? Chord { get; init; }
+
     public bool IsReady => Exists && Completed == Total;
     public int Waiting => Total - Completed;
 }

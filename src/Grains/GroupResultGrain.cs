@@ -491,5 +491,6 @@ internal sealed partial class GroupResultGrain : Grain, IGroupResultGrain
             Completed = _completionOrder.Count,
             Succeeded = _succeeded,
             Failed = _failed,
+            Chord = _meta.Chord,
         };
 }

@@ -14,7 +14,7 @@ internal static class GroupEndpoints
         var groups = v1.MapGroup("/groups").WithTags("Groups");
         groups.MapPut("/{id}", SaveAsync).RequireAuthorization(HttpRoles.Policy(HttpRoles.Write))
             .WithName("SaveGroup").WithSummary("Saves a group of child task ids in submission order (Celery's GroupResult.save()).")
-            .Accepts<GroupRequest>("application/json").Produces<GroupView>().ProducesProblem(StatusCodes.Status400BadRequest);
+            .WithJsonBody<GroupRequest>().Produces<GroupView>().ProducesProblem(StatusCodes.Status400BadRequest);
         groups.MapGet("/{id}", GetAsync).RequireAuthorization(HttpRoles.Policy(HttpRoles.Read))
             .WithName("GetGroup").WithSummary("The group's counts and each child's state.")
             .Produces<GroupView>().ProducesProblem(StatusCodes.Status404NotFound);
@@ -46,7 +46,7 @@ internal static class GroupEndpoints
         using (body)
         {
             var root = body!.RootElement;
-            if (root.EnumerateObject().FirstOrDefault(p => p.Name is not ("taskIds" or "expires")) is { Name: { } unknown } && unknown.Length > 0)
+            if (root.EnumerateObject().Select(p => p.Name).FirstOrDefault(n => n is not ("taskIds" or "expires")) is { } unknown)
             {
                 return HttpProblems.BadRequest($"'{unknown}' is not a field of a group; the fields are taskIds and expires.");
             }
@@ -93,7 +93,9 @@ internal static class GroupEndpoints
             return NoGroup(id);
         }
 
-        return HttpJson.Ok(ResultViews.Group(status, await client.GetGroupResultsAsync(id, context.RequestAborted)));
+        var children = await client.GetGroupResultsAsync(id, context.RequestAborted);
+        var chordState = status.Chord is { } chord ? await client.GetStateAsync(chord.TaskId, context.RequestAborted) : null;
+        return HttpJson.Ok(ResultViews.Group(status, children, chordState));
     }
 
     private static async Task<IResult> JoinAsync(string id, HttpContext context, IResultGridClient client, ResultViews views, HttpRequests requests)

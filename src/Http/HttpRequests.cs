@@ -26,7 +26,7 @@ internal sealed class HttpRequests(IOptions<ResultGridHttpOptions> options, ICon
     public (TimeSpan Timeout, IResult? Problem) Timeout(HttpRequest request, double fallback = 30)
     {
         var text = request.Query["timeout"].ToString();
-        var seconds = fallback;
+        var seconds = Math.Min(fallback, _options.MaxWaitSeconds);
         if (text.Length > 0 && !double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out seconds))
         {
             return (default, HttpProblems.BadRequest($"timeout is '{text}', which is not a number of seconds; give 0 to {_options.MaxWaitSeconds.ToString(CultureInfo.InvariantCulture)} (ResultGrid:Http:MaxWaitSeconds), e.g. timeout=30 or timeout=2.5."));
@@ -116,6 +116,8 @@ internal static class HttpErrors
 {
     public static IResult? Map(Exception exception) => exception switch
     {
+        // Kestrel's own cap (MaxRequestBodySize, set to the body limit) cuts a chunked body read past it.
+        BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge } cut => HttpProblems.Result(StatusCodes.Status413PayloadTooLarge, "Body too large", $"{cut.Message} Nothing was stored; results are never truncated."),
         ResultTooLargeException tooLarge => HttpProblems.Result(StatusCodes.Status413PayloadTooLarge, "Value too large", tooLarge.Message),
         ContentTypeNotAcceptedException notAccepted => HttpProblems.Result(StatusCodes.Status415UnsupportedMediaType, "Content type not accepted", notAccepted.Message),
         TaskNotRegisteredException notRegistered => HttpProblems.NotFound(notRegistered.Message),

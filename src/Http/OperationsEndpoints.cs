@@ -14,7 +14,7 @@ internal static class OperationsEndpoints
         v1.MapPost("/tasks/{name}", (string name, HttpContext context, IResultGridClient client, HttpRequests requests) => SubmitAsync(name, context, client, requests, prefix))
             .RequireAuthorization(HttpRoles.Policy(HttpRoles.Write)).WithTags("Tasks")
             .WithName("SubmitTask").WithSummary("Runs a registered task; answers 202 with its id and where to wait for it.")
-            .Accepts<SubmitRequest>("application/json").Produces<SubmitAnswer>(StatusCodes.Status202Accepted).ProducesProblem(StatusCodes.Status404NotFound);
+            .WithJsonBody<SubmitRequest>().Produces<SubmitAnswer>(StatusCodes.Status202Accepted).ProducesProblem(StatusCodes.Status404NotFound);
         v1.MapGet("/stats", StatsAsync).RequireAuthorization(HttpRoles.Policy(HttpRoles.Read)).WithTags("Stats")
             .WithName("Stats").WithSummary("Counts per state, and each silo's write, read and wait rates and store latency.")
             .Produces<StatsView>();

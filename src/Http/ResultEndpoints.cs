@@ -26,36 +26,45 @@ internal static class ResultEndpoints
             .Produces(StatusCodes.Status200OK, contentType: ServerSentEvents.ContentType);
         results.MapPut("/{id}", PutAsync).RequireAuthorization(HttpRoles.Policy(HttpRoles.Write))
             .WithName("PutResult").WithSummary("Stores a state (result, meta or error), as a worker does. A stored SUCCESS is never replaced.")
-            .Accepts<WriteRequest>("application/json").Produces<WriteAnswer>()
+            .WithJsonBody<WriteRequest>().Produces<WriteAnswer>()
             .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status413PayloadTooLarge).ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
         results.MapDelete("/{id}", ForgetAsync).RequireAuthorization(HttpRoles.Policy(HttpRoles.Operate))
             .WithName("ForgetResult").WithSummary("Deletes the stored result (Celery's forget).").Produces<ForgetAnswer>();
         results.MapPost("/{id}/revoke", RevokeAsync).RequireAuthorization(HttpRoles.Policy(HttpRoles.Operate))
             .WithName("RevokeResult").WithSummary("Stores REVOKED with an optional reason. A stored SUCCESS is never replaced.")
-            .Accepts<RevokeRequest>("application/json").Produces<WriteAnswer>();
+            .WithJsonBody<RevokeRequest>().Produces<WriteAnswer>();
         results.MapGet("/", SearchAsync).RequireAuthorization(HttpRoles.Policy(HttpRoles.Read))
             .WithName("SearchResults").WithSummary("Search by state, name, group and date done, newest first, with cursor paging (SQL backends).")
             .Produces<SearchPage>().ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status501NotImplemented);
     }
 
-    private static async Task<IResult> GetAsync(string id, HttpContext context, IResultGridClient client, ResultViews views, ResultSerializer serializer, bool? raw = null)
+    private static async Task<IResult> GetAsync(string id, HttpContext context, IResultGridClient client, ResultViews views)
     {
         if (HttpRequests.BadId(id) is { } bad)
         {
             return bad;
         }
 
+        // Read here rather than bound: a bound bool that does not parse is an empty 400.
+        var rawText = context.Request.Query["raw"].ToString();
+        if (rawText.Length > 0 && !bool.TryParse(rawText, out _))
+        {
+            return HttpProblems.BadRequest($"raw is '{rawText}'; give raw=true for the stored bytes, or raw=false (the default) for the JSON view.");
+        }
+
+        var raw = rawText.Length > 0 && bool.Parse(rawText);
+
         var ct = context.RequestAborted;
         var info = await client.GetAsync(id, ct);
         var version = "\"" + TaskResultVersion.Of(info.Record) + "\"";
         context.Response.Headers.ETag = version;
         context.Response.Headers.CacheControl = "no-cache";
-        if (context.Request.Headers.IfNoneMatch.Any(v => v is not null && (v == version || v == "*" || v.Split(',').Select(t => t.Trim()).Contains(version))))
+        if (context.Request.Headers.IfNoneMatch.Any(v => v is not null && (v == version || (v == "*" && info.State != TaskStates.Pending) || v.Split(',').Select(t => t.Trim()).Contains(version))))
         {
             return Results.StatusCode(StatusCodes.Status304NotModified);
         }
 
-        if (raw == true)
+        if (raw)
         {
             if (info.Record.Payload is not { } payload || info.Record.Problem is not null)
             {
@@ -215,6 +224,11 @@ internal static class ResultEndpoints
         var states = query["state"].Where(s => !string.IsNullOrEmpty(s)).SelectMany(s => s!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).ToArray();
         foreach (var state in states)
         {
+            if (!TaskStates.IsBuiltIn(state) && TaskStates.IsBuiltIn(state.ToUpperInvariant()))
+            {
+                return (null, HttpProblems.BadRequest($"state '{state}' is not a state; states are case-sensitive: did you mean {state.ToUpperInvariant()}?"));
+            }
+
             if (!TaskStates.IsBuiltIn(state))
             {
                 try

@@ -135,7 +135,7 @@ public static class ResultGridHttpExtensions
             }
         });
 
-        services.AddOpenApi();
+        services.AddOpenApi(o => o.AddOperationTransformer(JsonBodyMetadata.DescribeAsync));
 
         var telemetry = services.AddOpenTelemetry()
             .WithMetrics(m => m
@@ -164,6 +164,17 @@ public static class ResultGridHttpExtensions
         app.UseForwardedHeaders();
         if (!string.IsNullOrEmpty(options.PathBase))
         {
+            // Every route is under the path base, the probes too: a request beside it is not ours.
+            app.Use((context, next) =>
+            {
+                if (!context.Request.Path.StartsWithSegments(options.PathBase, StringComparison.OrdinalIgnoreCase))
+                {
+                    context.Response.StatusCode = StatusCodes.Status404NotFound;
+                    return Task.CompletedTask;
+                }
+
+                return next(context);
+            });
             app.UsePathBase(options.PathBase);
         }
 

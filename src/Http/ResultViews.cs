@@ -134,7 +134,12 @@ public sealed record GroupView
     public int Waiting { get; init; }
     public bool Ready { get; init; }
     public IReadOnlyList<ChildState>? Children { get; init; }
+
+    /// <summary>The chord's body (its task id, name and state now) when the group is a chord's header.</summary>
+    public ChordView? Chord { get; init; }
 }
+
+public sealed record ChordView(string TaskId, string Name, string? State);
 
 public sealed record JoinAnswer(string GroupId, bool Ready, IReadOnlyList<ResultView>? Results, GroupView? Status);
 
@@ -230,8 +235,9 @@ internal sealed class ResultViews(ResultSerializer serializer)
         ValueBytes = record.Payload?.Data.LongLength ?? 0,
     };
 
-    public static GroupView Group(GroupStatus status, IReadOnlyList<TaskResultInfo>? children = null) => new()
+    public static GroupView Group(GroupStatus status, IReadOnlyList<TaskResultInfo>? children = null, string? chordState = null) => new()
     {
+        Chord = status.Chord is { } chord ? new ChordView(chord.TaskId, chord.Name, chordState) : null,
         GroupId = status.GroupId,
         Exists = status.Exists,
         Total = status.Total,
