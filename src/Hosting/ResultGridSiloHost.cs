@@ -50,7 +50,7 @@ public static partial class ResultGridSiloHost
         // RESULTGRID__SILO__GATEWAYPORT, ...), then the command line (--ResultGrid:Backend=...).
         // The content root is the app's folder, so appsettings.json is found whatever the working
         // directory (dotnet run --project keeps the caller's).
-        IHostApplicationBuilder builder;
+        WebApplicationBuilder builder;
         try
         {
             builder = CreateBuilder(args);
@@ -85,10 +85,15 @@ public static partial class ResultGridSiloHost
 
         builder.AddResultGridSilo(plan, configure);
         var http = builder.Configuration.GetSection(Http.ResultGridHttpOptions.SectionName).Get<Http.ResultGridHttpOptions>() ?? new Http.ResultGridHttpOptions();
-        if (builder is WebApplicationBuilder web)
+        if (http.Enabled)
         {
-            web.WebHost.UseUrls([.. http.UrlList]);
-            web.AddResultGridHttp();
+            builder.WebHost.UseUrls([.. http.UrlList]);
+            builder.AddResultGridHttp();
+        }
+        else
+        {
+            // HTTP off: no socket at all, not Kestrel on its default port.
+            builder.Services.AddSingleton<IServer, NoHttpServer>();
         }
 
         // Held back while the host starts, unless asked for: see StartupLogGate.
@@ -96,7 +101,7 @@ public static partial class ResultGridSiloHost
         IHost? built = null;
         try
         {
-            built = Build(builder, http.Prefix);
+            built = Build(builder, http.Enabled, http.Prefix);
             await built.StartAsync();
         }
         catch (Exception ex)
@@ -136,31 +141,21 @@ public static partial class ResultGridSiloHost
     }
 
     /// <summary>
-    /// A web application when the HTTP API is on (<c>ResultGrid:Http:Urls</c> not empty), a
-    /// generic host otherwise: an operator who turns HTTP off gets no Kestrel at all.
+    /// Always a web application, configured exactly as the host will run (appsettings.json, the
+    /// environment's appsettings, variables, command line); whether it listens is decided from
+    /// that configuration alone, after it is read (see <see cref="NoHttpServer"/>).
     /// </summary>
-    private static IHostApplicationBuilder CreateBuilder(string[] args)
-    {
-        var probe = new ConfigurationBuilder()
-            .AddJsonFile(Path.Combine(AppContext.BaseDirectory, "appsettings.json"), optional: true)
-            .AddEnvironmentVariables()
-            .AddCommandLine(args)
-            .Build();
-        var urls = probe[ConfigurationPath.Combine(Http.ResultGridHttpOptions.SectionName, nameof(Http.ResultGridHttpOptions.Urls))];
-        var enabled = new Http.ResultGridHttpOptions { Urls = urls ?? Http.ResultGridHttpOptions.DefaultUrls }.Enabled;
-        return enabled
-            ? WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory })
-            : Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = args, ContentRootPath = AppContext.BaseDirectory });
-    }
+    private static WebApplicationBuilder CreateBuilder(string[] args) =>
+        WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
 
-    private static IHost Build(IHostApplicationBuilder builder, string prefix)
+    private static WebApplication Build(WebApplicationBuilder web, bool http, string prefix)
     {
-        if (builder is not WebApplicationBuilder web)
+        var app = web.Build();
+        if (!http)
         {
-            return ((HostApplicationBuilder)builder).Build();
+            return app;
         }
 
-        var app = web.Build();
         app.UseResultGridHttp();
         app.MapResultGridProbes();
         app.MapResultGrid(prefix);

@@ -57,8 +57,9 @@ public sealed class ProcessTests
         /// <summary>
         /// Starts <paramref name="dll"/> in <paramref name="workingDirectory"/>, or in a new
         /// temporary folder (removed on dispose), so that the silo's default SQLite file lands there.
+        /// <paramref name="unset"/> names variables the child must not inherit from the test process.
         /// </summary>
-        public Running(string dll, IDictionary<string, string> env, string? workingDirectory = null, IEnumerable<string>? arguments = null)
+        public Running(string dll, IDictionary<string, string> env, string? workingDirectory = null, IEnumerable<string>? arguments = null, IEnumerable<string>? unset = null)
         {
             _ownDirectory = workingDirectory is null;
             WorkingDirectory = workingDirectory ?? Directory.CreateTempSubdirectory("rg-proc-").FullName;
@@ -66,6 +67,11 @@ public sealed class ProcessTests
             foreach (var (k, v) in env)
             {
                 info.Environment[k] = v;
+            }
+
+            foreach (var name in unset ?? [])
+            {
+                info.Environment.Remove(name);
             }
 
             Process = Process.Start(info)!;
@@ -196,6 +202,31 @@ public sealed class ProcessTests
         // Nothing listens on the default port on this silo's behalf (another test's silo may, so
         // the check is the log line plus no Kestrel start-up line).
         Assert.DoesNotContain("Now listening on", silo.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    [Trait("Backend", "sqlite")]
+    public async Task HTTP_turned_off_in_the_environments_settings_file_listens_nowhere()
+    {
+        // The on/off decision reads the configuration the host runs with, appsettings.{Environment}.json
+        // included; a second reading without it once left Kestrel on its default port 5000.
+        var env = SiloEnv();
+        var environment = $"HttpOff{Guid.NewGuid():N}";
+        env["DOTNET_ENVIRONMENT"] = environment;
+        var settings = Path.Combine(Path.GetDirectoryName(Built("src/Silo", "ResultGrid.Silo"))!, $"appsettings.{environment}.json");
+        // The file sets Urls empty; the test process's RESULTGRID__HTTP__URLS would win over it, so the child does not inherit it.
+        await File.WriteAllTextAsync(settings, "{\"ResultGrid\": {\"Http\": {\"Urls\": \"\"}}}", Ct);
+        try
+        {
+            await using var silo = new Running(Built("src/Silo", "ResultGrid.Silo"), env, unset: ["RESULTGRID__HTTP__URLS"]);
+            await silo.WaitForOutput("ResultGrid silo listening", TimeSpan.FromSeconds(60));
+            Assert.Contains(", http off", silo.Output, StringComparison.Ordinal);
+            Assert.DoesNotContain("Now listening on", silo.Output, StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(settings);
+        }
     }
 
     [Fact]
