@@ -51,6 +51,7 @@ public sealed class HttpSilo : IAsyncDisposable
         IReadOnlyDictionary<string, string?>? settings = null,
         Action<ISiloBuilder>? configure = null,
         string prefix = "/api",
+        bool dashboard = false,
         CancellationToken cancellationToken = default)
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { EnvironmentName = "Production" });
@@ -75,6 +76,11 @@ public sealed class HttpSilo : IAsyncDisposable
         app.UseResultGridHttp();
         app.MapResultGridProbes();
         app.MapResultGrid(prefix);
+        if (dashboard)
+        {
+            app.MapResultGridDashboard("/", prefix);
+        }
+
         await app.StartAsync(cancellationToken);
         var address = app.Urls.First();
         return new HttpSilo(app, new Uri(address.EndsWith('/') ? address : address + "/"), prefix);
