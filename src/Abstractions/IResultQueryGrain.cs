@@ -19,6 +19,16 @@ public interface IResultQueryGrain : IGrainWithIntegerKey
     /// <exception cref="NotSupportedException">The backend keeps no queryable tables.</exception>
     [Alias("CountByState")]
     Task<StateCounts> CountByStateAsync();
+
+    /// <summary>
+    /// The result's state history, oldest first (empty when nothing is kept for it: never written
+    /// with history on, forgotten or expired). Every backend keeps one while
+    /// <c>ResultGrid:History:Enabled</c> is on.
+    /// </summary>
+    /// <exception cref="NotSupportedException">History is off (<c>ResultGrid:History:Enabled</c> is false).</exception>
+    /// <exception cref="ArgumentException">The task id is not usable.</exception>
+    [Alias("GetHistory")]
+    Task<ResultHistoryEntry[]> GetHistoryAsync(string taskId);
 }
 
 /// <summary>Stored results per state, and how long the store took to count them.</summary>

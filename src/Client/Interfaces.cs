@@ -44,6 +44,14 @@ public interface IResultReader
 
     /// <summary>Deletes the stored result (Celery's forget). True when there was one.</summary>
     Task<bool> ForgetAsync(string taskId, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// The result's state changes, oldest first (state, time, worker, retries, a short reason),
+    /// kept beside it on every backend while the silos run with <c>ResultGrid:History:Enabled</c>;
+    /// empty when none are kept (never written with history on, forgotten or expired).
+    /// </summary>
+    /// <exception cref="NotSupportedException">History is off on the silos; the message names the setting.</exception>
+    Task<IReadOnlyList<ResultHistoryEntry>> GetHistoryAsync(string taskId, CancellationToken cancellationToken = default);
 }
 
 /// <summary>Writes state changes, as a worker does.</summary>

@@ -67,6 +67,13 @@ public sealed partial class ResultGridClient : IResultGridClient
         return new ResultQueryPage(page.Items.Select(r => new TaskResultInfo(r, _serializer)).ToArray(), page.NextPageToken) { Unreadable = page.Unreadable };
     }
 
+    public async Task<IReadOnlyList<ResultHistoryEntry>> GetHistoryAsync(string taskId, CancellationToken cancellationToken = default)
+    {
+        TaskIds.Validate(taskId, nameof(taskId));
+        // A read: retried like the other reads when a silo goes away mid-call.
+        return await Idempotent(_grainFactory.GetGrain<IResultQueryGrain>(0), g => g.GetHistoryAsync(taskId), cancellationToken).ConfigureAwait(false);
+    }
+
     public async IAsyncEnumerable<TaskResultInfo> QueryAllAsync(ResultQuery query, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         var next = query;

@@ -60,6 +60,12 @@ public sealed class ResultGridOptions
     public long MaxResultBytes { get; set; } = 16 * 1024 * 1024;
 
     /// <summary>
+    /// State history (<c>ResultGrid:History:Enabled</c>, <c>ResultGrid:History:MaxEntries</c>):
+    /// each applied write of a result also keeps a timeline entry beside it. Off by default.
+    /// </summary>
+    public ResultHistoryOptions History { get; set; } = new();
+
+    /// <summary>
     /// The time to live results get when their write names none: <see cref="ResultExpires"/>, or
     /// null (kept until forgotten) when that is unset or not positive.
     /// </summary>
@@ -113,6 +119,11 @@ internal sealed class ResultGridOptionsValidator(ResultStoreProviderRegistry reg
         if (options.MaxResultBytes < 1024 || options.MaxResultBytes > MaxResultBytesLimit)
         {
             failures.Add($"ResultGrid:MaxResultBytes is {options.MaxResultBytes}; it must be from 1024 to {MaxResultBytesLimit} bytes.");
+        }
+
+        if (options.History.Validate() is { } historyProblem)
+        {
+            failures.Add(historyProblem);
         }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);

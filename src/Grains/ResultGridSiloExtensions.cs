@@ -39,6 +39,9 @@ public static class ResultGridSiloExtensions
         }
 
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ResultGridOptions>, ResultGridOptionsValidator>());
+        // The stores read history's settings from their own options type (Storage knows no
+        // ResultGridOptions): the ResultGrid:History section, bound and validated above.
+        services.TryAddSingleton<IOptions<ResultHistoryOptions>>(sp => Options.Create(sp.GetRequiredService<IOptions<ResultGridOptions>>().Value.History));
         services.AddMemoryResultStore();
         services.TryAddSingleton<ResultStoreProviderRegistry>();
         services.TryAddSingleton(TimeProvider.System);

@@ -26,6 +26,20 @@ internal sealed class ResultQueryGrain(ResultStores stores) : Grain, IResultQuer
         return new StateCounts { Counts = counts, Took = System.Diagnostics.Stopwatch.GetElapsedTime(started) };
     }
 
+    public async Task<ResultHistoryEntry[]> GetHistoryAsync(string taskId)
+    {
+        TaskIds.Validate(taskId, nameof(taskId));
+        var store = stores.Default;
+        if (!store.TryGetCapability<IResultHistory>(out var history))
+        {
+            throw new NotSupportedException(
+                $"State history is off for the {store.Backend} backend ({stores.RedactedUrl}): set ResultGrid:History:Enabled=true on the silos to keep each result's state changes " +
+                "(ResultGrid:History:MaxEntries, 1 to 1000, caps them per result; default 100). Writes made while it was off have no history.");
+        }
+
+        return [.. await history.ReadHistoryAsync(taskId)];
+    }
+
     private IResultQuery Searchable()
     {
         var store = stores.Default;

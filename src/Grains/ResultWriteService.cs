@@ -21,11 +21,15 @@ internal sealed partial class ResultWriteService
     private readonly Serialization.ResultSerializer _serializer;
     private readonly ResultFeedPublisher _feed;
 
+    // Null while ResultGrid:History is off (the store then offers no history): writes are then exactly the plain ones.
+    private readonly IResultHistory? _history;
+
     public ResultWriteService(ResultStores stores, ResultNotifier notifier, IOptions<ResultGridOptions> options, ResultGridMetrics metrics, TimeProvider time, ILogger<ResultWriteService> logger, Serialization.ResultSerializer serializer, ResultFeedPublisher feed)
     {
         _feed = feed;
         _serializer = serializer;
         _store = stores.Default;
+        _history = _store.Capability<IResultHistory>();
         _notifier = notifier;
         _options = options.Value;
         _metrics = metrics;
@@ -36,7 +40,9 @@ internal sealed partial class ResultWriteService
     public async Task<WriteOutcome> WriteAsync(TaskResult result, TimeSpan? expires)
     {
         var record = Prepare(result, expires);
-        var outcome = await StoreCall.Run(_store, _metrics, _logger, "write", record.TaskId, () => _store.WriteAsync(record));
+        var outcome = _history is { } history
+            ? await StoreCall.Run(_store, _metrics, _logger, "write", record.TaskId, () => history.WriteWithHistoryAsync(record, HistoryEntry(record)))
+            : await StoreCall.Run(_store, _metrics, _logger, "write", record.TaskId, () => _store.WriteAsync(record));
 
         // From here on the answer is the store's: what follows is delivered apart from it (the
         // notifier retries on a fresh activation) and can never turn a stored write into an error.
@@ -86,6 +92,34 @@ internal sealed partial class ResultWriteService
         }
 
         return outcome.Outcome;
+    }
+
+    /// <summary>
+    /// The timeline entry of a write: its state at the silo's clock (the time the result's expiry
+    /// is counted from), worker and retries as written, and for FAILURE, RETRY and REVOKED the
+    /// exception's type and message as one short line. The reason is read by the serializer's own
+    /// failure reader, so it says what a reader of the result would see.
+    /// </summary>
+    private ResultHistoryEntry HistoryEntry(TaskResult record) => new()
+    {
+        State = record.State,
+        At = record.DateDone ?? _time.GetUtcNow(),
+        Worker = record.Worker,
+        Retries = record.Retries,
+        Reason = TaskStates.IsExceptionState(record.State) ? ResultHistoryEntry.ShortReason(FailureText(record)) : null,
+    };
+
+    private string? FailureText(TaskResult record)
+    {
+        try
+        {
+            return _serializer.ReadFailure(record).ToString();
+        }
+        catch (Serialization.ResultDecodeException)
+        {
+            // An exception document that cannot be read still is a state change: kept without a reason.
+            return null;
+        }
     }
 
     private static bool IsThisWriteAgain(TaskResult record, TaskResult? stored) =>

@@ -36,6 +36,9 @@ internal static class ResultEndpoints
         results.MapGet("/", SearchAsync).RequireAuthorization(HttpRoles.Policy(HttpRoles.Read))
             .WithName("SearchResults").WithSummary("Search by state, name, group and date done, newest first, with cursor paging (SQL backends).")
             .Produces<SearchPage>().ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status501NotImplemented);
+        results.MapGet("/{id}/history", HistoryAsync).RequireAuthorization(HttpRoles.Policy(HttpRoles.Read))
+            .WithName("ResultHistory").WithSummary("The result's state changes, oldest first (ResultGrid:History:Enabled); enabled: false and no entries while history is off.")
+            .Produces<HistoryView>().ProducesProblem(StatusCodes.Status400BadRequest);
     }
 
     private static async Task<IResult> GetAsync(string id, HttpContext context, IResultGridClient client, ResultViews views)
@@ -289,7 +292,35 @@ internal static class ResultEndpoints
         WriteOutcome.KeptSuccess => new WriteAnswer(id, state, "keptSuccess", false, $"Task '{id}' already has SUCCESS stored, which is never replaced; the {state} write changed nothing."),
         _ => new WriteAnswer(id, state, "alreadyConsumed", false, $"Task '{id}' was already handed out once (rpc:// single retrieval); the {state} write changed nothing."),
     };
+
+    /// <summary>
+    /// 200 either way: with history off the answer says so (enabled: false) instead of failing,
+    /// so a page can say "history is off" where an error status would read as a fault.
+    /// </summary>
+    private static async Task<IResult> HistoryAsync(string id, HttpContext context, IResultGridClient client)
+    {
+        if (HttpRequests.BadId(id) is { } bad)
+        {
+            return bad;
+        }
+
+        try
+        {
+            var entries = await client.GetHistoryAsync(id, context.RequestAborted);
+            return HttpJson.Ok(new HistoryView(id, true, entries.Select(e => new HistoryEntryView(e.State, e.At, e.Worker, e.Retries, e.Reason)).ToArray()));
+        }
+        catch (NotSupportedException)
+        {
+            return HttpJson.Ok(new HistoryView(id, false, []));
+        }
+    }
 }
+
+/// <summary>A result's state history, as <c>GET …/results/{id}/history</c> answers.</summary>
+public sealed record HistoryView(string TaskId, bool Enabled, HistoryEntryView[] Entries);
+
+/// <summary>One state change: the state, when, by which worker, at which retry, and why (FAILURE, RETRY, REVOKED).</summary>
+public sealed record HistoryEntryView(string State, DateTimeOffset At, string? Worker, int? Retries, string? Reason);
 
 /// <summary>The body of an optional revoke: a reason.</summary>
 public sealed record RevokeRequest(string? Reason);

@@ -20,13 +20,21 @@ internal sealed class RedisKeys
     /// <summary>ResultGrid's claim keys (SET NX), before the claim's own key; Celery has none.</summary>
     public const string ClaimPrefix = "resultgrid-claim-";
 
+    /// <summary>
+    /// ResultGrid's state-history lists (<see cref="IResultHistory"/>), before the task id: beside
+    /// Celery's key, never inside its document, so Celery reads the result unchanged.
+    /// </summary>
+    public const string HistoryPrefix = "resultgrid-task-history-";
+
     private readonly string _claimKeyPrefix;
+    private readonly string _historyKeyPrefix;
 
     public RedisKeys(string globalPrefix)
     {
         TaskKeyPrefix = globalPrefix + TaskPrefix;
         GroupKeyPrefix = globalPrefix + GroupPrefix;
         _claimKeyPrefix = globalPrefix + ClaimPrefix;
+        _historyKeyPrefix = globalPrefix + HistoryPrefix;
     }
 
     /// <summary>What every task key starts with, the global prefix included: for SCAN patterns and for cutting ids out of keys.</summary>
@@ -46,6 +54,9 @@ internal sealed class RedisKeys
     public RedisKey Group(string groupId) => GroupKeyPrefix + groupId;
 
     public RedisKey Claim(string key) => _claimKeyPrefix + key;
+
+    /// <summary>A task's state history: a list, newest first, with the result's TTL.</summary>
+    public RedisKey History(string taskId) => _historyKeyPrefix + taskId;
 
     /// <summary>Where a task's writes are published: the channel named like its key, as Celery's backend publishes.</summary>
     public RedisChannel TaskChannel(string taskId) => RedisChannel.Literal(TaskKeyPrefix + taskId);

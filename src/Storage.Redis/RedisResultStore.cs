@@ -8,7 +8,7 @@ namespace ResultGrid.Storage.Redis;
 /// each written with its own TTL and published on the channel named like the key, as Celery does,
 /// so Celery clients waiting on pub/sub wake up too.
 /// </summary>
-internal sealed partial class RedisResultStore : IResultStore, IResultChangeFeed, IResultScan, IBackendDiagnostics, IRawRecordReader, IAsyncDisposable
+internal sealed partial class RedisResultStore : IResultStore, IResultHistory, IResultChangeFeed, IResultScan, IBackendDiagnostics, IRawRecordReader, IAsyncDisposable
 {
     /// <summary>Celery's task key before the id (and after any global prefix), for tests that read Redis themselves.</summary>
     public const string TaskKeyPrefix = RedisKeys.TaskPrefix;
@@ -19,7 +19,7 @@ internal sealed partial class RedisResultStore : IResultStore, IResultChangeFeed
     // write was refused, nil when it was applied.
     // A key of another type at the result's key (WRONGTYPE for GET) holds no SUCCESS: the write
     // replaces it, as Celery's plain SET does, so a damaged key never fails its task's own write.
-    private static readonly LuaScript WriteScript = LuaScript.Prepare("""
+    private const string WriteScriptText = """
         local current = redis.pcall('GET', @key)
         if type(current) == 'table' and current['err'] then current = false end
         if current then
@@ -38,7 +38,9 @@ internal sealed partial class RedisResultStore : IResultStore, IResultChangeFeed
         end
         redis.call('PUBLISH', @key, @doc)
         return false
-        """);
+        """;
+
+    private static readonly LuaScript WriteScript = LuaScript.Prepare(WriteScriptText);
 
     // Only ever shortens: PEXPIRE when the key has no TTL or a longer one. (PEXPIRE … LT would do
     // it in one command, but only from Redis 7.)
@@ -55,6 +57,7 @@ internal sealed partial class RedisResultStore : IResultStore, IResultChangeFeed
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly StoreRetryPolicy _retry;
+    private readonly ResultHistoryOptions _history;
     private ConnectionMultiplexer[] _connections = [];
     private IDatabase[] _databases = [];
     private int _next;
@@ -62,8 +65,9 @@ internal sealed partial class RedisResultStore : IResultStore, IResultChangeFeed
     // Redis Cluster keeps keys in slots on different nodes, so one MGET cannot span them.
     private bool _isCluster;
 
-    public RedisResultStore(RedisStoreSettings settings, TimeProvider time, ILogger logger)
+    public RedisResultStore(RedisStoreSettings settings, TimeProvider time, ILogger logger, ResultHistoryOptions? history = null)
     {
+        _history = history ?? new ResultHistoryOptions();
         _settings = settings;
         _keys = settings.Keys;
         _time = time;
@@ -337,7 +341,9 @@ internal sealed partial class RedisResultStore : IResultStore, IResultChangeFeed
         Retry("exists", async () => await Database.KeyExistsAsync(_keys.Task(taskId)));
 
     public ValueTask<bool> ForgetAsync(string taskId, CancellationToken cancellationToken = default) =>
-        Retry("forget", async () => await Database.KeyDeleteAsync(_keys.Task(taskId)));
+        _history.Enabled
+            ? ForgetWithHistoryAsync(taskId)
+            : Retry("forget", async () => await Database.KeyDeleteAsync(_keys.Task(taskId)));
 
     /// <summary>SET with the group's TTL and PUBLISH, as Celery saves a group.</summary>
     public async ValueTask SaveGroupAsync(GroupMeta group, CancellationToken cancellationToken = default)
@@ -372,8 +378,16 @@ internal sealed partial class RedisResultStore : IResultStore, IResultChangeFeed
     public ValueTask<bool> ExpireAsync(string taskId, DateTimeOffset expiresAt, CancellationToken cancellationToken = default) =>
         Retry("expire", async () =>
         {
+            var database = Database;
             var ttl = RedisTtl.Milliseconds(expiresAt, _time.GetUtcNow());
-            return (long)await Database.ScriptEvaluateAsync(ExpireScript, new { key = _keys.Task(taskId), ttl }) == 1;
+            var result = database.ScriptEvaluateAsync(ExpireScript, new { key = _keys.Task(taskId), ttl });
+            if (_history.Enabled)
+            {
+                // Pipelined with the result's (no second round trip), so the history never outlives it.
+                await database.ScriptEvaluateAsync(ExpireScript, new { key = _keys.History(taskId), ttl });
+            }
+
+            return (long)await result == 1;
         });
 
     /// <summary>SET NX with the claim's TTL: Redis decides who is first.</summary>

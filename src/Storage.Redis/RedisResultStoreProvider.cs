@@ -11,5 +11,5 @@ internal sealed class RedisResultStoreProvider(IOptions<RedisResultStoreOptions>
     public string? Validate(BackendUrl url) => RedisStoreSettings.Validate(url, options.Value);
 
     public IResultStore Create(IServiceProvider services, string name, BackendUrl url) =>
-        new RedisResultStore(RedisStoreSettings.Create(url, options.Value), time, loggers.CreateLogger<RedisResultStore>());
+        new RedisResultStore(RedisStoreSettings.Create(url, options.Value), time, loggers.CreateLogger<RedisResultStore>(), ResultHistoryOptions.From(services));
 }

@@ -36,6 +36,7 @@ internal sealed class MySqlDialect(string isolationLevel = "READ COMMITTED") : S
     protected override string LongTextType => "LONGTEXT";
     protected override string BlobType => "LONGBLOB";
     protected override string TimeType => "DATETIME(6)";
+    protected override string AutoIdType => "BIGINT NOT NULL AUTO_INCREMENT";
     protected override string TableOptions => " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4";
     protected override bool InlineIndexes => true;
 

@@ -84,6 +84,27 @@ internal static class GroupColumn
     public static readonly string Values = SqlParameters.ValuesList(1, Count);
 }
 
+/// <summary>The history table's written columns (entry_id is numbered by the database), positioned as <see cref="TaskColumn"/> does.</summary>
+internal static class HistoryColumn
+{
+    public const int TaskId = 0;
+    public const int State = 1;
+    public const int At = 2;
+    public const int Worker = 3;
+    public const int Retries = 4;
+    public const int Reason = 5;
+
+    /// <summary>The columns an insert lists, in order.</summary>
+    public static readonly string[] Names = ["task_id", "state", "at", "worker", "retries", "reason"];
+
+    public static readonly int Count = Names.Length;
+
+    public static readonly string List = string.Join(", ", Names);
+
+    /// <summary>What a read selects: the entry without its task id, so ordinal = position - 1.</summary>
+    public static readonly string ReadList = string.Join(", ", Names.Skip(1));
+}
+
 /// <summary>
 /// Statement parameters: their names (<c>@p0</c>, <c>@p1</c>, …, which every driver here takes)
 /// and the limits that bound how many one statement may carry.

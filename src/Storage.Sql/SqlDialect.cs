@@ -6,7 +6,7 @@ namespace ResultGrid.Storage.Sql;
 /// <summary>
 /// The tables' names as the SQL text writes them (quoted, schema-qualified).
 /// </summary>
-internal sealed record SqlTables(string Tasks, string Groups, string Version, string Claims, string TaskTableName, string GroupTableName);
+internal sealed record SqlTables(string Tasks, string Groups, string Version, string Claims, string TaskTableName, string GroupTableName, string History = "");
 
 /// <summary>One index of the DDL: its table as the SQL text writes it, its name and columns, and whether the sweep relies on it.</summary>
 internal sealed record SqlIndex(string Table, string Name, string Columns, bool Cleanup);
@@ -44,6 +44,13 @@ internal abstract class SqlDialect
     public virtual string? AdoNetInvariant => null;
 
     public abstract DbDataSource CreateDataSource(SqlStoreSettings settings);
+
+    /// <summary>
+    /// The data source the store runs on. With <paramref name="history"/> on, SQLite's
+    /// connections enforce foreign keys (its default is off per connection), so deleting a result
+    /// deletes its history; the server databases always do, so this is the plain data source.
+    /// </summary>
+    public virtual DbDataSource CreateDataSource(SqlStoreSettings settings, bool history) => CreateDataSource(settings);
 
     /// <summary>The URL parameter that sets the TLS mode (sslmode, ssl_mode); null where no connection crosses a network (SQLite).</summary>
     public virtual string? SslModeParameter => null;
@@ -110,7 +117,7 @@ internal abstract class SqlDialect
     public SqlTables Tables(SqlResultStoreOptions options)
     {
         string Qualify(string table) => options.Schema is { } schema && SupportsSchemas ? Quote(schema) + "." + Quote(table) : Quote(table);
-        return new SqlTables(Qualify(options.TaskTable), Qualify(options.GroupTable), Qualify("resultgrid_schema"), Qualify(options.TaskTable + "_claims"), options.TaskTable, options.GroupTable);
+        return new SqlTables(Qualify(options.TaskTable), Qualify(options.GroupTable), Qualify("resultgrid_schema"), Qualify(options.TaskTable + "_claims"), options.TaskTable, options.GroupTable, Qualify(options.TaskTable + "_history"));
     }
 
     protected virtual bool SupportsSchemas => false;
@@ -121,6 +128,9 @@ internal abstract class SqlDialect
     protected abstract string LongTextType { get; }
     protected abstract string BlobType { get; }
     protected abstract string TimeType { get; }
+
+    /// <summary>A 64-bit key the database numbers itself, ascending with each insert: the history's order.</summary>
+    protected abstract string AutoIdType { get; }
     protected virtual string TableOptions => string.Empty;
 
     /// <summary>MySQL 8 has no CREATE INDEX IF NOT EXISTS, so its indexes are declared inside CREATE TABLE.</summary>
@@ -139,6 +149,7 @@ internal abstract class SqlDialect
         var taskIndexes = indexes.Where(i => i.Table == t.Tasks).ToArray();
         var groupIndexes = indexes.Where(i => i.Table == t.Groups).ToArray();
         var claimIndexes = indexes.Where(i => i.Table == t.Claims).ToArray();
+        var historyIndexes = indexes.Where(i => i.Table == t.History).ToArray();
 
         statements.Add($"""
             CREATE TABLE IF NOT EXISTS {t.Tasks} (
@@ -173,6 +184,22 @@ internal abstract class SqlDialect
               date_done {TimeType} NULL,
               expires_at {TimeType} NULL,
               chord {LongTextType} NULL{Inline(groupIndexes)}
+            ){TableOptions}
+            """);
+        // State history (IResultHistory), one row per applied write while history is on. The
+        // foreign key's cascade removes a result's history wherever the result row is deleted
+        // (forget, the expiry sweep, any tool), in the same statement, with no second DELETE to
+        // keep in step; and always created, so turning history on needs no migration.
+        statements.Add($"""
+            CREATE TABLE IF NOT EXISTS {t.History} (
+              entry_id {AutoIdType} PRIMARY KEY,
+              task_id {IdType} NOT NULL,
+              state {ShortTextType} NOT NULL,
+              at {TimeType} NOT NULL,
+              worker {ShortTextType} NULL,
+              retries INTEGER NULL,
+              reason {ShortTextType} NULL,
+              FOREIGN KEY (task_id) REFERENCES {t.Tasks} (task_id) ON DELETE CASCADE{Inline(historyIndexes)}
             ){TableOptions}
             """);
         // One-time events (a chord's trigger): the primary key makes the first insert the only one.
@@ -215,6 +242,8 @@ internal abstract class SqlDialect
         new(t.Tasks, $"ix_{t.TaskTableName}_group_id", "group_id", Cleanup: false),
         new(t.Groups, $"ix_{t.GroupTableName}_expires_at", "expires_at", Cleanup: true),
         new(t.Claims, $"ix_{t.TaskTableName}_claims_expires_at", "expires_at", Cleanup: true),
+        // A history is read, trimmed and cascaded by task id, in entry order.
+        new(t.History, $"ix_{t.TaskTableName}_history_task_id", "task_id, entry_id", Cleanup: false),
     ];
 
     /// <summary>A query whose rows are the names of the indexes in the tables' schema (or database, or file).</summary>
@@ -222,6 +251,32 @@ internal abstract class SqlDialect
 
     /// <summary>An index name as the database keeps it (PostgreSQL cuts identifiers at 63 bytes).</summary>
     public virtual string StoredName(string name) => name;
+
+    /// <summary>
+    /// Appends <paramref name="rows"/> history entries, parameters <c>@p0…</c> in
+    /// <see cref="HistoryColumn.Names"/> order per row, in one multi-row INSERT (all three databases take it).
+    /// </summary>
+    public virtual string InsertHistory(SqlTables t, int rows) =>
+        $"INSERT INTO {t.History} ({HistoryColumn.List}) VALUES {SqlParameters.ValuesList(rows, HistoryColumn.Count)}";
+
+    /// <summary>
+    /// Deletes the history of task <paramref name="taskParameter"/> beyond its newest
+    /// <paramref name="keep"/> entries. The doubly nested select is what MySQL accepts (it refuses
+    /// LIMIT in an IN subquery and a subquery on the table being deleted from, but not a derived
+    /// table, which it materialises); PostgreSQL and SQLite take the same text. Nothing is deleted
+    /// while the history is within its cap: the scalar is then NULL.
+    /// </summary>
+    public virtual string TrimHistory(SqlTables t, string taskParameter, int keep) =>
+        $"DELETE FROM {t.History} WHERE task_id = {taskParameter} AND entry_id <= " +
+        $"(SELECT entry_id FROM (SELECT entry_id FROM {t.History} WHERE task_id = {taskParameter} ORDER BY entry_id DESC LIMIT 1 OFFSET {keep.ToString(CultureInfo.InvariantCulture)}) AS k)";
+
+    /// <summary>
+    /// A task's history <c>@p0</c>, oldest first, while its result is live at <c>@p1</c>: an
+    /// expired result the sweep has not reached yet has no history either, as on Redis.
+    /// </summary>
+    public virtual string ReadHistory(SqlTables t) =>
+        $"SELECT {HistoryColumn.ReadList} FROM {t.History} WHERE task_id = @p0 " +
+        $"AND EXISTS (SELECT 1 FROM {t.Tasks} WHERE task_id = @p0 AND (expires_at IS NULL OR expires_at > @p1)) ORDER BY entry_id";
 
     /// <summary>Records the schema version once; a row already there is left alone.</summary>
     public virtual string InsertVersion(SqlTables t) =>

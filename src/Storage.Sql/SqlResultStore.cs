@@ -16,7 +16,7 @@ namespace ResultGrid.Storage.Sql;
 /// This file holds the read and write path; the schema, row mapping, searches, diagnostics and
 /// bulk transfer are in the other <c>SqlResultStore.*.cs</c> files.
 /// </remarks>
-internal sealed partial class SqlResultStore : IResultStore, IResultScan, IResultQuery, IExpiredResultSweep, IBackendDiagnostics, IRawRecordReader, IAsyncDisposable
+internal sealed partial class SqlResultStore : IResultStore, IResultHistory, IResultScan, IResultQuery, IExpiredResultSweep, IBackendDiagnostics, IRawRecordReader, IAsyncDisposable
 {
     private readonly SqlStoreSettings _settings;
     private readonly SqlDialect _dialect;
@@ -24,18 +24,20 @@ internal sealed partial class SqlResultStore : IResultStore, IResultScan, IResul
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly StoreRetryPolicy _retry;
+    private readonly ResultHistoryOptions _history;
 
     // Statements by row count, built once each.
     private readonly ConcurrentDictionary<int, string> _upserts = new();
     private readonly ConcurrentDictionary<int, string> _readMany = new();
     private DbDataSource? _dataSource;
-    private SqlBatcher<TaskResult, StoreWriteResult>? _writes;
+    private SqlBatcher<SqlWrite, StoreWriteResult>? _writes;
     private SqlBatcher<string, TaskResult?>? _reads;
     private long _statements;
     private long _rows;
 
-    public SqlResultStore(SqlStoreSettings settings, TimeProvider time, ILogger logger)
+    public SqlResultStore(SqlStoreSettings settings, TimeProvider time, ILogger logger, ResultHistoryOptions? history = null)
     {
+        _history = history ?? new ResultHistoryOptions();
         _settings = settings;
         _dialect = SqlDialect.For(settings);
         _tables = _dialect.Tables(settings.Options);
@@ -73,10 +75,10 @@ internal sealed partial class SqlResultStore : IResultStore, IResultScan, IResul
             Directory.CreateDirectory(Path.GetDirectoryName(file)!);
         }
 
-        _dataSource = _dialect.CreateDataSource(_settings);
+        _dataSource = _dialect.CreateDataSource(_settings, _history.Enabled);
         var version = await PrepareSchemaAsync(cancellationToken);
         var o = _settings.Options;
-        _writes = new SqlBatcher<TaskResult, StoreWriteResult>(FlushAsync, r => r.TaskId, SizeOf, WriteBatches(o, _dialect), o.BatchWindow, o.MaxBatchSize, o.MaxBatchBytes);
+        _writes = new SqlBatcher<SqlWrite, StoreWriteResult>(FlushAsync, w => w.Result.TaskId, w => SizeOf(w.Result), WriteBatches(o, _dialect), o.BatchWindow, o.MaxBatchSize, o.MaxBatchBytes);
 
         // Reads never wait for a window: alone, a read goes at once; under load, the reads queued
         // while a query runs share the next one.
@@ -157,7 +159,10 @@ internal sealed partial class SqlResultStore : IResultStore, IResultScan, IResul
     }
 
     public ValueTask<StoreWriteResult> WriteAsync(TaskResult result, CancellationToken cancellationToken = default) =>
-        new((_writes ?? throw NotInitialised()).RunAsync(result));
+        new((_writes ?? throw NotInitialised()).RunAsync(new SqlWrite(result, null)));
+
+    /// <summary>A write in the batcher's queue: the result, and its history entry while history is on.</summary>
+    private readonly record struct SqlWrite(TaskResult Result, ResultHistoryEntry? Entry);
 
     // A result's weight against MaxBatchBytes: its values, with a row's fixed columns as 256 bytes and text as UTF-16.
     private static long SizeOf(TaskResult r) =>
@@ -168,21 +173,26 @@ internal sealed partial class SqlResultStore : IResultStore, IResultScan, IResul
     /// refused writes), or, where the dialect prefers it (SQLite), one prepared single-row upsert
     /// run per result inside one transaction.
     /// </summary>
-    private async Task<StoreWriteResult[]> FlushAsync(IReadOnlyList<TaskResult> batch)
+    private async Task<StoreWriteResult[]> FlushAsync(IReadOnlyList<SqlWrite> writes)
     {
+        var batch = writes.Select(w => w.Result).ToArray();
+        // With history, the upsert and the entries of the writes it applied commit together.
+        var history = writes.Any(w => w.Entry is not null);
         var multiRow = _dialect.MultiRowUpserts;
-        var sql = _upserts.GetOrAdd(multiRow ? batch.Count : 1, n => _dialect.UpsertTasks(_tables, n));
+        var sql = _upserts.GetOrAdd(multiRow ? batch.Length : 1, n => _dialect.UpsertTasks(_tables, n));
         return await Run("write", async connection =>
         {
             // Taken per attempt, like the Redis TTL: the row says when it was last written.
             var now = _time.GetUtcNow().UtcDateTime;
-            var outcomes = new StoreWriteResult[batch.Count];
+            var outcomes = new StoreWriteResult[batch.Length];
             var applied = new HashSet<string>(StringComparer.Ordinal);
             var successes = new Dictionary<string, TaskResult>(StringComparer.Ordinal);
             await using var command = Command(connection, sql);
+            await using var transaction = history || !multiRow ? await connection.BeginTransactionAsync() : null;
+            command.Transaction = transaction;
             if (multiRow)
             {
-                for (var r = 0; r < batch.Count; r++)
+                for (var r = 0; r < batch.Length; r++)
                 {
                     Bind(command, r * TaskColumn.Count, batch[r], now);
                 }
@@ -207,8 +217,6 @@ internal sealed partial class SqlResultStore : IResultStore, IResultScan, IResul
             }
             else
             {
-                await using var transaction = await connection.BeginTransactionAsync();
-                command.Transaction = transaction;
                 foreach (var result in batch)
                 {
                     Bind(command, 0, result, now);
@@ -217,11 +225,9 @@ internal sealed partial class SqlResultStore : IResultStore, IResultScan, IResul
                         applied.Add(id);
                     }
                 }
-
-                await transaction.CommitAsync();
             }
 
-            for (var i = 0; i < batch.Count; i++)
+            for (var i = 0; i < batch.Length; i++)
             {
                 var write = batch[i];
                 if (_dialect.UpsertReturnsApplied)
@@ -236,8 +242,18 @@ internal sealed partial class SqlResultStore : IResultStore, IResultScan, IResul
                 }
             }
 
+            if (history)
+            {
+                await AppendHistoryAsync(connection, transaction!, writes, outcomes);
+            }
+
+            if (transaction is not null)
+            {
+                await transaction.CommitAsync();
+            }
+
             Interlocked.Increment(ref _statements);
-            Interlocked.Add(ref _rows, batch.Count);
+            Interlocked.Add(ref _rows, batch.Length);
             return outcomes;
         });
     }

@@ -48,5 +48,5 @@ internal sealed class SqlResultStoreProvider(IOptions<SqlResultStoreOptions> opt
     public string? Validate(BackendUrl url) => SqlStoreSettings.Validate(url, options.Value);
 
     public IResultStore Create(IServiceProvider services, string name, BackendUrl url) =>
-        new SqlResultStore(SqlStoreSettings.Create(url, options.Value), time, loggers.CreateLogger<SqlResultStore>());
+        new SqlResultStore(SqlStoreSettings.Create(url, options.Value), time, loggers.CreateLogger<SqlResultStore>(), ResultHistoryOptions.From(services));
 }

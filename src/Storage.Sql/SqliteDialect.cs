@@ -24,7 +24,14 @@ internal sealed class SqliteDialect : SqlDialect
     // Microsoft.Data.Sqlite stores DateTime as ISO-8601 text, which sorts and compares in time order.
     protected override string TimeType => "TEXT";
 
-    public override DbDataSource CreateDataSource(SqlStoreSettings settings)
+    // The rowid alias: numbered by SQLite, always above every row there is.
+    protected override string AutoIdType => "INTEGER";
+
+    public override DbDataSource CreateDataSource(SqlStoreSettings settings) => CreateDataSource(settings, history: false);
+
+    // Foreign keys only with history on: the pragma is one more statement on every connection
+    // opened, which the store without history must not pay.
+    public override DbDataSource CreateDataSource(SqlStoreSettings settings, bool history)
     {
         var builder = new SqliteConnectionStringBuilder
         {
@@ -35,6 +42,11 @@ internal sealed class SqliteDialect : SqlDialect
             // Also how long a statement waits for another process's lock on the file.
             DefaultTimeout = Seconds(settings.Options.CommandTimeout),
         };
+        if (history)
+        {
+            builder.ForeignKeys = true;
+        }
+
         return SqliteFactory.Instance.CreateDataSource(builder.ConnectionString);
     }
 

@@ -6,7 +6,8 @@ public sealed partial class DualWriteResultStore
     /// What the pair really has, decided once from its two stores: a change feed where either side
     /// has one; search and the id scan where the primary has them (reads go there first); the
     /// expired-row sweep where either side has no native expiry; server facts where either side
-    /// reports them. Bulk transfer and raw records are not offered: <c>resultgrid migrate</c> and
+    /// reports them; the state history where the primary keeps one (its reads go there, and each
+    /// write appends on every side that keeps one). Bulk transfer and raw records are not offered: <c>resultgrid migrate</c> and
     /// <c>inspect</c> open one backend by its URL, never a pair.
     /// </summary>
     public bool TryGetCapability<T>([System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out T? capability) where T : class, IResultStoreCapability
@@ -20,7 +21,7 @@ public sealed partial class DualWriteResultStore
     /// it. Typed slots, not a search by type: the primary's scan is the primary store object
     /// itself, which implements other capabilities that the pair does not have.
     /// </summary>
-    private sealed record Capabilities(IResultChangeFeed? Feed, IResultScan? Scan, IResultQuery? Query, IExpiredResultSweep? Sweep, IBackendDiagnostics? Diagnostics)
+    private sealed record Capabilities(IResultChangeFeed? Feed, IResultScan? Scan, IResultQuery? Query, IExpiredResultSweep? Sweep, IBackendDiagnostics? Diagnostics, IResultHistory? History)
     {
         public static Capabilities Of(DualWriteResultStore dual)
         {
@@ -33,7 +34,8 @@ public sealed partial class DualWriteResultStore
                 primary.Capability<IResultScan>(),
                 primary.Capability<IResultQuery>(),
                 primarySweep is null && secondarySweep is null ? null : new Sweep(dual, primarySweep, secondarySweep),
-                primaryFacts is null && secondaryFacts is null ? null : new Diagnostics(dual, primaryFacts, secondaryFacts));
+                primaryFacts is null && secondaryFacts is null ? null : new Diagnostics(dual, primaryFacts, secondaryFacts),
+                primary.Capability<IResultHistory>() is { } history ? new History(dual, history) : null);
         }
 
         public T? Find<T>() where T : class => typeof(T) switch
@@ -43,6 +45,7 @@ public sealed partial class DualWriteResultStore
             var t when t == typeof(IResultQuery) => Query as T,
             var t when t == typeof(IExpiredResultSweep) => Sweep as T,
             var t when t == typeof(IBackendDiagnostics) => Diagnostics as T,
+            var t when t == typeof(IResultHistory) => History as T,
             _ => null,
         };
     }
@@ -138,6 +141,19 @@ public sealed partial class DualWriteResultStore
 
             return oldest;
         }
+    }
+
+    /// <summary>
+    /// The primary's history: a write goes through the pair's own write (so the primary decides
+    /// and the secondary follows) with the entry appended on each side that keeps a history.
+    /// </summary>
+    private sealed class History(DualWriteResultStore dual, IResultHistory primary) : IResultHistory
+    {
+        public ValueTask<StoreWriteResult> WriteWithHistoryAsync(TaskResult result, ResultHistoryEntry entry, CancellationToken cancellationToken = default) =>
+            dual.WriteAsync(result, entry, cancellationToken);
+
+        public ValueTask<IReadOnlyList<ResultHistoryEntry>> ReadHistoryAsync(string taskId, CancellationToken cancellationToken = default) =>
+            primary.ReadHistoryAsync(taskId, cancellationToken);
     }
 
     /// <summary>Both sides' facts, each named with its side (<c>primary: …</c>, <c>secondary: …</c>), after the mode.</summary>

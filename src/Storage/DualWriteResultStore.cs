@@ -137,13 +137,20 @@ public sealed partial class DualWriteResultStore : IResultStore, IAsyncDisposabl
     /// secondary too: the record it stored, or the SUCCESS it kept. Acknowledged only when both
     /// hold it; a secondary that fails fails the write (after its own retries).
     /// </summary>
-    public async ValueTask<StoreWriteResult> WriteAsync(TaskResult result, CancellationToken cancellationToken = default)
+    public ValueTask<StoreWriteResult> WriteAsync(TaskResult result, CancellationToken cancellationToken = default) => WriteAsync(result, null, cancellationToken);
+
+    /// <summary>
+    /// The write, with <paramref name="entry"/> (history on) appended on each side that keeps a
+    /// history, in that side's own conditional write; the repairs copy a SUCCESS that was already
+    /// written, so they append nothing.
+    /// </summary>
+    private async ValueTask<StoreWriteResult> WriteAsync(TaskResult result, ResultHistoryEntry? entry, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(result);
-        var outcome = await _primary.WriteAsync(result, cancellationToken);
+        var outcome = await WriteOn(_primary, result, entry, cancellationToken);
         if (outcome.Applied)
         {
-            var copied = await OnSecondaryAsync("write", result.TaskId, () => _secondary.WriteAsync(result, cancellationToken));
+            var copied = await OnSecondaryAsync("write", result.TaskId, () => WriteOn(_secondary, result, entry, cancellationToken));
             if (copied.Outcome == WriteOutcome.KeptSuccess && result.State != TaskStates.Success)
             {
                 // The secondary holds a SUCCESS the primary did not (a write that once reached
@@ -181,6 +188,11 @@ public sealed partial class DualWriteResultStore : IResultStore, IAsyncDisposabl
 
         return outcome;
     }
+
+    private static ValueTask<StoreWriteResult> WriteOn(IResultStore store, TaskResult result, ResultHistoryEntry? entry, CancellationToken cancellationToken) =>
+        entry is not null && store.TryGetCapability<IResultHistory>(out var history)
+            ? history.WriteWithHistoryAsync(result, entry, cancellationToken)
+            : store.WriteAsync(result, cancellationToken);
 
     /// <summary>The primary's result, or where it has none, the secondary's.</summary>
     public async ValueTask<TaskResult?> ReadAsync(string taskId, CancellationToken cancellationToken = default)

@@ -7,6 +7,8 @@ namespace ResultGrid.Storage.Memory;
 public interface IMemoryResultPartitionGrain : IGrainWithStringKey
 {
     [Alias("Write")] Task<StoreWriteResult> WriteAsync(TaskResult result);
+    [Alias("WriteWithHistory")] Task<StoreWriteResult> WriteWithHistoryAsync(TaskResult result, ResultHistoryEntry entry, int maxEntries);
+    [Alias("ReadHistory"), ReadOnly] Task<ResultHistoryEntry[]> ReadHistoryAsync(string taskId);
     [Alias("Read"), ReadOnly] Task<TaskResult?> ReadAsync(string taskId);
     [Alias("Exists"), ReadOnly] Task<bool> ExistsAsync(string taskId);
     [Alias("Existence"), ReadOnly] Task<ResultExistence> GetExistenceAsync(string taskId);
@@ -49,24 +51,45 @@ internal sealed class MemoryResultPartitionGrain : Grain, IMemoryResultPartition
         return Task.CompletedTask;
     }
 
-    public Task<StoreWriteResult> WriteAsync(TaskResult result)
+    public Task<StoreWriteResult> WriteAsync(TaskResult result) => Task.FromResult(Write(result, null, 0));
+
+    public Task<StoreWriteResult> WriteWithHistoryAsync(TaskResult result, ResultHistoryEntry entry, int maxEntries) =>
+        Task.FromResult(Write(result, entry, maxEntries));
+
+    /// <summary>
+    /// The conditional write; with <paramref name="entry"/>, appended to the history kept in the
+    /// same entry (so it expires, is consumed and is forgotten with the result), the oldest
+    /// dropped beyond <paramref name="maxEntries"/>. A refused write changes neither.
+    /// </summary>
+    private StoreWriteResult Write(TaskResult result, ResultHistoryEntry? entry, int maxEntries)
     {
-        if (Live(result.TaskId) is { } existing)
+        var existing = Live(result.TaskId);
+        if (existing is { } current)
         {
-            if (existing.Consumed)
+            if (current.Consumed)
             {
-                return Task.FromResult(new StoreWriteResult(WriteOutcome.AlreadyConsumed));
+                return new StoreWriteResult(WriteOutcome.AlreadyConsumed);
             }
 
-            if (existing.Record.State == TaskStates.Success)
+            if (current.Record.State == TaskStates.Success)
             {
-                return Task.FromResult(new StoreWriteResult(WriteOutcome.KeptSuccess, existing.Record));
+                return new StoreWriteResult(WriteOutcome.KeptSuccess, current.Record);
             }
         }
 
-        _entries[result.TaskId] = new Entry(result, Consumed: false);
-        return Task.FromResult(StoreWriteResult.Stored);
+        _entries[result.TaskId] = new Entry(result, Consumed: false, entry is null ? null : Append(existing?.History, entry, maxEntries));
+        return StoreWriteResult.Stored;
     }
+
+    // A new array per write: entries are handed out of the grain (immutable), so a stored array is never changed.
+    private static ResultHistoryEntry[] Append(ResultHistoryEntry[]? history, ResultHistoryEntry entry, int maxEntries)
+    {
+        var kept = history ?? [];
+        var skip = Math.Max(0, kept.Length + 1 - maxEntries);
+        return [.. kept.AsSpan(Math.Min(skip, kept.Length)), entry];
+    }
+
+    public Task<ResultHistoryEntry[]> ReadHistoryAsync(string taskId) => Task.FromResult(Live(taskId)?.History ?? []);
 
     public Task<TaskResult?> ReadAsync(string taskId)
     {
@@ -208,5 +231,5 @@ internal sealed class MemoryResultPartitionGrain : Grain, IMemoryResultPartition
         return Task.CompletedTask;
     }
 
-    private readonly record struct Entry(TaskResult Record, bool Consumed);
+    private readonly record struct Entry(TaskResult Record, bool Consumed, ResultHistoryEntry[]? History = null);
 }

@@ -6,14 +6,16 @@ namespace ResultGrid.Storage.Memory;
 /// grains that wrote them (which deactivate right after a write) and are reachable from every
 /// silo. A silo that stops takes its partitions with it: use Redis or SQL to survive that.
 /// </summary>
-internal sealed class MemoryResultStore : IResultStore
+internal sealed class MemoryResultStore : IResultStore, IResultHistory
 {
     private readonly IGrainFactory _grains;
     private readonly string _name;
     private readonly IMemoryResultPartitionGrain[] _partitions;
+    private readonly ResultHistoryOptions _history;
 
-    public MemoryResultStore(IGrainFactory grains, string name, bool singleRetrieval, int partitions)
+    public MemoryResultStore(IGrainFactory grains, string name, bool singleRetrieval, int partitions, ResultHistoryOptions history)
     {
+        _history = history;
         _grains = grains;
         _name = name;
         SingleRetrieval = singleRetrieval;
@@ -30,8 +32,17 @@ internal sealed class MemoryResultStore : IResultStore
 
     public bool SingleRetrieval { get; }
 
+    public bool TryGetCapability<T>([System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out T? capability) where T : class, IResultStoreCapability =>
+        _history.Offers(this, out capability);
+
     public ValueTask<StoreWriteResult> WriteAsync(TaskResult result, CancellationToken cancellationToken = default) =>
         new(PartitionOf(result.TaskId).WriteAsync(result));
+
+    public ValueTask<StoreWriteResult> WriteWithHistoryAsync(TaskResult result, ResultHistoryEntry entry, CancellationToken cancellationToken = default) =>
+        new(PartitionOf(result.TaskId).WriteWithHistoryAsync(result, entry, _history.MaxEntries));
+
+    public async ValueTask<IReadOnlyList<ResultHistoryEntry>> ReadHistoryAsync(string taskId, CancellationToken cancellationToken = default) =>
+        await PartitionOf(taskId).ReadHistoryAsync(taskId);
 
     public ValueTask<TaskResult?> ReadAsync(string taskId, CancellationToken cancellationToken = default) =>
         new(PartitionOf(taskId).ReadAsync(taskId));

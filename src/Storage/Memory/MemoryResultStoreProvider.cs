@@ -46,6 +46,7 @@ internal sealed class MemoryResultStoreProvider : IResultStoreProvider
             services.GetRequiredService<IGrainFactory>(),
             name,
             singleRetrieval: url.Scheme == "rpc",
-            partitions);
+            partitions,
+            ResultHistoryOptions.From(services));
     }
 }
