@@ -29,6 +29,9 @@ internal sealed class ServerSentEvents
         response.Headers["X-Accel-Buffering"] = "no";
         context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
         await response.StartAsync(context.RequestAborted);
+        // The headers now, not with the first event: a browser's EventSource opens only once they
+        // arrive, and a stream may have nothing to say for a while.
+        await response.Body.FlushAsync(context.RequestAborted);
         return new ServerSentEvents(response);
     }
 

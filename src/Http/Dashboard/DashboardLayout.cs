@@ -28,6 +28,8 @@ internal static class DashboardLayout
             .Void("meta", ("name", "viewport"), ("content", "width=device-width, initial-scale=1"))
             .Void("meta", ("name", "color-scheme"), ("content", "light dark"))
             .Element("title", title + " · ResultGrid")
+            // No icon to fetch: a browser would otherwise ask for /favicon.ico, beside the path base.
+            .Void("link", ("rel", "icon"), ("href", "data:,"))
             .Void("link", ("rel", "stylesheet"), ("href", DashboardAssets.Url(page, "dashboard.css")))
             // The theme is set before the first paint (no flash); the rest runs once the page is parsed.
             .Element("script", null, ("src", DashboardAssets.Url(page, "theme.js")))

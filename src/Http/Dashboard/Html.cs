@@ -1,17 +1,17 @@
 using System.Globalization;
 using System.Text;
-using System.Text.Encodings.Web;
+using System.Net;
 
 namespace ResultGrid.Http.Dashboard;
 
 /// <summary>
 /// The dashboard's one way to write HTML: tag names and attribute names are literals of ours,
-/// and every text and attribute value goes through the HTML encoder, so nothing a result holds
+/// and every text and attribute value goes through the HTML encoder (&lt; &gt; &amp; and both
+/// quotes, so a value is inert in text and in a quoted attribute alike), so nothing a result holds
 /// (a value, a traceback, a task name or id) can become markup or script in the page.
 /// </summary>
 internal sealed class Html
 {
-    private static readonly HtmlEncoder Encoder = HtmlEncoder.Default;
     private readonly StringBuilder _text = new(8192);
 
     public Html Open(string tag, params (string Name, string? Value)[] attributes)
@@ -27,7 +27,7 @@ internal sealed class Html
             _text.Append(' ').Append(name);
             if (value.Length > 0)
             {
-                _text.Append("=\"").Append(Encoder.Encode(value)).Append('"');
+                _text.Append("=\"").Append(WebUtility.HtmlEncode(value)).Append('"');
             }
         }
 
@@ -52,7 +52,7 @@ internal sealed class Html
     {
         if (!string.IsNullOrEmpty(text))
         {
-            _text.Append(Encoder.Encode(text));
+            _text.Append(WebUtility.HtmlEncode(text));
         }
 
         return this;

@@ -259,16 +259,18 @@ internal static class ResultPage
     }
 }
 
-/// <summary>A result's state history as the timeline shows it; off when the silo keeps none.</summary>
-internal sealed record DashboardHistory(bool Enabled, IReadOnlyList<DashboardHistoryEntry> Entries)
+/// <summary>A result's state history as the timeline shows it; off when the silo keeps none (ResultGrid:History).</summary>
+internal sealed record DashboardHistory(bool Enabled, IReadOnlyList<ResultHistoryEntry> Entries)
 {
-    public static Task<DashboardHistory> ReadAsync(IGrainFactory grains, string taskId)
+    public static async Task<DashboardHistory> ReadAsync(IGrainFactory grains, string taskId)
     {
-        // Filled in by the state history (ResultGrid:History): until it is read here, off.
-        _ = grains;
-        _ = taskId;
-        return Task.FromResult(new DashboardHistory(false, []));
+        try
+        {
+            return new DashboardHistory(true, await grains.GetGrain<IResultQueryGrain>(0).GetHistoryAsync(taskId));
+        }
+        catch (NotSupportedException)
+        {
+            return new DashboardHistory(false, []);
+        }
     }
 }
-
-internal sealed record DashboardHistoryEntry(string State, DateTimeOffset At, string? Worker, int? Retries, string? Reason);

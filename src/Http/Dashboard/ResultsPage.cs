@@ -190,6 +190,11 @@ internal static class ResultsPage
 
             string? Text(string key) => query[key].ToString().Trim() is { Length: > 0 } t ? t : null;
             var state = Text("state");
+            if (state is not null && !TaskStates.IsBuiltIn(state) && TaskStates.IsBuiltIn(state.ToUpperInvariant()))
+            {
+                return Fail($"'{state}' is not a state; states are case-sensitive: did you mean {state.ToUpperInvariant()}?");
+            }
+
             if (state is not null && !TaskStates.IsBuiltIn(state))
             {
                 try

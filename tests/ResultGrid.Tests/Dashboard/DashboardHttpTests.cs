@@ -35,7 +35,12 @@ public sealed partial class DashboardHttpTests(DashboardHttpTests.Silos fixture)
         public async ValueTask InitializeAsync()
         {
             var ct = TestContext.Current.CancellationToken;
-            var extended = new Dictionary<string, string?> { ["ResultGrid:ExtendedResults"] = "true" };
+            var extended = new Dictionary<string, string?>
+            {
+                ["ResultGrid:ExtendedResults"] = "true",
+                ["ResultGrid:Serialization:AcceptContent:0"] = "json",
+                ["ResultGrid:Serialization:AcceptContent:1"] = "raw",
+            };
             var sql = HttpSilo.StartAsync(NewSqliteUrl(out _directory), extended, cancellationToken: ct, dashboard: true);
             var memory = HttpSilo.StartAsync("memory://", extended, cancellationToken: ct, dashboard: true);
             var keyed = HttpSilo.StartAsync("memory://", new Dictionary<string, string?>
@@ -225,10 +230,10 @@ public sealed partial class DashboardHttpTests(DashboardHttpTests.Silos fixture)
         var none = await PageAsync(fixture.Sql.Http, $"results?state=REVOKED&name={Uri.EscapeDataString(name)}");
         Assert.Contains("data-testid=\"empty\"", none, StringComparison.Ordinal);
 
-        var bad = await PageAsync(fixture.Sql.Http, "results?state=lowercase", HttpStatusCode.BadRequest);
-        Assert.Contains("is not a state", bad, StringComparison.Ordinal);
+        var bad = await PageAsync(fixture.Sql.Http, "results?state=failure", HttpStatusCode.BadRequest);
+        Assert.Contains("did you mean FAILURE", bad, StringComparison.Ordinal);
         var unknown = await PageAsync(fixture.Sql.Http, "results?colour=red", HttpStatusCode.BadRequest);
-        Assert.Contains("'colour' is not a filter", unknown, StringComparison.Ordinal);
+        Assert.Contains("'colour' is not a filter", WebUtility.HtmlDecode(unknown), StringComparison.Ordinal);
     }
 
     private static List<string> Rows(string html) =>
@@ -329,12 +334,15 @@ public sealed partial class DashboardHttpTests(DashboardHttpTests.Silos fixture)
         }
 
         var page = await PageAsync(browser, "results");
-        Assert.Contains("data-testid=\"user\">reader<", page, StringComparison.Ordinal);
+        Assert.Matches("data-testid=\"user\"[^>]*>reader<", page);
         // The session works for the API the page listens to.
         using var stats = await browser.GetAsync(fixture.Keyed.Api("stats"), Ct);
         Assert.Equal(HttpStatusCode.OK, stats.StatusCode);
 
-        using (var offsite = await browser.PostAsync("login", Form(Token(login), ("key", ReaderKey), ("returnUrl", "https://evil.example/")), Ct))
+        // A fresh browser: the first one's token was issued before it signed in, and is refused now.
+        using var fresh = Browser(fixture.Keyed);
+        var freshLogin = await PageAsync(fresh, "login");
+        using (var offsite = await fresh.PostAsync("login", Form(Token(freshLogin), ("key", ReaderKey), ("returnUrl", "https://evil.example/")), Ct))
         {
             Assert.Equal("/", offsite.Headers.Location?.OriginalString);
         }
@@ -369,7 +377,7 @@ public sealed partial class DashboardHttpTests(DashboardHttpTests.Silos fixture)
         using (var act = await reader.PostAsync($"results/{id}/forget", Form(Token(detail), ("x", "1")), Ct))
         {
             Assert.Equal(HttpStatusCode.Forbidden, act.StatusCode);
-            Assert.Contains("needs the role 'operate'", await act.Content.ReadAsStringAsync(Ct), StringComparison.Ordinal);
+            Assert.Contains("needs the role 'operate'", WebUtility.HtmlDecode(await act.Content.ReadAsStringAsync(Ct)), StringComparison.Ordinal);
         }
 
         Assert.True(await fixture.Keyed.Client.ExistsAsync(id, Ct));
@@ -457,8 +465,9 @@ public sealed partial class DashboardHttpTests(DashboardHttpTests.Silos fixture)
         await fixture.Sql.Client.MarkSucceededAsync(children[0], 1, cancellationToken: Ct);
         await fixture.Sql.Client.MarkFailedAsync(children[1], new InvalidOperationException("no"), cancellationToken: Ct);
         var html = await PageAsync(fixture.Sql.Http, "groups/" + group);
-        Assert.Contains("data-testid=\"group-progress\" value=\"2\" max=\"4\"", html, StringComparison.Ordinal);
-        Assert.Contains("2 of 4 complete · 1 succeeded · 1 failed · 2 waiting", html, StringComparison.Ordinal);
+        var progress = Regex.Match(html, "<progress [^>]*>");
+        Assert.True(progress.Value.Contains("value=\"2\"", StringComparison.Ordinal) && progress.Value.Contains("max=\"4\"", StringComparison.Ordinal), progress.Value);
+        Assert.Contains("2 of 4 complete · 1 succeeded · 1 failed · 2 waiting", WebUtility.HtmlDecode(html), StringComparison.Ordinal);
         Assert.Equal(children, Rows(html));
         Assert.Contains($"data-live=\"/api/v1/groups/{group}/events\"", html, StringComparison.Ordinal);
         var missing = await PageAsync(fixture.Sql.Http, "groups/" + NewId("dash-nogroup"), HttpStatusCode.NotFound);
@@ -490,5 +499,47 @@ public sealed partial class DashboardHttpTests(DashboardHttpTests.Silos fixture)
             Assert.Equal("stats", e?.Event);
             Assert.True(e!.Data.GetProperty("states").TryGetProperty("FAILURE", out _));
         }
+    }
+}
+
+/// <summary>The result page's timeline, from the state history, on a silo that keeps it.</summary>
+[Trait("Backend", "sqlite")]
+public sealed class DashboardTimelineTests
+{
+    [Fact]
+    public async Task The_timeline_lists_each_state_change_oldest_first_and_says_when_history_is_off()
+    {
+        var url = NewSqliteUrl(out var directory);
+        try
+        {
+            await using var silo = await HttpSilo.StartAsync(url, new Dictionary<string, string?> { ["ResultGrid:History:Enabled"] = "true", ["ResultGrid:ExtendedResults"] = "true" }, dashboard: true, cancellationToken: Ct);
+            var id = NewId("dash-timeline");
+            await silo.Client.MarkStartedAsync(id, new Client.ResultWriteOptions { Worker = "w-1" }, Ct);
+            await silo.Client.MarkRetryAsync(id, new TimeoutException("the <db> timed out"), 1, new Client.ResultWriteOptions { Worker = "w-1", Retries = 1 }, Ct);
+            await silo.Client.MarkSucceededAsync(id, 42, new Client.ResultWriteOptions { Worker = "w-2" }, Ct);
+            using var response = await silo.Http.GetAsync("results/" + id, Ct);
+            var html = await response.Content.ReadAsStringAsync(Ct);
+            var timeline = html[html.IndexOf("data-testid=\"timeline\"", StringComparison.Ordinal)..];
+            timeline = timeline[..timeline.IndexOf("</ol>", StringComparison.Ordinal)];
+            Assert.Equal(["STARTED", "RETRY", "SUCCESS"], System.Text.RegularExpressions.Regex.Matches(timeline, "<li data-state=\"([A-Z]+)\"").Select(m => m.Groups[1].Value));
+            Assert.Contains("the &lt;db&gt; timed out", timeline, StringComparison.Ordinal);
+            Assert.Contains("retry 1", timeline, StringComparison.Ordinal);
+            Assert.Contains("w-2", timeline, StringComparison.Ordinal);
+        }
+        finally
+        {
+            try
+            {
+                Directory.Delete(directory, recursive: true);
+            }
+            catch (IOException)
+            {
+            }
+        }
+
+        await using var off = await HttpSilo.StartAsync("memory://", dashboard: true, cancellationToken: Ct);
+        await off.Client.MarkSucceededAsync("dash-timeline-off", 1, cancellationToken: Ct);
+        var page = await off.Http.GetStringAsync("results/dash-timeline-off", Ct);
+        Assert.Contains("data-testid=\"timeline-off\"", page, StringComparison.Ordinal);
     }
 }

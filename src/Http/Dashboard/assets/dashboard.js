@@ -133,8 +133,8 @@
         }
       });
       source.addEventListener('done', function (e) {
-        var group = JSON.parse(e.data);
-        show(group.completed, group.total, group.succeeded, group.failed);
+        // The rows are the children as last seen; the bar and counts follow them.
+        recount();
         source.close();
         setStatus('done');
         var chord = document.querySelector('[data-testid="chord-state"]');
