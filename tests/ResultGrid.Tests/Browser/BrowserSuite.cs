@@ -5,7 +5,7 @@ namespace ResultGrid.Tests;
 /// run one at a time (xUnit runs a collection's tests in sequence).
 /// </summary>
 [CollectionDefinition(Name)]
-public sealed class BrowserSuite : ICollectionFixture<BrowserFixture>
+public sealed class BrowserSuite : ICollectionFixture<BrowserFixture>, ICollectionFixture<DashboardSilos>
 {
     public const string Name = "Browser";
 }
