@@ -1,6 +1,6 @@
 using Microsoft.Playwright;
 
-namespace ResultGrid.Tests;
+namespace ResultGrid.Tests.Browser;
 
 /// <summary>
 /// One Debian chromium for every browser test, driven by Playwright for .NET: never a browser of

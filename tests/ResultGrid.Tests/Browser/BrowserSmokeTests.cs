@@ -1,4 +1,4 @@
-namespace ResultGrid.Tests;
+namespace ResultGrid.Tests.Browser;
 
 /// <summary>The browser itself: Debian's chromium, launched by Playwright from its path, renders a page.</summary>
 [Collection(BrowserSuite.Name)]

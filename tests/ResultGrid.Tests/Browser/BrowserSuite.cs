@@ -1,4 +1,4 @@
-namespace ResultGrid.Tests;
+namespace ResultGrid.Tests.Browser;
 
 /// <summary>
 /// The browser tests: one collection, so they share one browser and the dashboard's silos and

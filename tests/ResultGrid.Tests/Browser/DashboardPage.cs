@@ -3,7 +3,7 @@ using Deque.AxeCore.Playwright;
 using Microsoft.Playwright;
 using IRequest = Microsoft.Playwright.IRequest;
 
-namespace ResultGrid.Tests;
+namespace ResultGrid.Tests.Browser;
 
 /// <summary>
 /// A fresh browser context and page on the shared chromium, recording what a test asserts
@@ -65,6 +65,7 @@ public sealed class DashboardPage : IAsyncDisposable
 
     public IReadOnlyList<IRequest> Requests { get { lock (_requests) { return [.. _requests]; } } }
 
+    /// <param name="browser">The shared chromium.</param>
     /// <param name="colorScheme">What the system prefers: the dashboard's "system" theme follows it.</param>
     public static async Task<DashboardPage> OpenAsync(BrowserFixture browser, ColorScheme colorScheme = ColorScheme.Light)
     {

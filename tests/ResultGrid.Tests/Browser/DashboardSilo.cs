@@ -6,7 +6,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using ResultGrid.Storage;
 using ResultGrid.Storage.Sql;
 
-namespace ResultGrid.Tests;
+namespace ResultGrid.Tests.Browser;
 
 /// <summary>
 /// The real silo host (src/Silo) as its own process serving the dashboard, as an operator runs

@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text;
 using ResultGrid.Storage;
 
-namespace ResultGrid.Tests;
+namespace ResultGrid.Tests.Browser;
 
 /// <summary>
 /// The dashboard's silos for the browser tests, each started on first use and shared by the

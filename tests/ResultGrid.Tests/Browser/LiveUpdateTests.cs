@@ -1,7 +1,7 @@
 using Microsoft.Playwright;
 using static Microsoft.Playwright.Assertions;
 
-namespace ResultGrid.Tests;
+namespace ResultGrid.Tests.Browser;
 
 /// <summary>
 /// Pushed, not polled: a result written while the page is open (an HTTP PUT, as any worker
@@ -48,7 +48,7 @@ public sealed class LiveUpdateTests(BrowserFixture browser, DashboardSilos silos
         Assert.True(after.Count == 0, "requests after the page was live:\n" + string.Join("\n", after));
         // The page's whole life: one document, its assets, and EventSource streams; nothing fetched.
         var events = page.Requests.Where(r => r.ResourceType == "eventsource").ToList();
-        Assert.Contains(events, r => r.Url.Contains("results/events", StringComparison.Ordinal));
+        Assert.Contains(events, r => new Uri(r.Url).AbsolutePath.EndsWith("/events", StringComparison.Ordinal) && r.Url.Contains("/api/v1/", StringComparison.Ordinal));
         Assert.DoesNotContain(page.Requests, r => r.ResourceType is "fetch" or "xhr");
         Assert.Single(page.Requests, r => r.ResourceType == "document");
         page.AssertClean();

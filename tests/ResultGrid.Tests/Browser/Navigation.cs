@@ -1,6 +1,6 @@
 using Microsoft.Playwright;
 
-namespace ResultGrid.Tests;
+namespace ResultGrid.Tests.Browser;
 
 internal static class Navigation
 {
@@ -13,7 +13,7 @@ internal static class Navigation
     public static async Task ByAsync(IPage page, Func<Task> action)
     {
 #pragma warning disable CS0612
-        await Navigation.ByAsync(page, action);
+        await page.RunAndWaitForNavigationAsync(action);
 #pragma warning restore CS0612
     }
 }

@@ -1,7 +1,7 @@
 using Microsoft.Playwright;
 using static Microsoft.Playwright.Assertions;
 
-namespace ResultGrid.Tests;
+namespace ResultGrid.Tests.Browser;
 
 /// <summary>
 /// Every page of the dashboard, in the light and the dark theme, under the path base /rg: the

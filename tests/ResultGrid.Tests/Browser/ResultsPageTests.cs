@@ -2,7 +2,7 @@ using System.Globalization;
 using Microsoft.Playwright;
 using static Microsoft.Playwright.Assertions;
 
-namespace ResultGrid.Tests;
+namespace ResultGrid.Tests.Browser;
 
 /// <summary>
 /// The results page over PostgreSQL seeded with 100,000 results, driven through its form as a
