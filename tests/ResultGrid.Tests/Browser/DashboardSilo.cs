@@ -54,6 +54,9 @@ public sealed partial class DashboardSilo : IAsyncDisposable
             ["RESULTGRID__SILO__CLUSTERID"] = $"dash-{Guid.NewGuid():N}",
             ["RESULTGRID__HTTP__URLS"] = "http://127.0.0.1:0",
             ["RESULTGRID__HTTP__PATHBASE"] = pathBase,
+            // Names, workers and the other extended fields are stored only when asked (Celery's
+            // result_extended); the dashboard shows them, and the escaping tests put markup in them.
+            ["RESULTGRID__EXTENDEDRESULTS"] = "true",
         };
         foreach (var (key, value) in settings ?? new Dictionary<string, string>())
         {
