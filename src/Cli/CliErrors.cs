@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Microsoft.Extensions.Configuration;
 using ResultGrid.Hosting;
+using ResultGrid.Hosting.Doctor;
 using ResultGrid.Storage.Redis;
 using ResultGrid.Storage.Sql;
 

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Text.Json;
 using ResultGrid.Hosting;
+using ResultGrid.Hosting.Doctor;
 using Spectre.Console;
 
 namespace ResultGrid.Cli;
@@ -58,22 +59,7 @@ internal static class Doctor
         }
 
         using var configuration = loaded;
-        using var checks = new DoctorChecks(configuration);
-        var findings = new List<DoctorFinding>(await checks.RunAsync(environmentGiven: environment is not null));
-        // A store option that does not parse would fail the store's binding too: the server is not asked.
-        if (!offline && !checks.HasUnparsableValues)
-        {
-            findings.AddRange(await DoctorServer.CheckAsync(checks, configuration, cancellationToken));
-        }
-
-        // Every text is built from keys, sources and redacted URLs; this is the belt to those
-        // braces, for a driver's message that quotes more than it should.
-        var secrets = checks.Secrets().Where(s => s.Length >= 3).Distinct(StringComparer.Ordinal).OrderByDescending(s => s.Length).ToList();
-        string Scrub(string text) => secrets.Aggregate(text, (t, secret) => t.Replace(secret, "***", StringComparison.Ordinal));
-        findings = findings
-            .Select(f => f with { Found = Scrub(f.Found), Fix = Scrub(f.Fix) })
-            .OrderByDescending(f => f.Severity)
-            .ToList();
+        var findings = (await ConfigurationDoctor.CheckAsync(configuration, offline, environmentGiven: environment is not null, cancellationToken)).ToList();
 
         var exit = findings.Exists(f => f.Id == DoctorIds.ConfigInvalid) ? 2 : findings.Exists(f => f.Severity >= DoctorSeverity.Warning) ? 1 : 0;
         if (json)

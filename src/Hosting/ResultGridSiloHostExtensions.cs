@@ -1,8 +1,11 @@
 using System.Net;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Orleans.Configuration;
 using Orleans.Hosting;
+using ResultGrid.Hosting.Doctor;
+using ResultGrid.Http;
 
 namespace ResultGrid.Hosting;
 
@@ -13,7 +16,7 @@ public static class ResultGridSiloHostExtensions
     /// Makes this host a ResultGrid silo configured from its configuration: the
     /// <c>ResultGrid:Silo</c> options (validated at start), the clustering <paramref name="plan"/>
     /// (membership, reminders, endpoints and fast failure detection when networked), the Redis and
-        /// SQL providers, and <see cref="ResultGridSiloExtensions.AddResultGrid(ISiloBuilder, Action{Grains.ResultGridOptions}?)"/>.
+    /// SQL providers, the dashboard's <see cref="IConfigurationDoctor"/> (<see cref="SiloDoctor"/>), and <see cref="ResultGridSiloExtensions.AddResultGrid(ISiloBuilder, Action{Grains.ResultGridOptions}?)"/>.
     /// <paramref name="configure"/> runs last, for the host's own additions (tasks, say).
     /// </summary>
     /// <param name="builder">A generic host or a web application builder.</param>
@@ -31,6 +34,8 @@ public static class ResultGridSiloHostExtensions
         // The options, validators and stores of the silo, registered once (they are what
         // SiloConfiguration.Validate runs before the host starts).
         SiloConfiguration.AddValidatedOptions(builder.Services);
+        // The dashboard's doctor page judges the configuration this host runs with.
+        builder.Services.TryAddSingleton<IConfigurationDoctor, SiloDoctor>();
         builder.UseOrleans(orleans =>
         {
             orleans.UseResultGridClustering(plan);

@@ -4,35 +4,39 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Configuration.EnvironmentVariables;
 using Microsoft.Extensions.Hosting;
 
-namespace ResultGrid.Cli;
+namespace ResultGrid.Hosting.Doctor;
 
 /// <summary>
 /// The configuration a silo started in <see cref="Directory"/> would see, built by the very same
 /// host builder the silo uses (appsettings.json, appsettings.{Environment}.json, environment
-/// variables, the <c>DOTNET_</c> ones included), plus where each value came from: a file or an
-/// environment variable. Never holds on to a value longer than a check needs it.
+/// variables, the <c>DOTNET_</c> ones included), or a running host's own
+/// (<see cref="FromHost"/>), plus where each value came from: a file or an environment variable.
+/// Never holds on to a value longer than a check needs it.
 /// </summary>
-internal sealed class DoctorConfiguration : IDisposable
+public sealed class DoctorConfiguration : IDisposable
 {
     /// <summary>The silo host's assembly name (src/Silo), which the host takes for the application's name.</summary>
     private const string SiloApplicationName = "ResultGrid.Silo";
 
-    private readonly ConfigurationManager _manager;
+    // Only what Load built is disposed: a host's configuration belongs to the host.
+    private readonly IDisposable? _owned;
 
-    private DoctorConfiguration(ConfigurationManager manager, string directory, string environment)
+    private DoctorConfiguration(IConfigurationRoot root, IDisposable? owned, string directory, string environment)
     {
-        _manager = manager;
+        Root = root;
+        _owned = owned;
         Directory = directory;
         Environment = environment;
     }
 
-    public IConfigurationRoot Root => _manager;
+    public IConfigurationRoot Root { get; }
 
     public string Directory { get; }
 
     /// <summary>The host environment, as the silo would pick it (DOTNET_ENVIRONMENT, default Production).</summary>
     public string Environment { get; }
 
+    /// <summary>What a silo started in <paramref name="directory"/> would read, for <c>resultgrid doctor</c>.</summary>
     public static DoctorConfiguration Load(string directory, string? environment)
     {
         var manager = new ConfigurationManager();
@@ -46,7 +50,18 @@ internal sealed class DoctorConfiguration : IDisposable
             ApplicationName = SiloApplicationName,
             Configuration = manager,
         });
-        return new DoctorConfiguration(manager, directory, builder.Environment.EnvironmentName);
+        return new DoctorConfiguration(manager, manager, directory, builder.Environment.EnvironmentName);
+    }
+
+    /// <summary>
+    /// A running host's own configuration, for the silo's doctor page: its providers are the
+    /// host's (files in <paramref name="contentRoot"/>, environment variables, the command line),
+    /// so each value's source is told as the host read it. Not disposed with this.
+    /// </summary>
+    public static DoctorConfiguration FromHost(IConfigurationRoot root, string contentRoot, string environment)
+    {
+        ArgumentNullException.ThrowIfNull(root);
+        return new DoctorConfiguration(root, null, contentRoot, environment);
     }
 
     /// <summary>The settings files the silo reads here, with whether each exists.</summary>
@@ -141,7 +156,7 @@ internal sealed class DoctorConfiguration : IDisposable
         }
     }
 
-    public void Dispose() => _manager.Dispose();
+    public void Dispose() => _owned?.Dispose();
 
     // Only files in the configuration directory: a user-secrets file elsewhere is no committed file.
     private IEnumerable<FileConfigurationProvider> SettingsFiles() =>

@@ -5,12 +5,11 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using ResultGrid.Grains;
-using ResultGrid.Hosting;
 using ResultGrid.Storage;
 using ResultGrid.Storage.Redis;
 using ResultGrid.Storage.Sql;
 
-namespace ResultGrid.Cli;
+namespace ResultGrid.Hosting.Doctor;
 
 /// <summary>What a backend URL in the configuration is for.</summary>
 internal enum BackendRole

@@ -1,7 +1,7 @@
-namespace ResultGrid.Cli;
+namespace ResultGrid.Hosting.Doctor;
 
 /// <summary>How much a finding matters: info is reported but is no problem (exit code 0).</summary>
-internal enum DoctorSeverity
+public enum DoctorSeverity
 {
     Info = 0,
     Warning = 1,
@@ -13,7 +13,7 @@ internal enum DoctorSeverity
 /// came from (a file, an environment variable; never the value when it may be a secret), what was
 /// found, and the fix.
 /// </summary>
-internal sealed record DoctorFinding(string Id, DoctorSeverity Severity, string? Key, string? Source, string Found, string Fix)
+public sealed record DoctorFinding(string Id, DoctorSeverity Severity, string? Key, string? Source, string Found, string Fix)
 {
     /// <summary>The key and its source, for a person: <c>ResultGrid:Backend (appsettings.json)</c>.</summary>
     public string Where => (Key, Source) switch
@@ -33,7 +33,7 @@ internal sealed record DoctorFinding(string Id, DoctorSeverity Severity, string?
 }
 
 /// <summary>The findings' ids: stable, so that scripts can match on them.</summary>
-internal static class DoctorIds
+public static class DoctorIds
 {
     /// <summary>The silo would refuse to start with this configuration (exit code 2).</summary>
     public const string ConfigInvalid = "config-invalid";

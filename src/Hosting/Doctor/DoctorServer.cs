@@ -1,7 +1,7 @@
 using ResultGrid.Storage;
 using ResultGrid.Storage.Sql;
 
-namespace ResultGrid.Cli;
+namespace ResultGrid.Hosting.Doctor;
 
 /// <summary>
 /// The checks that ask the results backend's server (skipped with --offline): Redis persistence
@@ -33,11 +33,13 @@ internal static class DoctorServer
             }
         }
 
-        await using var opened = await CliStore.CreateAsync("doctor", backend.Url.Original, allowAdmin: true, config.Root, readOnly: true);
-        if (opened.Store is not { } store)
+        await using var opened = await DoctorStore.CreateAsync(backend.Url, config.Root);
+        if (opened is null)
         {
-            return findings; // the URL validated, so CliStore has already said why it could not
+            return findings; // a URL the providers refuse is a config-invalid finding already
         }
+
+        var store = opened.Store;
 
         Exception? refused = null;
         try
@@ -62,7 +64,7 @@ internal static class DoctorServer
             {
                 if (refused is null)
                 {
-                    findings.Add(Finding(DoctorIds.ServerFact, DoctorSeverity.Warning, $"Connected to {opened.Redacted}, but could not read the server's settings: {BackendCheck.Reason(ex)}",
+                    findings.Add(Finding(DoctorIds.ServerFact, DoctorSeverity.Warning, $"Connected to {opened.Redacted}, but could not read the server's settings: {StartupErrors.OneLine(ex)}",
                         "Let the user run INFO and CONFIG GET (Redis) or read the catalog (SQL), or run `resultgrid check` as a user who may."));
                 }
             }
@@ -107,7 +109,7 @@ internal static class DoctorServer
         }
         else if (refused is not null && !findings.Any(f => f.Severity == DoctorSeverity.Error))
         {
-            findings.Add(Finding(DoctorIds.BackendUnreachable, DoctorSeverity.Error, $"{opened.Redacted}: {BackendCheck.Reason(refused)}",
+            findings.Add(Finding(DoctorIds.BackendUnreachable, DoctorSeverity.Error, $"{opened.Redacted}: {StartupErrors.OneLine(refused)}",
                 "Check that the server runs and listens there: host, port, firewall, and the credentials (RESULTGRID__REDIS__PASSWORD, RESULTGRID__SQL__PASSWORD). " +
                 "`resultgrid check <backend-url>` exercises it; --offline skips the checks that need it."));
         }
