@@ -1,0 +1,216 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Reflection;
+using System.Text.RegularExpressions;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using ResultGrid.Client;
+using ResultGrid.Hosting;
+
+namespace ResultGrid.Bench;
+
+/// <summary>
+/// <c>scripts/bench.sh --dashboard</c>: the results dashboard (ResultGrid.Http) on PostgreSQL,
+/// hosted as the silo host hosts it (a WebApplication that is also the silo, the API at
+/// <c>/api</c>, the dashboard at <c>/</c>), Kestrel on a free loopback port.
+/// <list type="bullet">
+/// <item><c>dashboard.results_page_p50/p99</c>: GET <c>/results?state=FAILURE</c> (the
+/// server-rendered first page of failures, 50 rows) over 1,000,000 stored results (100,000 with
+/// --quick), against the Hangfire Dashboard's "Failed jobs" page (<see cref="HangfirePeer"/>)
+/// over as many failed jobs in the same PostgreSQL server, requests in turn.</item>
+/// <item><c>dashboard.live_update_latency_p50/p99</c>: from a write through the SDK to the
+/// row's appearance in <c>table#results tbody</c> of the open page in Debian's chromium
+/// (<see cref="LiveUpdateBench"/>).</item>
+/// </list>
+/// The history ratio (<see cref="HistoryBench"/>) runs first, on small tables and silos of its own.
+/// </summary>
+internal static partial class DashboardBench
+{
+    public static async Task<int> RunAsync(bool quick)
+    {
+        var sqlUrl = Environment.GetEnvironmentVariable("RESULTGRID_BENCH_SQL") ?? "";
+        var redisUrl = Environment.GetEnvironmentVariable("RESULTGRID_BENCH_REDIS") ?? "";
+        if (!sqlUrl.StartsWith("db+postgresql://", StringComparison.Ordinal) || redisUrl.Length == 0)
+        {
+            await Console.Error.WriteLineAsync("--dashboard needs a db+postgresql:// RESULTGRID_BENCH_SQL and RESULTGRID_BENCH_REDIS; scripts/bench.sh --dashboard starts both servers and sets them.");
+            return 2;
+        }
+
+        // BENCH_DASHBOARD_PARTS=history,page,live runs only those parts (all by default).
+        var parts = Environment.GetEnvironmentVariable("BENCH_DASHBOARD_PARTS")?.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+        bool Runs(string part) => parts is null || parts.Contains(part, StringComparer.Ordinal);
+
+        if (Runs("history"))
+        {
+            await HistoryBench.RunAsync("postgresql", sqlUrl, quick);
+            await HistoryBench.RunAsync("redis", redisUrl, quick);
+        }
+
+        if (!Runs("page") && !Runs("live"))
+        {
+            return 0;
+        }
+
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["ResultGrid:Backend"] = sqlUrl,
+            ["ResultGrid:Silo:SiloPort"] = Bench.FreePort().ToString(CultureInfo.InvariantCulture),
+            ["ResultGrid:Silo:GatewayPort"] = Bench.FreePort().ToString(CultureInfo.InvariantCulture),
+            ["ResultGrid:Silo:ClusterId"] = $"bench-dashboard-{Guid.NewGuid():N}",
+            ["ResultGrid:Http:Urls"] = "http://127.0.0.1:0",
+        });
+        builder.Logging.ClearProviders().AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace).SetMinimumLevel(LogLevel.Warning);
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.AddResultGridSilo();
+        builder.AddResultGridHttp();
+        await using var app = builder.Build();
+        app.UseResultGridHttp();
+        app.MapResultGrid("/api");
+        var dashboard = MapDashboard(app);
+        await app.StartAsync();
+        var origin = app.Urls.First().TrimEnd('/');
+        var client = app.Services.GetRequiredService<IResultGridClient>();
+        using var http = new HttpClient(new SocketsHttpHandler { UseProxy = false }) { Timeout = TimeSpan.FromMinutes(2) };
+        await Console.Error.WriteLineAsync($"dashboard bench: {origin} on PostgreSQL; dashboard {(dashboard ? "mapped" : "NOT in this build (MapResultGridDashboard not found): its lines are left out")}");
+
+        if (Runs("page"))
+        {
+            await PagesAsync(sqlUrl, client, http, origin, dashboard, quick);
+        }
+
+        if (Runs("live") && dashboard)
+        {
+            await LiveUpdateBench.RunAsync(origin, client, quick);
+        }
+
+        await app.StopAsync();
+        return 0;
+    }
+
+    /// <summary>
+    /// Maps the dashboard at <c>/</c> with <c>MapResultGridDashboard</c> (namespace
+    /// ResultGrid.Hosting, in the ResultGrid.Http assembly), found by reflection: the bench is
+    /// built against the dashboard's contract while the dashboard is written on main, and still
+    /// measures the Hangfire peer and the history in a build without it. False when absent.
+    /// </summary>
+    private static bool MapDashboard(WebApplication app)
+    {
+        var map = typeof(ResultGridHttpExtensions).Assembly.GetTypes()
+            .Where(t => t is { IsAbstract: true, IsSealed: true, IsPublic: true })
+            .SelectMany(t => t.GetMethods(BindingFlags.Public | BindingFlags.Static))
+            .FirstOrDefault(m => m.Name == "MapResultGridDashboard" && m.GetParameters() is [var target, var prefix, ..]
+                && target.ParameterType.IsAssignableFrom(typeof(WebApplication)) && prefix.ParameterType == typeof(string));
+        if (map is null)
+        {
+            return false;
+        }
+
+        var arguments = map.GetParameters().Select((p, i) => i switch { 0 => app, 1 => "/", _ => p.HasDefaultValue ? p.DefaultValue : null }).ToArray();
+        map.Invoke(null, arguments);
+        return true;
+    }
+
+    /// <summary>
+    /// ResultGrid's results page of failures against Hangfire's Failed jobs page, each over the
+    /// same number of stored rows in the same PostgreSQL server, one request at a time from one
+    /// HttpClient, the two in turn (so that the machine's drift falls on both), after 20 untimed
+    /// requests of each. Timed to the last byte of the body.
+    /// </summary>
+    private static async Task PagesAsync(string sqlUrl, IResultGridClient client, HttpClient http, string origin, bool dashboard, bool quick)
+    {
+        var rows = quick ? 100_000 : 1_000_000;
+        var samples = quick ? 100 : 300;
+        await using var hangfire = await HangfirePeer.StartAsync(Bench.NpgsqlConnectionString(sqlUrl));
+        await hangfire.SeedAsync(rows, 30);
+        if (dashboard)
+        {
+            // Exactly `rows` results: the history bench before this one wrote into the same table.
+            await using (var connection = new Npgsql.NpgsqlConnection(Bench.NpgsqlConnectionString(sqlUrl)))
+            {
+                await connection.OpenAsync();
+                await using var truncate = new Npgsql.NpgsqlCommand(
+                    $"TRUNCATE {new ResultGrid.Storage.Sql.SqlResultStoreOptions().TaskTable}; DO $$ BEGIN IF to_regclass('resultgrid_task_history') IS NOT NULL THEN TRUNCATE resultgrid_task_history; END IF; END $$;", connection);
+                await truncate.ExecuteNonQueryAsync();
+            }
+
+            await HttpBench.SeedAsync(sqlUrl, client, rows, 30);
+        }
+
+        var ours = new Uri($"{origin}/results?state=FAILURE");
+        var ourTimes = new List<double>(samples);
+        var theirTimes = new List<double>(samples);
+        for (var i = -20; i < samples; i++)
+        {
+            var (theirs, theirRows) = await TimedGetAsync(http, hangfire.FailedPage, HangfireRow());
+            if (dashboard)
+            {
+                var (mine, myRows) = await TimedGetAsync(http, ours, ResultRow());
+                if (i == -20)
+                {
+                    await Console.Error.WriteLineAsync($"dashboard bench: {ours} shows {myRows} rows, {hangfire.FailedPage} shows {theirRows}");
+                    if (myRows == 0)
+                    {
+                        throw new InvalidOperationException($"{ours} shows no row tr[data-task-id] over {rows} stored results.");
+                    }
+                }
+
+                if (i >= 0)
+                {
+                    ourTimes.Add(mine);
+                }
+            }
+            else if (i == -20)
+            {
+                await Console.Error.WriteLineAsync($"dashboard bench: {hangfire.FailedPage} shows {theirRows} rows");
+            }
+
+            if (i >= 0)
+            {
+                theirTimes.Add(theirs);
+            }
+        }
+
+        await Console.Error.WriteLineAsync($"dashboard bench: Hangfire failed page p50 {Bench.Median(theirTimes):F1} ms, max {theirTimes.Max():F1} ms" +
+            (dashboard ? $"; ResultGrid results page p50 {Bench.Median(ourTimes):F1} ms, max {ourTimes.Max():F1} ms" : ""));
+        if (!dashboard)
+        {
+            // The peer alone, for the reader, until the dashboard is in the build.
+            await Console.Error.WriteLineAsync($"dashboard bench: hangfire.failed_page_p99 {Bench.Percentile(theirTimes, 0.99):F1} ms over {rows} failed jobs (no ResultGrid figure: no dashboard)");
+            return;
+        }
+
+        foreach (var (label, p) in new[] { ("p50", 0.50), ("p99", 0.99) })
+        {
+            var (mine, theirs) = (Bench.Percentile(ourTimes, p), Bench.Percentile(theirTimes, p));
+            Bench.Emit($"dashboard.results_page_{label}", "postgresql", mine, "ms", $"hangfire.failed_page_{label}", Math.Round(theirs, 3), rows);
+            Bench.Emit($"dashboard.results_page_vs_hangfire_{label}", "postgresql", theirs / mine, "times faster", rows: rows);
+        }
+    }
+
+    private static async Task<(double Milliseconds, int Rows)> TimedGetAsync(HttpClient http, Uri url, Regex row)
+    {
+        var start = Stopwatch.GetTimestamp();
+        using var response = await http.GetAsync(url);
+        var body = await response.Content.ReadAsStringAsync();
+        var elapsed = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+        if (!response.IsSuccessStatusCode)
+        {
+            throw new InvalidOperationException($"GET {url} answered {(int)response.StatusCode}: {body[..Math.Min(body.Length, 500)]}");
+        }
+
+        return (elapsed, row.Count(body));
+    }
+
+    // A row of the DOM contract's table#results.
+    [GeneratedRegex("<tr[^>]*\\sdata-task-id=")]
+    private static partial Regex ResultRow();
+
+    // A job row of Hangfire's jobs list: its selection checkbox (the select-all one has another class).
+    [GeneratedRegex("class=\"js-jobs-list-checkbox\"")]
+    private static partial Regex HangfireRow();
+}
