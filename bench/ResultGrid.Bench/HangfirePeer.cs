@@ -189,6 +189,11 @@ internal sealed class HangfirePeer : IAsyncDisposable
 public static class HangfireReports
 {
     /// <summary>Fails the way the seeded ResultGrid FAILURE rows do (HttpBench.SeedAsync).</summary>
+    /// <remarks>
+    /// No automatic retries: with Hangfire's global AutomaticRetry (10 attempts) the job created in
+    /// the Failed state is elected Scheduled instead (seen here), and would not be a failed job.
+    /// </remarks>
+    [AutomaticRetry(Attempts = 0)]
     public static void Build(int pages, string region) =>
         throw new InvalidOperationException(string.Create(CultureInfo.InvariantCulture, $"The report source '{region}' did not answer within 30 s ({pages} pages)."));
 }
