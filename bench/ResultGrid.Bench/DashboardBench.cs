@@ -133,8 +133,8 @@ internal static partial class DashboardBench
             await using (var connection = new Npgsql.NpgsqlConnection(Bench.NpgsqlConnectionString(sqlUrl)))
             {
                 await connection.OpenAsync();
-                await using var truncate = new Npgsql.NpgsqlCommand(
-                    $"TRUNCATE {new ResultGrid.Storage.Sql.SqlResultStoreOptions().TaskTable}; DO $$ BEGIN IF to_regclass('resultgrid_task_history') IS NOT NULL THEN TRUNCATE resultgrid_task_history; END IF; END $$;", connection);
+                // CASCADE: the state history's table (when history is in the build) refers to it.
+                await using var truncate = new Npgsql.NpgsqlCommand($"TRUNCATE {new ResultGrid.Storage.Sql.SqlResultStoreOptions().TaskTable} CASCADE", connection);
                 await truncate.ExecuteNonQueryAsync();
             }
 

@@ -29,6 +29,9 @@ internal static class HistoryBench
     /// <summary>The configuration key the history option is read from (src/Grains, branch dash-history).</summary>
     public const string EnabledKey = "ResultGrid:History:Enabled";
 
+    /// <summary>The Redis key of a task's history list, before the task id (beside Celery's key; no global prefix here).</summary>
+    private const string RedisHistoryPrefix = "resultgrid-task-history-";
+
     public static async Task RunAsync(string scheme, string backendUrl, bool quick)
     {
         var (pairs, perRound, warmUp) = quick ? (10, 10_000, TimeSpan.FromSeconds(8)) : (20, 20_000, TimeSpan.FromSeconds(15));
@@ -104,8 +107,8 @@ internal static class HistoryBench
 
     /// <summary>
     /// Whether the probe result left history in the store, looked for where the history contract
-    /// puts it (SQL: the resultgrid_task_history table; Redis: a key beside Celery's naming the
-    /// task id and "history"), so that a ratio of two identical silos is told as such.
+    /// puts it (SQL: a history table beside the results table; Redis: a list beside Celery's key),
+    /// so that a ratio of two identical silos is told as such.
     /// </summary>
     private static async Task<bool> HistoryWrittenAsync(string scheme, string backendUrl, string probe)
     {
@@ -115,28 +118,34 @@ internal static class HistoryBench
             {
                 var uri = new Uri(backendUrl);
                 await using var redis = await ConnectionMultiplexer.ConnectAsync($"{uri.Host}:{uri.Port}");
-                var server = redis.GetServer(redis.GetEndPoints()[0]);
-                // A SCAN of the whole keyspace (a few hundred thousand keys), once per phase, untimed.
-                await foreach (var _ in server.KeysAsync(pattern: $"*history*{probe}*", pageSize: 10_000))
+                return await redis.GetDatabase().KeyExistsAsync(RedisHistoryPrefix + probe);
+            }
+
+            // The history's table is the result table's name with a suffix; found by name, so
+            // that a rename in the history branch does not read as "no history".
+            await using var connection = new NpgsqlConnection(Bench.NpgsqlConnectionString(backendUrl));
+            await connection.OpenAsync();
+            var tables = new List<string>();
+            await using (var list = new NpgsqlCommand("SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() AND table_name LIKE 'resultgrid%history%'", connection))
+            await using (var reader = await list.ExecuteReaderAsync())
+            {
+                while (await reader.ReadAsync())
+                {
+                    tables.Add(reader.GetString(0));
+                }
+            }
+
+            foreach (var table in tables)
+            {
+                await using var count = new NpgsqlCommand($"SELECT count(*) FROM \"{table}\" WHERE task_id = @id", connection);
+                count.Parameters.AddWithValue("id", probe);
+                if ((long)(await count.ExecuteScalarAsync() ?? 0L) > 0)
                 {
                     return true;
                 }
-
-                return false;
             }
 
-            var builder = new NpgsqlConnectionStringBuilder(Bench.NpgsqlConnectionString(backendUrl));
-            await using var connection = new NpgsqlConnection(builder.ConnectionString);
-            await connection.OpenAsync();
-            await using var command = new NpgsqlCommand("SELECT to_regclass('resultgrid_task_history') IS NOT NULL", connection);
-            if (await command.ExecuteScalarAsync() is not true)
-            {
-                return false;
-            }
-
-            await using var count = new NpgsqlCommand("SELECT count(*) FROM resultgrid_task_history WHERE task_id = @id", connection);
-            count.Parameters.AddWithValue("id", probe);
-            return (long)(await count.ExecuteScalarAsync() ?? 0L) > 0;
+            return false;
         }
         catch (Exception ex) when (ex is RedisException or NpgsqlException or InvalidOperationException)
         {
