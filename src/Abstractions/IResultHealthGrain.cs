@@ -24,6 +24,19 @@ public sealed record HealthReport
     public bool Healthy => Checks.All(c => c.Healthy);
 }
 
+/// <summary>One fact about the backend's server, as <c>resultgrid check</c> reports it.</summary>
+[GenerateSerializer, Immutable, Alias("ResultGrid.BackendFactReport")]
+public sealed record BackendFactReport
+{
+    [Id(0)] public required string Id { get; init; }
+    [Id(1)] public required string Name { get; init; }
+    [Id(2)] public required string Value { get; init; }
+
+    /// <summary>ok, warning or failure.</summary>
+    [Id(3)] public required string Level { get; init; }
+    [Id(4)] public string? Advice { get; init; }
+}
+
 /// <summary>
 /// Readiness, asked of the silo that receives the call (a stateless worker is activated locally):
 /// from inside a silo that is the silo itself, from a client a gateway silo.
@@ -34,4 +47,8 @@ public interface IResultHealthGrain : IGrainWithIntegerKey
     /// <summary>Checks cluster membership and one store round trip, each bounded by <paramref name="timeout"/>.</summary>
     [Alias("Check")]
     Task<HealthReport> CheckAsync(TimeSpan timeout);
+
+    /// <summary>The facts <c>resultgrid check</c> reports for this silo's backend (version, persistence, tables, ...); empty when the store tells none.</summary>
+    [Alias("DescribeBackend")]
+    Task<BackendFactReport[]> DescribeBackendAsync(TimeSpan timeout);
 }

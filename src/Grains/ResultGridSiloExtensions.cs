@@ -50,6 +50,8 @@ public static class ResultGridSiloExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ResultCleanupOptions>, ResultCleanupOptionsValidator>());
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, ResultSweepScheduler>();
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, SiloStatsReporter>();
+        services.TryAddSingleton<ResultFeedPublisher>();
+        services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<ResultFeedPublisher>());
         services.TryAddSingleton<WaiterIndex>();
         services.AddOptions<ResultNotificationOptions>().BindConfiguration(ResultNotificationOptions.SectionName).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ResultNotificationOptions>, ResultNotificationOptionsValidator>());

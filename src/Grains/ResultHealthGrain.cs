@@ -28,6 +28,25 @@ internal sealed class ResultHealthGrain(ResultStores stores, IClusterMembershipS
         return new HealthReport { Silo = silo.SiloAddress.ToString(), Backend = stores.RedactedUrl, Checks = [cluster, await CheckStoreAsync(timeout)] };
     }
 
+    public async Task<BackendFactReport[]> DescribeBackendAsync(TimeSpan timeout)
+    {
+        if (Storage.ResultStoreCapabilities.Capability<Storage.IBackendDiagnostics>(stores.Default) is not { } diagnostics)
+        {
+            return [];
+        }
+
+        using var cancel = new CancellationTokenSource(timeout);
+        var facts = await diagnostics.DescribeAsync(cancel.Token).WaitAsync(timeout);
+        return facts.Select(f => new BackendFactReport
+        {
+            Id = f.Id,
+            Name = f.Name,
+            Value = f.Value,
+            Level = f.Level switch { Storage.FactLevel.Warning => "warning", Storage.FactLevel.Failure => "failure", _ => "ok" },
+            Advice = f.Advice,
+        }).ToArray();
+    }
+
     private async Task<HealthCheckResult> CheckStoreAsync(TimeSpan timeout)
     {
         var started = Stopwatch.GetTimestamp();

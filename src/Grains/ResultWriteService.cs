@@ -19,9 +19,11 @@ internal sealed partial class ResultWriteService
     private readonly TimeProvider _time;
     private readonly ILogger<ResultWriteService> _logger;
     private readonly Serialization.ResultSerializer _serializer;
+    private readonly ResultFeedPublisher _feed;
 
-    public ResultWriteService(ResultStores stores, ResultNotifier notifier, IOptions<ResultGridOptions> options, ResultGridMetrics metrics, TimeProvider time, ILogger<ResultWriteService> logger, Serialization.ResultSerializer serializer)
+    public ResultWriteService(ResultStores stores, ResultNotifier notifier, IOptions<ResultGridOptions> options, ResultGridMetrics metrics, TimeProvider time, ILogger<ResultWriteService> logger, Serialization.ResultSerializer serializer, ResultFeedPublisher feed)
     {
+        _feed = feed;
         _serializer = serializer;
         _store = stores.Default;
         _notifier = notifier;
@@ -42,6 +44,7 @@ internal sealed partial class ResultWriteService
         if (outcome.Applied)
         {
             _metrics.Stored(_store.Backend, record.State);
+            _feed.Written(record, _time.GetUtcNow());
             ready = record.IsReady ? record : null;
         }
         else

@@ -101,7 +101,7 @@ public static partial class ResultGridSiloHost
         IHost? built = null;
         try
         {
-            built = Build(builder, http.Enabled, http.Prefix);
+            built = Build(builder, http);
             await built.StartAsync();
         }
         catch (Exception ex)
@@ -128,7 +128,8 @@ public static partial class ResultGridSiloHost
         var silo = plan.Silo;
         var addresses = host.Services.GetService<IServer>()?.Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
         var served = addresses.Count == 0 ? "off" : string.Join(", ", addresses.Select(a => a.TrimEnd('/') + http.PathBase + "/" + http.Prefix.Trim('/')));
-        LogListening(logger, plan.AdvertisedAddress.ToString(), silo.SiloPort, silo.GatewayPort, silo.ClusterId, stores.Description, silo.Clustering, served);
+        var dashboard = addresses.Count == 0 || !http.DashboardEnabled ? "off" : string.Join(", ", addresses.Select(a => a.TrimEnd('/') + http.PathBase + "/" + (http.DashboardPath!.Trim('/') is { Length: > 0 } d ? d + "/" : string.Empty)));
+        LogListening(logger, plan.AdvertisedAddress.ToString(), silo.SiloPort, silo.GatewayPort, silo.ClusterId, stores.Description, silo.Clustering, served, dashboard);
         await host.WaitForShutdownAsync();
         return 0;
     }
@@ -148,20 +149,25 @@ public static partial class ResultGridSiloHost
     private static WebApplicationBuilder CreateBuilder(string[] args) =>
         WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
 
-    private static WebApplication Build(WebApplicationBuilder web, bool http, string prefix)
+    private static WebApplication Build(WebApplicationBuilder web, Http.ResultGridHttpOptions http)
     {
         var app = web.Build();
-        if (!http)
+        if (!http.Enabled)
         {
             return app;
         }
 
         app.UseResultGridHttp();
         app.MapResultGridProbes();
-        app.MapResultGrid(prefix);
+        app.MapResultGrid(http.Prefix);
+        if (http.DashboardEnabled)
+        {
+            app.MapResultGridDashboard(http.DashboardPath!, http.Prefix);
+        }
+
         return app;
     }
 
-    [LoggerMessage(1, LogLevel.Information, "ResultGrid silo listening: silo {Address}:{SiloPort}, gateway {Address}:{GatewayPort}, cluster {ClusterId}, backend {Backend}, clustering {Clustering}, http {Http}")]
-    private static partial void LogListening(ILogger logger, string address, int siloPort, int gatewayPort, string clusterId, string backend, string clustering, string http);
+    [LoggerMessage(1, LogLevel.Information, "ResultGrid silo listening: silo {Address}:{SiloPort}, gateway {Address}:{GatewayPort}, cluster {ClusterId}, backend {Backend}, clustering {Clustering}, http {Http}, dashboard {Dashboard}")]
+    private static partial void LogListening(ILogger logger, string address, int siloPort, int gatewayPort, string clusterId, string backend, string clustering, string http, string dashboard);
 }

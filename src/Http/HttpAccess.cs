@@ -188,6 +188,13 @@ internal sealed class ProblemAuthorizationResultHandler(HttpAccessPolicy access)
         }
 
         var needed = policy.Requirements.OfType<Microsoft.AspNetCore.Authorization.Infrastructure.RolesAuthorizationRequirement>().SelectMany(r => r.AllowedRoles).FirstOrDefault() ?? HttpRoles.Read;
+        if (context.GetEndpoint()?.Metadata.GetMetadata<Dashboard.DashboardEndpointMetadata>() is { } dashboard)
+        {
+            // A person in a browser: the sign-in form, or a page naming the missing role.
+            await Dashboard.DashboardAuthentication.ChallengeAsync(context, dashboard.Routes, authorizeResult.Forbidden && context.User.Identity?.IsAuthenticated == true, needed);
+            return;
+        }
+
         if (authorizeResult.Forbidden && context.User.Identity?.IsAuthenticated == true)
         {
             var roles = context.User.FindAll(context.User.Identities.First().RoleClaimType).Select(c => c.Value).ToArray();

@@ -98,15 +98,19 @@ internal static class OperationsEndpoints
         return HttpJson.Ok(new SubmitAnswer(handle.TaskId, location, handle.ResultIgnored), StatusCodes.Status202Accepted);
     }
 
-    private static async Task<IResult> StatsAsync(HttpContext context, IGrainFactory grains)
+    private static async Task<IResult> StatsAsync(HttpContext context, IGrainFactory grains) =>
+        HttpJson.Ok(await ReadStatsAsync(grains, context.RequestAborted));
+
+    /// <summary>The stats document: counts per state (from the store's index, else the silos' meters) and each silo's rates.</summary>
+    internal static async Task<StatsView> ReadStatsAsync(IGrainFactory grains, CancellationToken cancellationToken)
     {
-        var rates = await grains.GetGrain<IClusterStatsGrain>(0).GetRatesAsync().WaitAsync(context.RequestAborted);
+        var rates = await grains.GetGrain<IClusterStatsGrain>(0).GetRatesAsync().WaitAsync(cancellationToken);
         Dictionary<string, long> states;
         string source;
         double? countMilliseconds = null;
         try
         {
-            var counts = await grains.GetGrain<IResultQueryGrain>(0).CountByStateAsync().WaitAsync(context.RequestAborted);
+            var counts = await grains.GetGrain<IResultQueryGrain>(0).CountByStateAsync().WaitAsync(cancellationToken);
             states = counts.Counts;
             source = "index";
             countMilliseconds = counts.Took.TotalMilliseconds;
@@ -119,13 +123,13 @@ internal static class OperationsEndpoints
         }
 
         var silos = rates.Select(r => new SiloStatsView(r.Silo, r.WritesPerSecond, r.ReadsPerSecond, r.WaitsPerSecond, r.ActiveWaiters, r.StoreLatencyMs, r.At)).ToArray();
-        return HttpJson.Ok(new StatsView(
+        return new StatsView(
             rates.FirstOrDefault()?.Counters.Backend,
             states,
             source,
             countMilliseconds,
             silos,
-            new TotalsView(silos.Sum(s => s.WritesPerSecond), silos.Sum(s => s.ReadsPerSecond), silos.Sum(s => s.WaitsPerSecond), silos.Sum(s => s.ActiveWaiters))));
+            new TotalsView(silos.Sum(s => s.WritesPerSecond), silos.Sum(s => s.ReadsPerSecond), silos.Sum(s => s.WaitsPerSecond), silos.Sum(s => s.ActiveWaiters)));
     }
 
     private static readonly TimeSpan ReadyTimeout = TimeSpan.FromSeconds(3);

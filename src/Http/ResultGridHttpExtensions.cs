@@ -15,6 +15,7 @@ using OpenTelemetry;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Trace;
 using ResultGrid.Http;
+using ResultGrid.Http.Dashboard;
 using Scalar.AspNetCore;
 
 namespace ResultGrid.Hosting;
@@ -87,8 +88,13 @@ public static class ResultGridHttpExtensions
             .AddPolicyScheme(HttpAccessPolicy.Scheme, "ResultGrid", o => o.ForwardDefaultSelector = context =>
                 settings.Jwt.Enabled && HttpAccessPolicy.BearerToken(context.Request) is { } token && HttpAccessPolicy.LooksLikeJwt(token)
                     ? JwtBearerDefaults.AuthenticationScheme
-                    : HttpAccessPolicy.KeyScheme)
+                    // A credential sent with the request wins over a dashboard session in the same browser.
+                    : HttpAccessPolicy.PresentedKey(context.Request) is null && DashboardAuthentication.HasSession(context.Request)
+                        ? DashboardAuthentication.Scheme
+                        : HttpAccessPolicy.KeyScheme)
             .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(HttpAccessPolicy.KeyScheme, null);
+        DashboardAuthentication.AddCookie(authentication);
+        DashboardAuthentication.AddAntiforgery(services);
         if (settings.Jwt.Enabled)
         {
             authentication.AddJwtBearer(o =>
@@ -221,6 +227,7 @@ public static class ResultGridHttpExtensions
         ResultEndpoints.Map(v1);
         GroupEndpoints.Map(v1);
         OperationsEndpoints.Map(v1, prefix);
+        FeedEndpoints.Map(v1);
 
         api.MapOpenApi("/openapi/{documentName}.json").RequireAuthorization(HttpRoles.Policy(HttpRoles.Read));
         api.MapScalarApiReference("/docs", o => o
@@ -229,6 +236,21 @@ public static class ResultGridHttpExtensions
             .DisableDefaultFonts())
             .RequireAuthorization(HttpRoles.Policy(HttpRoles.Read));
         return api;
+    }
+
+    /// <summary>
+    /// Maps the results dashboard under <paramref name="prefix"/> (default the root): overview,
+    /// results, result detail, groups and chords, doctor, sign-in, and its embedded assets. Its
+    /// pages read the cluster directly and listen to the API under <paramref name="apiPrefix"/>
+    /// (mapped by <see cref="MapResultGrid"/>) for live updates. Access is the API's: the read
+    /// role for pages, operate for forget and revoke.
+    /// </summary>
+    public static RouteGroupBuilder MapResultGridDashboard(this IEndpointRouteBuilder endpoints, string prefix = "/", string apiPrefix = "/api")
+    {
+        ArgumentNullException.ThrowIfNull(endpoints);
+        prefix = "/" + prefix.Trim('/');
+        apiPrefix = "/" + apiPrefix.Trim('/');
+        return DashboardEndpoints.Map(endpoints, prefix, apiPrefix);
     }
 
     /// <summary>

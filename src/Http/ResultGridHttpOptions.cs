@@ -30,6 +30,12 @@ public sealed class ResultGridHttpOptions
     /// <summary>Where the silo host maps the API group; the API itself is under <c>{Prefix}/v1</c>.</summary>
     public string Prefix { get; set; } = "/api";
 
+    /// <summary>Where the silo host serves the results dashboard, under the path base; <c>none</c> (or empty): no dashboard.</summary>
+    public string? DashboardPath { get; set; } = "/";
+
+    /// <summary>True when the silo host should serve the dashboard.</summary>
+    public bool DashboardEnabled => !string.IsNullOrWhiteSpace(DashboardPath) && !string.Equals(DashboardPath.Trim(), Off, StringComparison.OrdinalIgnoreCase);
+
     /// <summary>
     /// Networks (CIDR, or single addresses) whose requests without a credential are served, with
     /// <see cref="AnonymousRoles"/>; null for loopback (127.0.0.0/8, ::1). <c>none</c>: nobody.
@@ -130,6 +136,15 @@ internal sealed class ResultGridHttpOptionsValidator(IConfiguration configuratio
 
         CheckPath(failures, "PathBase", options.PathBase, allowEmpty: true);
         CheckPath(failures, "Prefix", options.Prefix, allowEmpty: false);
+        if (options.DashboardEnabled && options.DashboardPath!.Trim() != "/")
+        {
+            CheckPath(failures, "DashboardPath", options.DashboardPath.Trim(), allowEmpty: true);
+        }
+
+        if (options.DashboardEnabled && string.Equals(options.DashboardPath!.Trim().TrimEnd('/'), options.Prefix, StringComparison.OrdinalIgnoreCase))
+        {
+            failures.Add($"{Prefix}DashboardPath is '{options.DashboardPath}', the same path as {Prefix}Prefix: give the dashboard a path of its own (the default is /), or 'none' to turn it off.");
+        }
         foreach (var network in options.EffectiveAnonymousNetworks)
         {
             if (!HttpNetworks.TryParse(network, out _))
