@@ -1,10 +1,8 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Reflection;
 using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -71,19 +69,19 @@ internal static partial class DashboardBench
         await using var app = builder.Build();
         app.UseResultGridHttp();
         app.MapResultGrid("/api");
-        var dashboard = MapDashboard(app);
+        app.MapResultGridDashboard("/", "/api");
         await app.StartAsync();
         var origin = app.Urls.First().TrimEnd('/');
         var client = app.Services.GetRequiredService<IResultGridClient>();
         using var http = new HttpClient(new SocketsHttpHandler { UseProxy = false }) { Timeout = TimeSpan.FromMinutes(2) };
-        await Console.Error.WriteLineAsync($"dashboard bench: {origin} on PostgreSQL; dashboard {(dashboard ? "mapped" : "NOT in this build (MapResultGridDashboard not found): its lines are left out")}");
+        await Console.Error.WriteLineAsync($"dashboard bench: {origin} on PostgreSQL");
 
         if (Runs("page"))
         {
-            await PagesAsync(sqlUrl, client, http, origin, dashboard, quick);
+            await PagesAsync(sqlUrl, client, http, origin, quick);
         }
 
-        if (Runs("live") && dashboard)
+        if (Runs("live"))
         {
             await LiveUpdateBench.RunAsync(origin, client, quick);
         }
@@ -93,53 +91,27 @@ internal static partial class DashboardBench
     }
 
     /// <summary>
-    /// Maps the dashboard at <c>/</c> with <c>MapResultGridDashboard</c> (namespace
-    /// ResultGrid.Hosting, in the ResultGrid.Http assembly), found by reflection: the bench is
-    /// built against the dashboard's contract while the dashboard is written on main, and still
-    /// measures the Hangfire peer and the history in a build without it. False when absent.
-    /// </summary>
-    private static bool MapDashboard(WebApplication app)
-    {
-        var map = typeof(ResultGridHttpExtensions).Assembly.GetTypes()
-            .Where(t => t is { IsAbstract: true, IsSealed: true, IsPublic: true })
-            .SelectMany(t => t.GetMethods(BindingFlags.Public | BindingFlags.Static))
-            .FirstOrDefault(m => m.Name == "MapResultGridDashboard" && m.GetParameters() is [var target, var prefix, ..]
-                && target.ParameterType.IsAssignableFrom(typeof(WebApplication)) && prefix.ParameterType == typeof(string));
-        if (map is null)
-        {
-            return false;
-        }
-
-        var arguments = map.GetParameters().Select((p, i) => i switch { 0 => app, 1 => "/", _ => p.HasDefaultValue ? p.DefaultValue : null }).ToArray();
-        map.Invoke(null, arguments);
-        return true;
-    }
-
-    /// <summary>
     /// ResultGrid's results page of failures against Hangfire's Failed jobs page, each over the
     /// same number of stored rows in the same PostgreSQL server, one request at a time from one
     /// HttpClient, the two in turn (so that the machine's drift falls on both), after 20 untimed
     /// requests of each. Timed to the last byte of the body.
     /// </summary>
-    private static async Task PagesAsync(string sqlUrl, IResultGridClient client, HttpClient http, string origin, bool dashboard, bool quick)
+    private static async Task PagesAsync(string sqlUrl, IResultGridClient client, HttpClient http, string origin, bool quick)
     {
         var rows = quick ? 100_000 : 1_000_000;
         var samples = quick ? 100 : 300;
         await using var hangfire = await HangfirePeer.StartAsync(Bench.NpgsqlConnectionString(sqlUrl));
         await hangfire.SeedAsync(rows, 30);
-        if (dashboard)
+        // Exactly `rows` results: the history bench before this one wrote into the same table.
+        await using (var connection = new Npgsql.NpgsqlConnection(Bench.NpgsqlConnectionString(sqlUrl)))
         {
-            // Exactly `rows` results: the history bench before this one wrote into the same table.
-            await using (var connection = new Npgsql.NpgsqlConnection(Bench.NpgsqlConnectionString(sqlUrl)))
-            {
-                await connection.OpenAsync();
-                // CASCADE: the state history's table (when history is in the build) refers to it.
-                await using var truncate = new Npgsql.NpgsqlCommand($"TRUNCATE {new ResultGrid.Storage.Sql.SqlResultStoreOptions().TaskTable} CASCADE", connection);
-                await truncate.ExecuteNonQueryAsync();
-            }
-
-            await HttpBench.SeedAsync(sqlUrl, client, rows, 30);
+            await connection.OpenAsync();
+            // CASCADE: the state history's table (when history is in the build) refers to it.
+            await using var truncate = new Npgsql.NpgsqlCommand($"TRUNCATE {new ResultGrid.Storage.Sql.SqlResultStoreOptions().TaskTable} CASCADE", connection);
+            await truncate.ExecuteNonQueryAsync();
         }
+
+        await HttpBench.SeedAsync(sqlUrl, client, rows, 30);
 
         var ours = new Uri($"{origin}/results?state=FAILURE");
         var ourTimes = new List<double>(samples);
@@ -147,42 +119,24 @@ internal static partial class DashboardBench
         for (var i = -20; i < samples; i++)
         {
             var (theirs, theirRows) = await TimedGetAsync(http, hangfire.FailedPage, HangfireRow());
-            if (dashboard)
+            var (mine, myRows) = await TimedGetAsync(http, ours, ResultRow());
+            if (i == -20)
             {
-                var (mine, myRows) = await TimedGetAsync(http, ours, ResultRow());
-                if (i == -20)
+                await Console.Error.WriteLineAsync($"dashboard bench: {ours} shows {myRows} rows, {hangfire.FailedPage} shows {theirRows}");
+                if (myRows == 0 || theirRows == 0)
                 {
-                    await Console.Error.WriteLineAsync($"dashboard bench: {ours} shows {myRows} rows, {hangfire.FailedPage} shows {theirRows}");
-                    if (myRows == 0)
-                    {
-                        throw new InvalidOperationException($"{ours} shows no row tr[data-task-id] over {rows} stored results.");
-                    }
+                    throw new InvalidOperationException($"A page shows no rows over {rows} stored ones: ResultGrid {myRows} (tr[data-task-id]), Hangfire {theirRows}.");
                 }
-
-                if (i >= 0)
-                {
-                    ourTimes.Add(mine);
-                }
-            }
-            else if (i == -20)
-            {
-                await Console.Error.WriteLineAsync($"dashboard bench: {hangfire.FailedPage} shows {theirRows} rows");
             }
 
             if (i >= 0)
             {
+                ourTimes.Add(mine);
                 theirTimes.Add(theirs);
             }
         }
 
-        await Console.Error.WriteLineAsync($"dashboard bench: Hangfire failed page p50 {Bench.Median(theirTimes):F1} ms, max {theirTimes.Max():F1} ms" +
-            (dashboard ? $"; ResultGrid results page p50 {Bench.Median(ourTimes):F1} ms, max {ourTimes.Max():F1} ms" : ""));
-        if (!dashboard)
-        {
-            // The peer alone, for the reader, until the dashboard is in the build.
-            await Console.Error.WriteLineAsync($"dashboard bench: hangfire.failed_page_p99 {Bench.Percentile(theirTimes, 0.99):F1} ms over {rows} failed jobs (no ResultGrid figure: no dashboard)");
-            return;
-        }
+        await Console.Error.WriteLineAsync($"dashboard bench: Hangfire failed page p50 {Bench.Median(theirTimes):F1} ms, max {theirTimes.Max():F1} ms; ResultGrid results page p50 {Bench.Median(ourTimes):F1} ms, max {ourTimes.Max():F1} ms");
 
         foreach (var (label, p) in new[] { ("p50", 0.50), ("p99", 0.99) })
         {
