@@ -34,7 +34,7 @@ internal static class HistoryBench
 
     public static async Task RunAsync(string scheme, string backendUrl, bool quick)
     {
-        var (pairs, perRound, warmUp) = quick ? (10, 10_000, TimeSpan.FromSeconds(8)) : (20, 20_000, TimeSpan.FromSeconds(15));
+        var (pairs, perRound, warmUp) = quick ? (10, 10_000, TimeSpan.FromSeconds(8)) : (12, 20_000, TimeSpan.FromSeconds(15));
         using var off = await StartAsync(backendUrl, history: false);
         using var on = await StartAsync(backendUrl, history: true);
         try

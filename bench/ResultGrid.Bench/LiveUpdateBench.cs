@@ -112,7 +112,7 @@ internal static class LiveUpdateBench
             await Task.Delay(Random.Shared.Next(0, 100));
         }
 
-        await Console.Error.WriteLineAsync($"dashboard bench: live update, {samples} writes: p50 {Bench.Median(latencies):F0} ms, max {latencies.Max():F0} ms, min {latencies.Min():F0} ms; console errors: {errors.Count}");
+        await Console.Error.WriteLineAsync($"dashboard bench: live update, {samples} writes: p50 {Bench.Median(latencies):F0} ms, max {latencies.Max():F0} ms, min {latencies.Min():F0} ms; console errors: {(errors.IsEmpty ? "none" : string.Join(" | ", errors))}");
         Bench.Emit("dashboard.live_update_latency_p50", "postgresql", Bench.Percentile(latencies, 0.50), "ms");
         Bench.Emit("dashboard.live_update_latency_p99", "postgresql", Bench.Percentile(latencies, 0.99), "ms");
     }
