@@ -67,6 +67,14 @@ internal static class LiveUpdateBench
                 errors.Enqueue(message.Text);
             }
         };
+        // The console says "Failed to load resource: 404" without the address; this says which.
+        page.Response += (_, response) =>
+        {
+            if (response.Status >= 400)
+            {
+                errors.Enqueue($"{response.Status} {response.Url}");
+            }
+        };
         await page.ExposeFunctionAsync<string, double, bool>("__rgRowAdded", (id, at) => arrived.TryGetValue(id, out var seen) && seen.TrySetResult(at));
         // Init scripts and exposed functions come in through the DevTools protocol, not the page,
         // so the dashboard's Content-Security-Policy (script-src 'self') does not refuse them.
