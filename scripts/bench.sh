@@ -6,6 +6,7 @@
 #   ./scripts/bench.sh [--quick] [--backend memory|rpc|redis|postgresql|mysql|sqlite] [--codecs]
 #   ./scripts/bench.sh [--quick] --migrate
 #   ./scripts/bench.sh [--quick] --http [--backend memory|redis|postgresql|mysql|sqlite]
+#   ./scripts/bench.sh [--quick] --dashboard
 # --migrate measures `resultgrid migrate`'s copy, Redis to PostgreSQL (both started here), in
 # results/s; its peer is the drivers alone (SCAN + MGET, binary COPY of the raw documents).
 # --codecs adds, per codec and compression and for results of 100 B, 10 KB and 1 MB, the store
@@ -21,6 +22,13 @@
 # kestrel-static, the same bytes from a bare endpoint in the same process), write-to-long-poll
 # latency, 10,000 open long-polls (silo RSS growth, burst wake p99) and, on postgresql, search
 # pages over 1,000,000 seeded results (100,000 with --quick).
+# --dashboard starts a PostgreSQL and a redis-server of its own and installs Debian's chromium
+# (never `playwright install`, which downloads a browser and fails here). It measures the results
+# dashboard's /results?state=FAILURE over 1,000,000 seeded results (100,000 with --quick), peer
+# the Hangfire Dashboard's Failed jobs page (Hangfire.AspNetCore + Hangfire.PostgreSql) over as
+# many failed jobs in the same server; the live update latency (write to row in the open page in
+# chromium); and the write rate with ResultGrid:History:Enabled on over off, on PostgreSQL and
+# on Redis.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -29,10 +37,12 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 backend=memory
 migrate=0
 http=0
+dashboard=0
 for ((i = 1; i <= $#; i++)); do
   if [[ "${!i}" == "--backend" ]]; then j=$((i + 1)); backend="${!j:-memory}"; fi
   if [[ "${!i}" == "--migrate" ]]; then migrate=1; fi
   if [[ "${!i}" == "--http" ]]; then http=1; fi
+  if [[ "${!i}" == "--dashboard" ]]; then dashboard=1; fi
 done
 
 pids=()
@@ -40,11 +50,11 @@ work="$(mktemp -d)"
 cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done; rm -rf "$work"; }
 trap cleanup EXIT
 
-if [[ "$backend" == redis* || $migrate -eq 1 ]]; then
+if [[ "$backend" == redis* || $migrate -eq 1 || $dashboard -eq 1 ]]; then
   need=()
   command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
-  # The Celery peers; --http has none.
-  [[ $http -eq 1 ]] || /usr/bin/python3 -c 'import celery, redis' >/dev/null 2>&1 || need+=(python3-celery python3-redis)
+  # The Celery peers; --http and --dashboard have none.
+  [[ $http -eq 1 || $dashboard -eq 1 ]] || /usr/bin/python3 -c 'import celery, redis' >/dev/null 2>&1 || need+=(python3-celery python3-redis)
   if [[ ${#need[@]} -gt 0 ]]; then
     sudo_cmd=""; [[ $(id -u) -ne 0 ]] && sudo_cmd="sudo"
     $sudo_cmd apt-get update -qq >&2
@@ -67,10 +77,10 @@ install_missing() {
   fi
 }
 
-if [[ "$backend" == postgresql || $migrate -eq 1 ]]; then
+if [[ "$backend" == postgresql || $migrate -eq 1 || $dashboard -eq 1 ]]; then
   need=()
   compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || need+=(postgresql)
-  [[ $http -eq 1 ]] || /usr/bin/python3 -c 'import celery, sqlalchemy, psycopg2' >/dev/null 2>&1 || need+=(python3-celery python3-sqlalchemy python3-psycopg2)
+  [[ $http -eq 1 || $dashboard -eq 1 ]] || /usr/bin/python3 -c 'import celery, sqlalchemy, psycopg2' >/dev/null 2>&1 || need+=(python3-celery python3-sqlalchemy python3-psycopg2)
   install_missing "${need[@]}"
   pgbin="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)"
   port=$(free_port)
@@ -104,6 +114,11 @@ if [[ $http -eq 1 ]]; then
   # 10,000 open long-polls are 10,000 sockets in the waiter process and as many in the silo:
   # 65,536 where the hard limit allows it, else as high as it does.
   ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+fi
+
+if [[ $dashboard -eq 1 ]]; then
+  # Debian's chromium, driven by Playwright at /usr/bin/chromium (DESIGN.md).
+  [[ -x /usr/bin/chromium ]] || install_missing chromium
 fi
 
 dotnet build bench/ResultGrid.Bench -c Release -nologo -v quiet >&2

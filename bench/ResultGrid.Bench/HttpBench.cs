@@ -503,7 +503,7 @@ internal static class HttpBench
     /// columns, whatever they are) with its own id, task name and times, spread over
     /// <paramref name="days"/> days. 85% SUCCESS, 10% FAILURE, 5% STARTED; 20 task names.
     /// </summary>
-    private static async Task SeedAsync(string backendUrl, IResultGridClient client, int rows, int days)
+    internal static async Task SeedAsync(string backendUrl, IResultGridClient client, int rows, int days)
     {
         var clock = Stopwatch.StartNew();
         var options = new ResultWriteOptions

@@ -21,6 +21,13 @@ if (args is ["--http-waiters", var waitPrefix, var waitCount])
 }
 
 var quick = args.Contains("--quick");
+if (args.Contains("--dashboard"))
+{
+    // The results dashboard against the Hangfire Dashboard, its live updates in Debian's
+    // chromium, and the cost of the state history on PostgreSQL and Redis: DashboardBench.cs.
+    return await DashboardBench.RunAsync(quick);
+}
+
 var backendIndex = Array.IndexOf(args, "--backend");
 var scheme = backendIndex >= 0 && backendIndex + 1 < args.Length ? args[backendIndex + 1].Replace("://", "", StringComparison.Ordinal) : "memory";
 string backendUrl;

@@ -175,7 +175,7 @@ public sealed class ProcessTests
         env["RESULTGRID__HTTP__URLS"] = $"http://127.0.0.1:{port}";
         await using var silo = new Running(Built("src/Silo", "ResultGrid.Silo"), env);
         await silo.WaitForOutput("ResultGrid silo listening", TimeSpan.FromSeconds(60));
-        Assert.Contains($"http http://127.0.0.1:{port}/api", silo.Output, StringComparison.Ordinal);
+        Assert.Contains($"http http://127.0.0.1:{port}/api, dashboard http://127.0.0.1:{port}/", silo.Output, StringComparison.Ordinal);
 
         using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}/") };
         var id = TaskIds.NewId();
@@ -187,6 +187,21 @@ public sealed class ProcessTests
         Assert.Contains("\"value\":{\"answer\":42}", stored, StringComparison.Ordinal);
         Assert.Contains("\"status\":\"up\"", await http.GetStringAsync("healthz", Ct), StringComparison.Ordinal);
         Assert.Contains("\"status\":\"ready\"", await http.GetStringAsync("readyz", Ct), StringComparison.Ordinal);
+        // The dashboard beside it, on the result just written.
+        var page = await http.GetStringAsync($"results/{id}", Ct);
+        Assert.Contains("data-testid=\"result-state\">SUCCESS", page, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    [Trait("Backend", "sqlite")]
+    public async Task A_dashboard_path_that_is_the_api_prefix_is_refused_at_start()
+    {
+        var env = SiloEnv();
+        env["RESULTGRID__HTTP__URLS"] = $"http://127.0.0.1:{FreePort.Get()}";
+        env["RESULTGRID__HTTP__DASHBOARDPATH"] = "/api";
+        await using var silo = new Running(Built("src/Silo", "ResultGrid.Silo"), env);
+        Assert.Equal(2, await silo.Exit(TimeSpan.FromSeconds(60)));
+        Assert.Contains("ResultGrid:Http:DashboardPath is '/api', the same path as ResultGrid:Http:Prefix", silo.Error + silo.Output, StringComparison.Ordinal);
     }
 
     [Fact]
