@@ -62,6 +62,8 @@ internal static class ResultPage
                     html.Open("p", ("class", "note")).Text("module ").Element("code", module).Close("p");
                 }
 
+                html.Open("p").Element("a", "Download the stored bytes", ("href", page.Api + "/results/" + DashboardPage.Id(id) + "?raw=true"), ("download", id + ".json"), ("data-testid", "download")).Close("p");
+
                 html.Close("section");
             }
 
@@ -78,6 +80,12 @@ internal static class ResultPage
 
     private static void Value(Html html, DashboardPage page, string id, TaskResult record, ResultView view, ResultSerializer serializer)
     {
+        if (view.Failure is not null)
+        {
+            // An exception document is shown as the failure below, with the same download.
+            return;
+        }
+
         var title = view.State == TaskStates.Success ? "Value" : "Meta";
         html.Open("section", ("aria-labelledby", "value-title")).Element("h2", title, ("id", "value-title")).Open("div", ("data-testid", view.State == TaskStates.Success ? "value" : "meta"));
         var json = view.Value ?? view.Meta;
