@@ -53,22 +53,7 @@ internal static partial class DashboardBench
             return 0;
         }
 
-        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
-        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
-        {
-            ["ResultGrid:Backend"] = sqlUrl,
-            ["ResultGrid:Silo:SiloPort"] = Bench.FreePort().ToString(CultureInfo.InvariantCulture),
-            ["ResultGrid:Silo:GatewayPort"] = Bench.FreePort().ToString(CultureInfo.InvariantCulture),
-            ["ResultGrid:Silo:ClusterId"] = $"bench-dashboard-{Guid.NewGuid():N}",
-            ["ResultGrid:Http:Urls"] = "http://127.0.0.1:0",
-        });
-        builder.Logging.ClearProviders().AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace).SetMinimumLevel(LogLevel.Warning);
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        builder.AddResultGridSilo();
-        builder.AddResultGridHttp();
-        await using var app = builder.Build();
-        app.UseResultGridHttp();
-        app.MapResultGrid("/api");
+        await using var app = HttpBench.BuildSilo(sqlUrl, "bench-dashboard");
         app.MapResultGridDashboard("/", "/api");
         await app.StartAsync();
         var origin = app.Urls.First().TrimEnd('/');

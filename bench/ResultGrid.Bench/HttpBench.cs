@@ -48,23 +48,7 @@ internal static class HttpBench
         // Made before the silo, so that it counts from zero.
         using var parked = new ParkedWaiters();
 
-        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
-        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
-        {
-            ["ResultGrid:Backend"] = backendUrl,
-            ["ResultGrid:Silo:SiloPort"] = FreePort().ToString(CultureInfo.InvariantCulture),
-            ["ResultGrid:Silo:GatewayPort"] = FreePort().ToString(CultureInfo.InvariantCulture),
-            ["ResultGrid:Silo:ClusterId"] = $"bench-http-{Guid.NewGuid():N}",
-            ["ResultGrid:Http:Urls"] = "http://127.0.0.1:0",
-        });
-        // Logs on stderr: stdout carries the JSON lines and nothing else.
-        builder.Logging.ClearProviders().AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace).SetMinimumLevel(LogLevel.Warning);
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        builder.AddResultGridSilo();
-        builder.AddResultGridHttp();
-        await using var app = builder.Build();
-        app.UseResultGridHttp();
-        app.MapResultGrid("/api");
+        await using var app = BuildSilo(backendUrl, "bench-http");
 
         // The peer kestrel-static: the same JSON bytes the API answers for the stored result,
         // captured once, from a bare minimal-API endpoint in this same process and Kestrel. It is
@@ -647,28 +631,17 @@ internal static class HttpBench
         return long.TryParse(soft, NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? n : null;
     }
 
+    // The line format and the statistics every bench part shares.
     private static void Emit(string name, string backend, double value, string unit, string? peer = null, double? peerValue = null, int? rows = null) =>
-        Console.WriteLine(rows is null
-            ? JsonSerializer.Serialize(new { name, backend, value = Math.Round(value, 3), unit, peer, peer_value = peerValue })
-            : JsonSerializer.Serialize(new { name, backend, value = Math.Round(value, 3), unit, peer, peer_value = peerValue, rows }));
+        Bench.Emit(name, backend, value, unit, peer, peerValue, rows);
 
-    private static double Median(List<double> values) => Percentile(values, 0.5);
+    private static double Median(List<double> values) => Bench.Median(values);
 
-    private static double Percentile(List<double> values, double p)
-    {
-        var sorted = values.Order().ToArray();
-        var index = (int)Math.Ceiling(p * sorted.Length) - 1;
-        return sorted[Math.Clamp(index, 0, sorted.Length - 1)];
-    }
+    private static double Percentile(List<double> values, double p) => Bench.Percentile(values, p);
 
-    private static int InFlight() => int.TryParse(Environment.GetEnvironmentVariable("BENCH_INFLIGHT"), out var n) ? n : 256;
+    private static int InFlight() => Bench.InFlight();
 
-    private static int FreePort()
-    {
-        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        listener.Start();
-        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
-    }
+    private static int FreePort() => Bench.FreePort();
 
     public sealed record Report(double Total, int[] Rows, string Url);
 
@@ -748,4 +721,32 @@ internal static class HttpBench
 
         public void Dispose() => _listener.Dispose();
     }
+
+    /// <summary>
+    /// A WebApplication that is also the silo, as a host of one's own builds it, on
+    /// <paramref name="backendUrl"/>, Kestrel on a free loopback port, the API mapped at /api;
+    /// not started, so the caller maps what else it measures first.
+    /// </summary>
+    internal static WebApplication BuildSilo(string backendUrl, string cluster)
+    {
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["ResultGrid:Backend"] = backendUrl,
+            ["ResultGrid:Silo:SiloPort"] = FreePort().ToString(CultureInfo.InvariantCulture),
+            ["ResultGrid:Silo:GatewayPort"] = FreePort().ToString(CultureInfo.InvariantCulture),
+            ["ResultGrid:Silo:ClusterId"] = $"{cluster}-{Guid.NewGuid():N}",
+            ["ResultGrid:Http:Urls"] = "http://127.0.0.1:0",
+        });
+        // Logs on stderr: stdout carries the JSON lines and nothing else.
+        builder.Logging.ClearProviders().AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace).SetMinimumLevel(LogLevel.Warning);
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.AddResultGridSilo();
+        builder.AddResultGridHttp();
+        var app = builder.Build();
+        app.UseResultGridHttp();
+        app.MapResultGrid("/api");
+        return app;
+    }
+
 }

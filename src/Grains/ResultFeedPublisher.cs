@@ -11,37 +11,16 @@ namespace ResultGrid.Grains;
 /// behind by minutes.
 /// </summary>
 internal sealed partial class ResultFeedPublisher(IGrainFactory grains, ILocalSiloDetails silo, ILogger<ResultFeedPublisher> logger)
-    : ILifecycleParticipant<ISiloLifecycle>, IDisposable
+    : SiloBackgroundLoop(nameof(ResultFeedPublisher))
 {
     /// <summary>Short enough that a live page shows a write within a quarter second; one message per silo per interval at most.</summary>
     public static readonly TimeSpan Interval = TimeSpan.FromMilliseconds(100);
 
     private readonly object _lock = new();
     private readonly Queue<ResultFeedEntry> _pending = new();
-    private readonly CancellationTokenSource _stopping = new();
     private string? _silo;
-    private Task? _loop;
 
-    public void Participate(ISiloLifecycle lifecycle) =>
-        lifecycle.Subscribe(
-            nameof(ResultFeedPublisher),
-            ServiceLifecycleStage.Active,
-            _ =>
-            {
-                _silo = silo.SiloAddress.ToParsableString();
-                _loop = RunAsync();
-                return Task.CompletedTask;
-            },
-            async _ =>
-            {
-                await _stopping.CancelAsync();
-                if (_loop is not null)
-                {
-                    await _loop.ConfigureAwait(false);
-                }
-            });
-
-    public void Dispose() => _stopping.Dispose();
+    protected override void OnStarting() => _silo = silo.SiloAddress.ToParsableString();
 
     /// <summary>Called by the write path after the store applied <paramref name="record"/>.</summary>
     public void Written(TaskResult record, DateTimeOffset at)
@@ -67,13 +46,13 @@ internal sealed partial class ResultFeedPublisher(IGrainFactory grains, ILocalSi
         }
     }
 
-    private async Task RunAsync()
+    protected override async Task RunAsync(CancellationToken stopping)
     {
         var target = grains.GetGrain<IResultFeedGrain>(0);
         using var timer = new PeriodicTimer(Interval);
         try
         {
-            while (await timer.WaitForNextTickAsync(_stopping.Token).ConfigureAwait(false))
+            while (await timer.WaitForNextTickAsync(stopping).ConfigureAwait(false))
             {
                 ResultFeedEntry[] batch;
                 lock (_lock)

@@ -9,35 +9,12 @@ namespace ResultGrid.Grains;
 /// so the stats cost nothing on the result paths.
 /// </summary>
 internal sealed partial class SiloStatsReporter(IGrainFactory grains, ResultGridMetrics metrics, ResultStores stores, ILocalSiloDetails silo, TimeProvider time, ILogger<SiloStatsReporter> logger)
-    : ILifecycleParticipant<ISiloLifecycle>, IDisposable
+    : SiloBackgroundLoop(nameof(SiloStatsReporter))
 {
     /// <summary>How often each silo reports: short enough for a live chart, long enough to cost nothing.</summary>
     public static readonly TimeSpan Interval = TimeSpan.FromSeconds(2);
 
-    private readonly CancellationTokenSource _stopping = new();
-    private Task? _loop;
-
-    public void Participate(ISiloLifecycle lifecycle) =>
-        lifecycle.Subscribe(
-            nameof(SiloStatsReporter),
-            ServiceLifecycleStage.Active,
-            _ =>
-            {
-                _loop = RunAsync();
-                return Task.CompletedTask;
-            },
-            async _ =>
-            {
-                await _stopping.CancelAsync();
-                if (_loop is not null)
-                {
-                    await _loop.ConfigureAwait(false);
-                }
-            });
-
-    public void Dispose() => _stopping.Dispose();
-
-    private async Task RunAsync()
+    protected override async Task RunAsync(CancellationToken stopping)
     {
         var target = grains.GetGrain<IClusterStatsGrain>(0);
         var name = silo.SiloAddress.ToParsableString();
@@ -56,7 +33,7 @@ internal sealed partial class SiloStatsReporter(IGrainFactory grains, ResultGrid
                     LogReportFailed(logger, ex);
                 }
             }
-            while (await timer.WaitForNextTickAsync(_stopping.Token).ConfigureAwait(false));
+            while (await timer.WaitForNextTickAsync(stopping).ConfigureAwait(false));
         }
         catch (OperationCanceledException)
         {
