@@ -8,7 +8,7 @@ namespace ResultGrid.Storage.Redis;
 /// <summary>
 /// State history on Redis: a list beside Celery's key (<c>[prefix]resultgrid-task-history-&lt;id&gt;</c>),
 /// newest first, each entry a small JSON object. The write script that stores the result also
-/// pushes the entry, trims the list to its cap and gives it the result's TTL, so an entry exists
+/// pushes the entry, trims the list to its cap (only once it is over: LPUSH says the length) and gives it the result's TTL, so an entry exists
 /// exactly for the writes that applied, and goes when the result goes. Celery's own key and its
 /// document are untouched: Celery reads the result as before and never sees the list.
 /// </summary>
@@ -20,8 +20,7 @@ internal sealed partial class RedisResultStore
     // write returned above). PERSIST for a result without a TTL: a history left from an earlier
     // write with one must not vanish before its result.
     private const string HistoryLines = """
-        redis.call('LPUSH', @hkey, @entry)
-        redis.call('LTRIM', @hkey, 0, tonumber(@max) - 1)
+        if redis.call('LPUSH', @hkey, @entry) > tonumber(@max) then redis.call('LTRIM', @hkey, 0, tonumber(@max) - 1) end
         if ttl > 0 then redis.call('PEXPIRE', @hkey, ttl) else redis.call('PERSIST', @hkey) end
 
         """;

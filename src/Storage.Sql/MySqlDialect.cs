@@ -26,6 +26,16 @@ internal sealed class MySqlDialect(string isolationLevel = "READ COMMITTED") : S
     private static readonly string[] IsolationLevels = ["READ UNCOMMITTED", "READ COMMITTED", "REPEATABLE READ", "SERIALIZABLE"];
 
     public override string Name => "mysql";
+
+    /// <summary>
+    /// The batch's trim as MySQL and MariaDB take it: the entries are numbered per task in a
+    /// derived table, which they materialise (a plain subquery on the table being deleted from is
+    /// refused, error 1093).
+    /// </summary>
+    public override string TrimHistory(SqlTables t, IEnumerable<string> taskParameters, int keep) =>
+        $"DELETE FROM {t.History} WHERE entry_id IN (SELECT entry_id FROM (" +
+        $"SELECT entry_id, ROW_NUMBER() OVER (PARTITION BY task_id ORDER BY entry_id DESC) AS rn FROM {t.History} " +
+        $"WHERE task_id IN ({string.Join(", ", taskParameters)})) AS k WHERE rn > {keep.ToString(CultureInfo.InvariantCulture)})";
     public override string DisplayName => "MySQL";
     public override int? DefaultPort => StandardPort;
     public override string? AdoNetInvariant => "MySql.Data.MySqlConnector";

@@ -260,15 +260,16 @@ internal abstract class SqlDialect
         $"INSERT INTO {t.History} ({HistoryColumn.List}) VALUES {SqlParameters.ValuesList(rows, HistoryColumn.Count)}";
 
     /// <summary>
-    /// Deletes the history of task <paramref name="taskParameter"/> beyond its newest
-    /// <paramref name="keep"/> entries. The doubly nested select is what MySQL accepts (it refuses
-    /// LIMIT in an IN subquery and a subquery on the table being deleted from, but not a derived
-    /// table, which it materialises); PostgreSQL and SQLite take the same text. Nothing is deleted
-    /// while the history is within its cap: the scalar is then NULL.
+    /// Deletes, for every task of <paramref name="taskParameters"/> at once, its history beyond
+    /// the newest <paramref name="keep"/> entries: one statement a batch, not one a task (a
+    /// statement per task cost a third of the write rate). Each candidate row asks the task's
+    /// index once for the cut (the entry <paramref name="keep"/> below the newest), so the cost is
+    /// the batch's own rows, whatever the table holds. PostgreSQL and SQLite; MySQL refuses a
+    /// subquery on the table it deletes from (<see cref="MySqlDialect"/>).
     /// </summary>
-    public virtual string TrimHistory(SqlTables t, string taskParameter, int keep) =>
-        $"DELETE FROM {t.History} WHERE task_id = {taskParameter} AND entry_id <= " +
-        $"(SELECT entry_id FROM (SELECT entry_id FROM {t.History} WHERE task_id = {taskParameter} ORDER BY entry_id DESC LIMIT 1 OFFSET {keep.ToString(CultureInfo.InvariantCulture)}) AS k)";
+    public virtual string TrimHistory(SqlTables t, IEnumerable<string> taskParameters, int keep) =>
+        $"DELETE FROM {t.History} WHERE task_id IN ({string.Join(", ", taskParameters)}) AND entry_id <= " +
+        $"(SELECT h.entry_id FROM {t.History} h WHERE h.task_id = {t.History}.task_id ORDER BY h.entry_id DESC LIMIT 1 OFFSET {keep.ToString(CultureInfo.InvariantCulture)})";
 
     /// <summary>
     /// A task's history <c>@p0</c>, oldest first, while its result is live at <c>@p1</c>: an

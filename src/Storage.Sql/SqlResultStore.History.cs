@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Data.Common;
-using System.Text;
 
 namespace ResultGrid.Storage.Sql;
 
@@ -22,7 +21,7 @@ internal sealed partial class SqlResultStore
 
     /// <summary>
     /// The entries of the writes that applied, in one command: a multi-row INSERT, then one trim
-    /// per task (a batch holds each id once). Inside the upsert's transaction, so a write and its
+    /// for all the batch's tasks (a batch holds each id once). Inside the upsert's transaction, so a write and its
     /// entry commit or fail together, and a refused write (a kept SUCCESS) adds none.
     /// </summary>
     private async Task AppendHistoryAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<SqlWrite> writes, StoreWriteResult[] outcomes)
@@ -43,13 +42,8 @@ internal sealed partial class SqlResultStore
 
         var sql = _historyAppends.GetOrAdd(appended.Count, n =>
         {
-            var text = new StringBuilder(_dialect.InsertHistory(_tables, n));
-            for (var r = 0; r < n; r++)
-            {
-                text.Append("; ").Append(_dialect.TrimHistory(_tables, SqlParameters.Name(r, HistoryColumn.Count, HistoryColumn.TaskId), _history.MaxEntries));
-            }
-
-            return text.ToString();
+            var tasks = Enumerable.Range(0, n).Select(r => SqlParameters.Name(r, HistoryColumn.Count, HistoryColumn.TaskId));
+            return _dialect.InsertHistory(_tables, n) + "; " + _dialect.TrimHistory(_tables, tasks, _history.MaxEntries);
         });
         await using var command = Command(connection, sql);
         command.Transaction = transaction;
