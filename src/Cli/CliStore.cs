@@ -1,5 +1,4 @@
 using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.DependencyInjection;
 using ResultGrid.Hosting;
 using ResultGrid.Storage;
 
@@ -13,11 +12,11 @@ namespace ResultGrid.Cli;
 /// </summary>
 internal sealed class CliStore : IAsyncDisposable
 {
-    private readonly ServiceProvider? _services;
+    private readonly OperatorStore? _opened;
 
-    private CliStore(ServiceProvider? services, IResultStore? store, string redacted)
+    private CliStore(OperatorStore? opened, IResultStore? store, string redacted)
     {
-        _services = services;
+        _opened = opened;
         Store = store;
         Redacted = redacted;
     }
@@ -43,33 +42,14 @@ internal sealed class CliStore : IAsyncDisposable
             return new CliStore(null, null, parsed.Redacted);
         }
 
-        var services = new ServiceCollection();
-        services.AddSingleton<IConfiguration>(configuration ?? new ConfigurationBuilder().AddEnvironmentVariables().Build());
-        services.AddLogging();
-
-        // One retry, not ten: a command should say "unreachable" in seconds.
-        var retry = new StoreRetryOptions { MaxRetries = 1, BaseDelay = TimeSpan.FromMilliseconds(200), MaxDelay = TimeSpan.FromMilliseconds(200) };
-        services.AddRedisResultStore(o =>
-        {
-            o.Retry = retry;
-            o.AllowAdmin = allowAdmin; // INFO and CONFIG GET, for check's persistence and eviction facts
-        });
-        services.AddSqlResultStore(o =>
-        {
-            o.Retry = retry;
-            o.CreateTables &= !readOnly;
-        });
-        services.AddSingleton<ResultStoreProviderRegistry>();
-        var provider = services.BuildServiceProvider();
-        var registry = provider.GetRequiredService<ResultStoreProviderRegistry>();
-        if (registry.Validate(url) is { } problem)
+        var opened = OperatorStore.Create(command, url, configuration ?? new ConfigurationBuilder().AddEnvironmentVariables().Build(), allowAdmin, readOnly, out var problem);
+        if (opened is null)
         {
             await Console.Error.WriteLineAsync($"resultgrid {command}: {problem}");
-            await provider.DisposeAsync();
             return new CliStore(null, null, parsed.Redacted);
         }
 
-        return new CliStore(provider, registry.Create(provider, command, url), parsed.Redacted);
+        return new CliStore(opened, opened.Store, parsed.Redacted);
     }
 
     /// <summary>Connects; on failure writes one line naming the backend and the reason, and returns false (exit code 1).</summary>
@@ -89,14 +69,9 @@ internal sealed class CliStore : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        if (Store is IAsyncDisposable disposable)
+        if (_opened is not null)
         {
-            await disposable.DisposeAsync();
-        }
-
-        if (_services is not null)
-        {
-            await _services.DisposeAsync();
+            await _opened.DisposeAsync();
         }
     }
 }

@@ -33,7 +33,8 @@ internal static class DoctorServer
             }
         }
 
-        await using var opened = await DoctorStore.CreateAsync(backend.Url, config.Root);
+        // Admin commands for the server's facts; tables never created: doctor changes nothing it examines.
+        await using var opened = OperatorStore.Create("doctor", backend.Url.Original, config.Root, allowAdmin: true, readOnly: true, out _);
         if (opened is null)
         {
             return findings; // a URL the providers refuse is a config-invalid finding already
@@ -64,7 +65,7 @@ internal static class DoctorServer
             {
                 if (refused is null)
                 {
-                    findings.Add(Finding(DoctorIds.ServerFact, DoctorSeverity.Warning, $"Connected to {opened.Redacted}, but could not read the server's settings: {StartupErrors.OneLine(ex)}",
+                    findings.Add(Finding(DoctorIds.ServerFact, DoctorSeverity.Warning, $"Connected to {backend.Url.Redacted}, but could not read the server's settings: {StartupErrors.OneLine(ex)}",
                         "Let the user run INFO and CONFIG GET (Redis) or read the catalog (SQL), or run `resultgrid check` as a user who may."));
                 }
             }
@@ -109,7 +110,7 @@ internal static class DoctorServer
         }
         else if (refused is not null && !findings.Any(f => f.Severity == DoctorSeverity.Error))
         {
-            findings.Add(Finding(DoctorIds.BackendUnreachable, DoctorSeverity.Error, $"{opened.Redacted}: {StartupErrors.OneLine(refused)}",
+            findings.Add(Finding(DoctorIds.BackendUnreachable, DoctorSeverity.Error, $"{backend.Url.Redacted}: {StartupErrors.OneLine(refused)}",
                 "Check that the server runs and listens there: host, port, firewall, and the credentials (RESULTGRID__REDIS__PASSWORD, RESULTGRID__SQL__PASSWORD). " +
                 "`resultgrid check <backend-url>` exercises it; --offline skips the checks that need it."));
         }

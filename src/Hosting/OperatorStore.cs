@@ -1,0 +1,70 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using ResultGrid.Storage;
+
+namespace ResultGrid.Hosting;
+
+/// <summary>
+/// A store built from a backend URL with the silo's own providers, for an operator's tool (the
+/// CLI's commands, doctor's server checks) rather than a running silo: one quick retry (an
+/// unreachable server is said in seconds), admin commands only when asked (Redis INFO and CONFIG
+/// GET for the persistence and eviction facts), and no table creation for a tool that only
+/// reports what is there. Options come from <c>configuration</c>, where credentials belong.
+/// </summary>
+public sealed class OperatorStore : IAsyncDisposable
+{
+    private readonly ServiceProvider _services;
+
+    private OperatorStore(ServiceProvider services, IResultStore store)
+    {
+        _services = services;
+        Store = store;
+    }
+
+    public IResultStore Store { get; }
+
+    /// <summary>
+    /// The store for <paramref name="url"/>; null, with what is wrong and what is allowed in
+    /// <paramref name="problem"/>, when the providers refuse the URL. Never connects: that is
+    /// <see cref="IResultStore.InitializeAsync"/>.
+    /// </summary>
+    public static OperatorStore? Create(string name, string url, IConfiguration configuration, bool allowAdmin, bool readOnly, out string? problem)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        var services = new ServiceCollection();
+        services.AddSingleton(configuration);
+        services.AddLogging();
+        var retry = new StoreRetryOptions { MaxRetries = 1, BaseDelay = TimeSpan.FromMilliseconds(200), MaxDelay = TimeSpan.FromMilliseconds(200) };
+        services.AddRedisResultStore(o =>
+        {
+            o.Retry = retry;
+            o.AllowAdmin = allowAdmin;
+        });
+        services.AddSqlResultStore(o =>
+        {
+            o.Retry = retry;
+            o.CreateTables &= !readOnly;
+        });
+        services.AddSingleton<ResultStoreProviderRegistry>();
+        var provider = services.BuildServiceProvider();
+        var registry = provider.GetRequiredService<ResultStoreProviderRegistry>();
+        problem = registry.Validate(url);
+        if (problem is not null)
+        {
+            provider.Dispose();
+            return null;
+        }
+
+        return new OperatorStore(provider, registry.Create(provider, name, url));
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Store is IAsyncDisposable disposable)
+        {
+            await disposable.DisposeAsync();
+        }
+
+        await _services.DisposeAsync();
+    }
+}
