@@ -48,6 +48,7 @@ internal sealed partial class RedisResultStore : IResultStore, IResultHistory, I
         local ttl = redis.call('PTTL', @key)
         if ttl == -2 then return 0 end
         local wanted = tonumber(@ttl)
+        if wanted <= 0 then redis.call('DEL', @key) return 1 end
         if ttl == -1 or ttl > wanted then redis.call('PEXPIRE', @key, wanted) end
         return 1
         """);
@@ -379,7 +380,10 @@ internal sealed partial class RedisResultStore : IResultStore, IResultHistory, I
         Retry("expire", async () =>
         {
             var database = Database;
-            var ttl = RedisTtl.Milliseconds(expiresAt, _time.GetUtcNow());
+            // An expiry that has come deletes the key now: a PEXPIRE of the 1 ms minimum would
+            // leave it readable for that millisecond, and an expired result is never returned.
+            var now = _time.GetUtcNow();
+            var ttl = RedisTtl.HasPassed(expiresAt, now) ? 0 : RedisTtl.Milliseconds(expiresAt, now);
             var result = database.ScriptEvaluateAsync(ExpireScript, new { key = _keys.Task(taskId), ttl });
             if (_history.Enabled)
             {

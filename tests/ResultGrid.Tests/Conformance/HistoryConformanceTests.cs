@@ -46,10 +46,15 @@ public abstract class HistoryConformanceTests(ResultCluster cluster) : IAsyncLif
     /// A store on <paramref name="cluster"/>'s backend URL made by the silo's own provider
     /// registry, with <c>ResultGrid:History</c> on: the silo's services, but for the history options.
     /// </summary>
-    internal static async Task<IResultStore> OpenWithHistoryAsync(ResultCluster cluster, int maxEntries)
+    internal static async Task<IResultStore> OpenWithHistoryAsync(ResultCluster cluster, int maxEntries, string? urlParameters = null)
     {
         var silo = cluster.Cluster.Silos[0].ServiceProvider;
         var url = silo.GetRequiredService<IOptions<ResultGridOptions>>().Value.Backend;
+        if (urlParameters is not null)
+        {
+            url += (url.Contains('?', StringComparison.Ordinal) ? "&" : "?") + urlParameters;
+        }
+
         var services = new HistoryOn(silo, new ResultHistoryOptions { Enabled = true, MaxEntries = maxEntries });
         var store = silo.GetRequiredService<ResultStoreProviderRegistry>().Create(services, "default", url);
         await store.InitializeAsync(Ct);
