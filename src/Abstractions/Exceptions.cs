@@ -73,7 +73,7 @@ public sealed class TaskRevokedException : TaskFailedException
     public TaskRevokedException(string taskId, TaskFailure failure) : base(taskId, failure) { }
 }
 
-/// <summary>An <c>rpc://</c> result that was already retrieved once; it can't be read again.</summary>
+/// <summary>A result of a single-retrieval backend (rpc://, or ?single_retrieval=true) that was already retrieved once; it can't be read again.</summary>
 public sealed class ResultConsumedException : InvalidOperationException
 {
     public ResultConsumedException() { }
@@ -81,8 +81,8 @@ public sealed class ResultConsumedException : InvalidOperationException
     public ResultConsumedException(string message, Exception inner) : base(message, inner) { }
 
     public static ResultConsumedException For(string taskId) => new(
-        $"The result of task '{taskId}' was already retrieved: the rpc:// backend hands each result out once. " +
-        "Use memory:// or a durable backend when a result must be read more than once.");
+        $"The result of task '{taskId}' was already retrieved: its backend hands each result out once (rpc://, or a backend URL with single_retrieval=true). " +
+        "Use memory:// or a durable backend without single_retrieval when a result must be read more than once.");
 }
 
 /// <summary>Waiting for a result took longer than the caller's timeout (Celery's TimeoutError).</summary>

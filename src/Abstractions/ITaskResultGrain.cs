@@ -35,8 +35,8 @@ public interface ITaskResultGrain : IGrainWithStringKey
     Task<TaskResult> WatchAsync(string? seenVersion, TimeSpan maxWait, CancellationToken cancellationToken = default);
 
     /// <summary>
-    /// The current state only; PENDING when nothing is stored. Never a retrieval: on
-    /// <c>rpc://</c> it leaves the result for the one reader that takes it.
+    /// The current state only; PENDING when nothing is stored. Never a retrieval: on a
+    /// single-retrieval backend (<c>rpc://</c>, <c>?single_retrieval=true</c>) it leaves the result for the one reader that takes it.
     /// </summary>
     [AlwaysInterleave, Alias("GetState")]
     Task<string> GetStateAsync();

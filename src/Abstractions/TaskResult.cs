@@ -78,7 +78,7 @@ public sealed record TaskResult
     /// <summary>What an id with nothing stored reads as: PENDING, like Celery.</summary>
     public static TaskResult Pending(string taskId) => new() { TaskId = taskId, State = TaskStates.Pending };
 
-    /// <summary>What an <c>rpc://</c> result reads as after its single retrieval.</summary>
+    /// <summary>What a result of a single-retrieval backend (<c>rpc://</c>, <c>?single_retrieval=true</c>) reads as after its one retrieval.</summary>
     public static TaskResult Consumed(string taskId) => new() { TaskId = taskId, State = TaskStates.Consumed };
 
     public bool IsExpired(DateTimeOffset now) => ExpiresAt is { } at && at <= now;
@@ -125,7 +125,7 @@ public enum ResultExistence
     /// <summary>The result expired; the backend still holds its record (a SQL row before the sweep, a memory entry before the timer).</summary>
     Expired = 2,
 
-    /// <summary>rpc://: the result was handed out once and is gone.</summary>
+    /// <summary>Single retrieval (rpc://, ?single_retrieval=true): the result was handed out once and is gone.</summary>
     Consumed = 3,
 }
 
@@ -142,7 +142,7 @@ public enum WriteOutcome
     KeptSuccess = 1,
 
     /// <summary>
-    /// rpc:// only: the result was already handed out once, so the write changed nothing (a
+    /// Single retrieval only (rpc://, ?single_retrieval=true): the result was already handed out once, so the write changed nothing (a
     /// redelivered worker message must not hand a result out twice).
     /// </summary>
     AlreadyConsumed = 2,

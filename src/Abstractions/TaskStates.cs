@@ -15,7 +15,7 @@ public static class TaskStates
     public const string Revoked = "REVOKED";
 
     /// <summary>
-    /// ResultGrid only, never written by a worker: an <c>rpc://</c> result that was already handed
+    /// ResultGrid only, never written by a worker: a result of a single-retrieval backend (<c>rpc://</c>, or <c>redis://</c> and the <c>db+</c> URLs with <c>?single_retrieval=true</c>) that was already handed
     /// out once. It is not PENDING, so a second reader learns the result existed and is gone.
     /// </summary>
     public const string Consumed = "CONSUMED";

@@ -135,7 +135,7 @@ internal sealed partial class ResultWriteService
         TaskIds.Validate(result.TaskId, nameof(result));
         if (result.State is TaskStates.Pending or TaskStates.Consumed or TaskStates.Unreadable || result.Problem is not null)
         {
-            throw new ArgumentException($"State {result.State}{(result.Problem is null ? string.Empty : " with a read problem")} cannot be written: PENDING is what an unknown id reads as, CONSUMED is set by the rpc:// backend, and UNREADABLE (or a record's Problem) is what a damaged stored record reads as.", nameof(result));
+            throw new ArgumentException($"State {result.State}{(result.Problem is null ? string.Empty : " with a read problem")} cannot be written: PENDING is what an unknown id reads as, CONSUMED is set by a single-retrieval backend (rpc://, or single_retrieval=true) when a result is handed out, and UNREADABLE (or a record's Problem) is what a damaged stored record reads as.", nameof(result));
         }
 
         if (!TaskStates.IsBuiltIn(result.State))

@@ -128,7 +128,7 @@ internal sealed class TaskResultGrain : Grain, ITaskResultGrain
             DeactivateIfUnwatched();
         }
 
-        // Only a waiter that is still here takes the result: on rpc:// the store's atomic consume
+        // Only a waiter that is still here takes the result: with single retrieval the store's atomic consume
         // picks one among concurrent waiters, and one whose slice ended never takes it away.
         return await HandOutAsync(ready);
     }
@@ -262,7 +262,7 @@ internal sealed class TaskResultGrain : Grain, ITaskResultGrain
         return !current.IsReady && _notified is { } notified && !notified.IsExpired(_time.GetUtcNow()) ? notified : current;
     }
 
-    /// <summary>A READY result to its reader: taken from the store on rpc://, expire-after-read applied, counted.</summary>
+    /// <summary>A READY result to its reader: taken from the store with single retrieval (rpc://, ?single_retrieval=true), expire-after-read applied, counted.</summary>
     private async Task<TaskResult> HandOutAsync(TaskResult ready)
     {
         if (_store.SingleRetrieval)
@@ -313,7 +313,7 @@ internal sealed class TaskResultGrain : Grain, ITaskResultGrain
 
     /// <summary>
     /// ExpireAfterRead: a READY result handed to a reader expires that long from now, unless it
-    /// expires sooner anyway (so later reads change nothing). Not for rpc://, which consumed it.
+    /// expires sooner anyway (so later reads change nothing). Not with single retrieval, which consumed it (its marker keeps the original expiry).
     /// </summary>
     private async Task ExpireAfterReadAsync(TaskResult delivered)
     {
@@ -335,7 +335,7 @@ internal sealed class TaskResultGrain : Grain, ITaskResultGrain
         return stored ?? TaskResult.Pending(TaskId);
     }
 
-    /// <summary>rpc://: take the result out of the store, atomically, so only one reader ever gets it.</summary>
+    /// <summary>Single retrieval: take the result out of the store, atomically in the store, so only one reader on any silo ever gets it.</summary>
     private async Task<TaskResult> ConsumeAsync()
     {
         _notified = null;

@@ -290,7 +290,7 @@ internal static class ResultEndpoints
     {
         WriteOutcome.Stored => new WriteAnswer(id, state, "stored", true, $"{state} is stored."),
         WriteOutcome.KeptSuccess => new WriteAnswer(id, state, "keptSuccess", false, $"Task '{id}' already has SUCCESS stored, which is never replaced; the {state} write changed nothing."),
-        _ => new WriteAnswer(id, state, "alreadyConsumed", false, $"Task '{id}' was already handed out once (rpc:// single retrieval); the {state} write changed nothing."),
+        _ => new WriteAnswer(id, state, "alreadyConsumed", false, $"Task '{id}' was already handed out once (single retrieval: rpc://, or single_retrieval=true); the {state} write changed nothing."),
     };
 
     /// <summary>

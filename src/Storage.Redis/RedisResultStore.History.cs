@@ -28,6 +28,9 @@ internal sealed partial class RedisResultStore
     /// <summary>The write script with the history's three commands: one script, one round trip, one decision.</summary>
     private static readonly LuaScript WriteWithHistoryScript = LuaScript.Prepare(WriteScriptText.Replace(PublishLine, HistoryLines + PublishLine, StringComparison.Ordinal));
 
+    /// <summary>The same with single retrieval's rule: a CONSUMED marker is kept too.</summary>
+    private static readonly LuaScript SingleRetrievalWriteWithHistoryScript = LuaScript.Prepare(KeepingConsumed(WriteScriptText.Replace(PublishLine, HistoryLines + PublishLine, StringComparison.Ordinal)));
+
     /// <summary>
     /// Redis Cluster: the history's key lies in another hash slot than Celery's key (whose name
     /// cannot carry a hash tag without changing it for Celery), and a script may touch one slot
@@ -52,10 +55,10 @@ internal sealed partial class RedisResultStore
             var database = Database;
             if (!_isCluster)
             {
-                return await database.ScriptEvaluateAsync(WriteWithHistoryScript, new { key, doc, ttl, hkey, entry = encoded, max });
+                return await database.ScriptEvaluateAsync(_settings.SingleRetrieval ? SingleRetrievalWriteWithHistoryScript : WriteWithHistoryScript, new { key, doc, ttl, hkey, entry = encoded, max });
             }
 
-            var answer = await database.ScriptEvaluateAsync(WriteScript, new { key, doc, ttl });
+            var answer = await database.ScriptEvaluateAsync(TaskWriteScript, new { key, doc, ttl });
             if (answer.IsNull)
             {
                 await database.ScriptEvaluateAsync(AppendHistoryScript, new { hkey, entry = encoded, max, ttl });
@@ -64,9 +67,7 @@ internal sealed partial class RedisResultStore
             return answer;
         });
 
-        return refused.IsNull
-            ? StoreWriteResult.Stored
-            : new StoreWriteResult(WriteOutcome.KeptSuccess, CeleryDocument.Decode(result.TaskId, (byte[])refused!));
+        return Outcome(result.TaskId, refused);
     }
 
     public async ValueTask<IReadOnlyList<ResultHistoryEntry>> ReadHistoryAsync(string taskId, CancellationToken cancellationToken = default)
@@ -90,7 +91,7 @@ internal sealed partial class RedisResultStore
         Retry("forget", async () =>
         {
             var database = Database;
-            var result = database.KeyDeleteAsync(_keys.Task(taskId));
+            var result = DeleteTaskKeyAsync(database, taskId);
             await database.KeyDeleteAsync(_keys.History(taskId));
             return await result;
         });

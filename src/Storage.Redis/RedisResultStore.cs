@@ -42,6 +42,62 @@ internal sealed partial class RedisResultStore : IResultStore, IResultHistory, I
 
     private static readonly LuaScript WriteScript = LuaScript.Prepare(WriteScriptText);
 
+    // Single retrieval: a CONSUMED marker is kept like a SUCCESS, and returned so the store can
+    // say which of the two refused the write. Only that store runs this variant: the normal
+    // script stays exactly as it was, with no extra comparison.
+    private const string KeepLine = "if status == 'SUCCESS' then return current end";
+    private const string KeepConsumedLine = "if status == 'SUCCESS' or status == 'CONSUMED' then return current end";
+
+    private static readonly LuaScript SingleRetrievalWriteScript = LuaScript.Prepare(KeepingConsumed(WriteScriptText));
+
+    /// <summary>A write script that also keeps a CONSUMED marker.</summary>
+    private static string KeepingConsumed(string script) => script.Replace(KeepLine, KeepConsumedLine, StringComparison.Ordinal);
+
+    // The status as both scripts below read it: from the head of the document, else decoded in full.
+    private const string StatusLines = """
+        local status = nil
+        if current then
+          status = string.match(string.sub(current, 1, 96), '^%s*{%s*"status"%s*:%s*"([^"]*)"')
+          if status == nil then
+            local ok, decoded = pcall(cjson.decode, current)
+            if ok and type(decoded) == 'table' then status = decoded['status'] end
+          end
+        end
+
+        """;
+
+    // Single retrieval, atomic in Redis: a READY document is replaced by the CONSUMED marker in
+    // the same script that returns it, so of any number of concurrent consumers (on any silo,
+    // over any connection) exactly one gets it. The marker keeps the key's remaining TTL, so it
+    // goes when the result would have gone. It is not published: waiters are woken by writes,
+    // and a consumed result has nothing to hand to them.
+    private static readonly LuaScript ConsumeScript = LuaScript.Prepare("""
+        local current = redis.pcall('GET', @key)
+        if type(current) == 'table' and current['err'] then return false end
+
+        """ + StatusLines + """
+        if status ~= 'SUCCESS' and status ~= 'FAILURE' and status ~= 'REVOKED' then return false end
+        local ttl = redis.call('PTTL', @key)
+        if ttl > 0 then
+          redis.call('SET', @key, @marker, 'PX', ttl)
+        else
+          redis.call('SET', @key, @marker)
+        end
+        return current
+        """);
+
+    // Forget on a single-retrieval store: deletes the key, and says whether it held a result
+    // (1) or only a CONSUMED marker or nothing (0), as the memory rpc:// store answers.
+    private static readonly LuaScript ForgetScript = LuaScript.Prepare("""
+        local current = redis.pcall('GET', @key)
+        if type(current) == 'table' and current['err'] then current = false end
+        if redis.call('DEL', @key) == 0 then return 0 end
+
+        """ + StatusLines + """
+        if status == 'CONSUMED' then return 0 end
+        return 1
+        """);
+
     // Only ever shortens: PEXPIRE when the key has no TTL or a longer one. (PEXPIRE … LT would do
     // it in one command, but only from Redis 7.)
     private static readonly LuaScript ExpireScript = LuaScript.Prepare("""
@@ -78,7 +134,10 @@ internal sealed partial class RedisResultStore : IResultStore, IResultHistory, I
 
     public string Backend => "redis";
 
-    public bool SingleRetrieval => false;
+    public bool SingleRetrieval => _settings.SingleRetrieval;
+
+    /// <summary>The write script of this store: with single retrieval, the one that also keeps a CONSUMED marker.</summary>
+    private LuaScript TaskWriteScript => _settings.SingleRetrieval ? SingleRetrievalWriteScript : WriteScript;
 
     /// <summary>The next connection's database, round robin over <c>max_connections</c>.</summary>
     private IDatabase Database
@@ -194,19 +253,55 @@ internal sealed partial class RedisResultStore : IResultStore, IResultHistory, I
         {
             // The TTL is computed per attempt, so a retried write does not outlive its expiry.
             var ttl = RedisTtl.Milliseconds(result.ExpiresAt, _time.GetUtcNow());
-            return await Database.ScriptEvaluateAsync(WriteScript, new { key, doc, ttl });
+            return await Database.ScriptEvaluateAsync(TaskWriteScript, new { key, doc, ttl });
         });
 
-        return refused.IsNull
-            ? StoreWriteResult.Stored
-            : new StoreWriteResult(WriteOutcome.KeptSuccess, CeleryDocument.Decode(result.TaskId, (byte[])refused!));
+        return Outcome(result.TaskId, refused);
+    }
+
+    /// <summary>What the write script answered: nil when applied; else the stored SUCCESS, or (single retrieval) the CONSUMED marker.</summary>
+    private static StoreWriteResult Outcome(string taskId, RedisResult refused)
+    {
+        if (refused.IsNull)
+        {
+            return StoreWriteResult.Stored;
+        }
+
+        var current = CeleryDocument.Decode(taskId, (byte[])refused!);
+        return current.State == TaskStates.Consumed
+            ? new StoreWriteResult(WriteOutcome.AlreadyConsumed)
+            : new StoreWriteResult(WriteOutcome.KeptSuccess, current);
     }
 
     public async ValueTask<TaskResult?> ReadAsync(string taskId, CancellationToken cancellationToken = default)
     {
-        var (value, kind) = await Retry("read", () => GetAsync(Database, _keys.Task(taskId)));
-        return kind is null ? Live(taskId, value) : WrongType(taskId, kind);
+        var (value, kind, ttl) = await Retry("read", () => GetWithTtlAsync(Database, _keys.Task(taskId)));
+        return kind is null ? WithTtl(Live(taskId, value), ttl) : WrongType(taskId, kind);
     }
+
+    /// <summary>
+    /// GET and PTTL, pipelined: one round trip, since neither waits for the other. A document
+    /// Celery wrote has no rg_expires_at_ms (Celery sets only the key's TTL, with SETEX), so its
+    /// expiry is known only from the key; ResultGrid's own documents carry it and ignore the TTL.
+    /// (Deciding after the GET would save the PTTL, a constant-time lookup, at the price of a
+    /// second round trip for every Celery document.)
+    /// </summary>
+    private static async ValueTask<(RedisValue Value, string? Kind, TimeSpan? Ttl)> GetWithTtlAsync(IDatabase database, RedisKey key)
+    {
+        var get = GetAsync(database, key).AsTask();
+        var ttl = database.KeyTimeToLiveAsync(key);
+        // Both awaited, so that a failure of either is observed.
+        await Task.WhenAll(get, ttl);
+        var (value, kind) = await get;
+        return (value, kind, await ttl);
+    }
+
+    /// <summary>
+    /// A record without a recorded expiry (Celery's) gets the key's: now plus the remaining TTL.
+    /// A key without a TTL (PTTL -1, null here) keeps none.
+    /// </summary>
+    private TaskResult? WithTtl(TaskResult? result, TimeSpan? ttl) =>
+        result is { ExpiresAt: null } && ttl is { } left ? result with { ExpiresAt = _time.GetUtcNow() + left } : result;
 
     /// <summary>
     /// GET, or, for a key of another type (a list where a result belongs: WRONGTYPE), that type,
@@ -255,7 +350,32 @@ internal sealed partial class RedisResultStore : IResultStore, IResultHistory, I
             results[i] = kinds[i] is { } kind ? WrongType(taskIds[i], kind) : Live(taskIds[i], values[i]);
         }
 
+        await AddKeyTtlsAsync(keys, results);
         return results;
+    }
+
+    /// <summary>
+    /// The keys' TTLs for the results that carry no expiry of their own (Celery's documents):
+    /// one pipelined PTTL per such key, in one more round trip after the MGET, and none at all
+    /// when every document is ResultGrid's own, which records its expiry.
+    /// </summary>
+    private async ValueTask AddKeyTtlsAsync(RedisKey[] keys, TaskResult?[] results)
+    {
+        var lacking = Enumerable.Range(0, results.Length).Where(i => results[i] is { ExpiresAt: null, Problem: null }).ToArray();
+        if (lacking.Length == 0)
+        {
+            return;
+        }
+
+        var ttls = await Retry("read ttl", async () =>
+        {
+            var database = Database;
+            return await Task.WhenAll(lacking.Select(i => database.KeyTimeToLiveAsync(keys[i])));
+        });
+        for (var m = 0; m < lacking.Length; m++)
+        {
+            results[lacking[m]] = WithTtl(results[lacking[m]], ttls[m]);
+        }
     }
 
     /// <summary>
@@ -296,7 +416,13 @@ internal sealed partial class RedisResultStore : IResultStore, IResultHistory, I
 
         var result = CeleryDocument.Decode(taskId, (byte[])value!);
         RecordReader.Report(_logger, Backend, result);
-        return result.IsExpired(_time.GetUtcNow()) ? null : result;
+        if (result.IsExpired(_time.GetUtcNow()))
+        {
+            return null;
+        }
+
+        // A CONSUMED marker reads as the memory rpc:// store's: the state and its expiry, nothing of the result.
+        return result.State == TaskStates.Consumed ? TaskResult.Consumed(taskId) with { ExpiresAt = result.ExpiresAt } : result;
     }
 
     /// <summary>The key as Redis holds it: its type, its TTL, and for a string its value (text, or hex when it is not UTF-8).</summary>
@@ -338,13 +464,69 @@ internal sealed partial class RedisResultStore : IResultStore, IResultHistory, I
         }
     }
 
-    public ValueTask<bool> ExistsAsync(string taskId, CancellationToken cancellationToken = default) =>
-        Retry("exists", async () => await Database.KeyExistsAsync(_keys.Task(taskId)));
+    /// <summary>
+    /// EXISTS; with single retrieval the document is read, since a key that holds a CONSUMED
+    /// marker exists but holds no result.
+    /// </summary>
+    public async ValueTask<bool> ExistsAsync(string taskId, CancellationToken cancellationToken = default) =>
+        _settings.SingleRetrieval
+            ? await ReadAsync(taskId, cancellationToken) is { State: not TaskStates.Consumed }
+            : await Retry("exists", async () => await Database.KeyExistsAsync(_keys.Task(taskId)));
+
+    /// <summary>Stored or PENDING (Redis removes an expired key itself); with single retrieval, also consumed.</summary>
+    public async ValueTask<ResultExistence> GetExistenceAsync(string taskId, CancellationToken cancellationToken = default)
+    {
+        if (!_settings.SingleRetrieval)
+        {
+            return await ExistsAsync(taskId, cancellationToken) ? ResultExistence.Stored : ResultExistence.Pending;
+        }
+
+        return await ReadAsync(taskId, cancellationToken) switch
+        {
+            null => ResultExistence.Pending,
+            { State: TaskStates.Consumed } => ResultExistence.Consumed,
+            _ => ResultExistence.Stored,
+        };
+    }
 
     public ValueTask<bool> ForgetAsync(string taskId, CancellationToken cancellationToken = default) =>
         _history.Enabled
             ? ForgetWithHistoryAsync(taskId)
-            : Retry("forget", async () => await Database.KeyDeleteAsync(_keys.Task(taskId)));
+            : Retry("forget", async () => await DeleteTaskKeyAsync(Database, taskId));
+
+    /// <summary>DEL, true when it held a result; with single retrieval, a CONSUMED marker is deleted too but counts as none.</summary>
+    private async Task<bool> DeleteTaskKeyAsync(IDatabase database, string taskId) =>
+        _settings.SingleRetrieval
+            ? (long)await database.ScriptEvaluateAsync(ForgetScript, new { key = _keys.Task(taskId) }) == 1
+            : await database.KeyDeleteAsync(_keys.Task(taskId));
+
+    /// <summary>
+    /// Single retrieval: the READY result, taken by one script that leaves the CONSUMED marker
+    /// in its place (see <see cref="ConsumeScript"/>); null when nothing READY is there.
+    /// </summary>
+    public async ValueTask<TaskResult?> ConsumeAsync(string taskId, CancellationToken cancellationToken = default)
+    {
+        if (!_settings.SingleRetrieval)
+        {
+            throw new NotSupportedException($"The Redis backend {_settings.RedactedUrl} hands results out once only with ?single_retrieval=true (or {RedisResultStoreOptions.SectionName}:SingleRetrieval).");
+        }
+
+        var key = _keys.Task(taskId);
+        var marker = (RedisValue)CeleryDocument.Encode(TaskResult.Consumed(taskId));
+        // Not retried: a consume whose answer was lost may have taken the result, and a retry
+        // would find the marker and report nothing to hand out. The caller sees the error instead.
+        var (taken, ttl) = await GetTakenAsync(Database, key, marker);
+        return taken.IsNull ? null : WithTtl(Live(taskId, (byte[])taken!), ttl);
+    }
+
+    /// <summary>The consume script and, pipelined after it, the key's TTL (which the marker kept) for a Celery document's expiry.</summary>
+    private static async Task<(RedisResult Taken, TimeSpan? Ttl)> GetTakenAsync(IDatabase database, RedisKey key, RedisValue marker)
+    {
+        var taken = database.ScriptEvaluateAsync(ConsumeScript, new { key, marker });
+        var ttl = database.KeyTimeToLiveAsync(key);
+        await Task.WhenAll(taken, ttl);
+        return (await taken, await ttl);
+    }
 
     /// <summary>SET with the group's TTL and PUBLISH, as Celery saves a group.</summary>
     public async ValueTask SaveGroupAsync(GroupMeta group, CancellationToken cancellationToken = default)

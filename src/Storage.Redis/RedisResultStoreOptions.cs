@@ -64,6 +64,14 @@ public sealed class RedisResultStoreOptions
     /// </summary>
     public bool AllowAdmin { get; set; }
 
+    /// <summary>
+    /// Hand each READY result out once, like Celery's RPC backend with <c>result_persistent</c>
+    /// (URL: <c>single_retrieval</c>): the first read or wait takes it atomically in Redis (one
+    /// Lua script) and leaves a CONSUMED marker with the key's TTL; later reads see CONSUMED and
+    /// later writes are refused. Unlike <c>rpc://</c>, results survive a silo restart. Default off.
+    /// </summary>
+    public bool SingleRetrieval { get; set; }
+
     /// <summary>Retries of calls that lost the connection: exponential back-off with jitter.</summary>
     public StoreRetryOptions Retry { get; set; } = new();
 }

@@ -15,6 +15,7 @@ internal sealed class RedisStoreSettings
     [
         "global_keyprefix", "db", "master_name", "max_connections", "socket_timeout", "socket_connect_timeout", "socket_keepalive",
         "health_check_interval", "retry_on_timeout", "ssl_cert_reqs", "ssl_ca_certs", "ssl_certfile", "ssl_keyfile",
+        "single_retrieval",
     ];
 
     private static readonly Dictionary<string, string> CertReqNames = new(StringComparer.OrdinalIgnoreCase)
@@ -24,7 +25,7 @@ internal sealed class RedisStoreSettings
         ["none"] = "none", ["cert_none"] = "none",
     };
 
-    private RedisStoreSettings(ConfigurationOptions configuration, int database, string keyPrefix, string endpoints, string redactedUrl, int connections, bool retryOnTimeout, StoreRetryOptions retry, string certReqs)
+    private RedisStoreSettings(ConfigurationOptions configuration, int database, string keyPrefix, string endpoints, string redactedUrl, int connections, bool retryOnTimeout, StoreRetryOptions retry, string certReqs, bool singleRetrieval)
     {
         Configuration = configuration;
         Database = database;
@@ -36,6 +37,7 @@ internal sealed class RedisStoreSettings
         RetryOnTimeout = retryOnTimeout;
         Retry = retry;
         CertReqs = certReqs;
+        SingleRetrieval = singleRetrieval;
     }
 
     public ConfigurationOptions Configuration { get; }
@@ -53,6 +55,9 @@ internal sealed class RedisStoreSettings
 
     /// <summary>required, optional or none (only meaningful with TLS).</summary>
     public string CertReqs { get; }
+
+    /// <summary>Each READY result is handed out once (URL: <c>single_retrieval</c>).</summary>
+    public bool SingleRetrieval { get; }
 
     /// <summary>Null when the URL and options are usable; otherwise what is wrong and what is allowed.</summary>
     public static string? Validate(BackendUrl url, RedisResultStoreOptions options)
@@ -132,6 +137,7 @@ internal sealed class RedisStoreSettings
             SslCaCerts = q.TryGetValue("ssl_ca_certs", out var ca) ? ca : options.SslCaCerts,
             SslCertFile = q.TryGetValue("ssl_certfile", out var cf) ? cf : options.SslCertFile,
             SslKeyFile = q.TryGetValue("ssl_keyfile", out var kf) ? kf : options.SslKeyFile,
+            SingleRetrieval = q.TryGetValue("single_retrieval", out var sr) ? UrlParameters.Flag(sr, "single_retrieval") : options.SingleRetrieval,
             Retry = options.Retry,
             AllowAdmin = options.AllowAdmin,
         };
@@ -176,7 +182,7 @@ internal sealed class RedisStoreSettings
         }
 
         return new RedisStoreSettings(configuration, address.Database, merged.KeyPrefix, address.Display, url.Redacted,
-            merged.MaxConnections, merged.RetryOnTimeout, merged.Retry, certReqs);
+            merged.MaxConnections, merged.RetryOnTimeout, merged.Retry, certReqs, merged.SingleRetrieval);
     }
 
     /// <summary>ssl_cert_reqs: required checks chain and name, optional the chain, none nothing. A CA file replaces the system roots.</summary>

@@ -140,9 +140,11 @@ internal sealed class MySqlDialect(string isolationLevel = "READ COMMITTED") : S
     /// value. The isolation level is set in the same round trip, and a SELECT of the batch's ids
     /// that now hold SUCCESS tells the store which writes were refused.
     /// </summary>
-    public override string UpsertTasks(SqlTables t, int rows)
+    public override string UpsertTasks(SqlTables t, int rows, bool singleRetrieval)
     {
-        const string keep = "state = 'SUCCESS' AND (expires_at IS NULL OR expires_at > VALUES(updated_at))";
+        // Single retrieval keeps a CONSUMED marker as it keeps SUCCESS, and the SELECT returns both kinds of kept row.
+        var kept = singleRetrieval ? $"state IN ('SUCCESS', '{TaskStates.Consumed}')" : "state = 'SUCCESS'";
+        var keep = $"{kept} AND (expires_at IS NULL OR expires_at > VALUES(updated_at))";
         var assignments = TaskColumn.Names.Skip(1).Where(c => c is not ("state" or "expires_at" or "updated_at"))
             .Append("updated_at").Append("expires_at")
             .Select(c => $"{c} = IF({keep}, {c}, VALUES({c}))")
@@ -150,8 +152,11 @@ internal sealed class MySqlDialect(string isolationLevel = "READ COMMITTED") : S
         return $"SET SESSION TRANSACTION ISOLATION LEVEL {isolationLevel}; " +
                $"INSERT INTO {t.Tasks} ({TaskColumn.List}) VALUES {SqlParameters.ValuesList(rows, TaskColumn.Count)} " +
                $"ON DUPLICATE KEY UPDATE {string.Join(", ", assignments)}; " +
-               $"SELECT {TaskColumn.List} FROM {t.Tasks} WHERE task_id IN ({BatchIds(rows)}) AND state = 'SUCCESS'";
+               $"SELECT {TaskColumn.List} FROM {t.Tasks} WHERE task_id IN ({BatchIds(rows)}) AND {kept}";
     }
+
+    // A locking read: a second consumer waits here until the first commits, then finds the marker.
+    public override string SelectForConsume(SqlTables t) => base.SelectForConsume(t) + " FOR UPDATE";
 
     public override bool UpsertReturnsApplied => false;
 

@@ -84,6 +84,17 @@ internal sealed class PostgreSqlDialect() : ServerSqlDialect<SslMode>(
 
     public override string StoredName(string name) => name.Length > 63 ? name[..63] : name;
 
+    /// <summary>
+    /// One statement: the CTE locks the READY row (FOR UPDATE), the UPDATE writes the marker and
+    /// RETURNING hands back the row as the CTE read it. A concurrent consumer blocks on the lock,
+    /// then re-checks its WHERE against the committed marker (READ COMMITTED's re-evaluation of
+    /// an updated row), no longer finds a READY state, and gets no row.
+    /// </summary>
+    public override string? ConsumeTask(SqlTables t) =>
+        $"WITH old AS ({SelectForConsume(t)} FOR UPDATE) " +
+        $"UPDATE {t.Tasks} AS cur {MarkConsumed} FROM old WHERE cur.task_id = old.task_id " +
+        $"RETURNING {string.Join(", ", TaskColumn.Names.Select(c => "old." + c))}";
+
     public override bool HasBulkImport => true;
 
     /// <summary>

@@ -291,16 +291,61 @@ internal abstract class SqlDialect
     /// The batched upsert of <paramref name="rows"/> results, parameters <c>@p0…</c> in
     /// <see cref="TaskColumn.Names"/> order per row, that never replaces a stored SUCCESS, in one statement.
     /// </summary>
-    public virtual string UpsertTasks(SqlTables t, int rows) =>
+    public string UpsertTasks(SqlTables t, int rows) => UpsertTasks(t, rows, singleRetrieval: false);
+
+    /// <summary>
+    /// <see cref="UpsertTasks(SqlTables, int)"/>; with <paramref name="singleRetrieval"/>, a row
+    /// holding an unexpired CONSUMED marker is kept like a SUCCESS (and, where the statement
+    /// returns the kept rows, returned with them). Only single-retrieval stores use that form,
+    /// so every other store's statement is exactly what it was.
+    /// </summary>
+    public virtual string UpsertTasks(SqlTables t, int rows, bool singleRetrieval) =>
         $"INSERT INTO {t.Tasks} AS cur ({TaskColumn.List}) VALUES {SqlParameters.ValuesList(rows, TaskColumn.Count)} " +
         $"ON CONFLICT (task_id) DO UPDATE SET {Excluded(TaskColumn.Names)} " +
         // An identical SUCCESS is this very write retried after its commit went unacknowledged: applied, not refused.
         // An expired SUCCESS no longer counts (the cleanup may not have run yet).
-        "WHERE cur.state <> 'SUCCESS' OR cur.expires_at <= excluded.updated_at OR (excluded.state = 'SUCCESS' AND cur.payload = excluded.payload) " +
+        (singleRetrieval
+            ? $"WHERE (cur.state <> 'SUCCESS' AND cur.state <> '{TaskStates.Consumed}') OR cur.expires_at <= excluded.updated_at OR (cur.state = 'SUCCESS' AND excluded.state = 'SUCCESS' AND cur.payload = excluded.payload) "
+            : "WHERE cur.state <> 'SUCCESS' OR cur.expires_at <= excluded.updated_at OR (excluded.state = 'SUCCESS' AND cur.payload = excluded.payload) ") +
         "RETURNING task_id";
 
+    /// <summary>The READY states a single-retrieval consume takes, as a SQL list.</summary>
+    protected static string ReadyStates => $"('{TaskStates.Success}', '{TaskStates.Failure}', '{TaskStates.Revoked}')";
+
     /// <summary>
-    /// True when <see cref="UpsertTasks"/> returns the ids it applied (RETURNING). False when it
+    /// Single retrieval in one statement, where the database can return the row as it was before
+    /// an UPDATE: the READY, unexpired row <c>@p0</c> (judged at <c>@p1</c>) becomes the CONSUMED
+    /// marker, and the statement returns its old columns in <see cref="TaskColumn.List"/> order.
+    /// Null where it cannot (then <see cref="SelectForConsume"/> and <see cref="MarkConsumed"/>
+    /// run in one transaction).
+    /// </summary>
+    public virtual string? ConsumeTask(SqlTables t) => null;
+
+    /// <summary>
+    /// The row <c>@p0</c>, read so that no other consumer can take it before this transaction
+    /// ends: FOR UPDATE on a server; SQLite's transaction (BEGIN IMMEDIATE) already holds the
+    /// database's one write lock.
+    /// </summary>
+    public virtual string SelectForConsume(SqlTables t) =>
+        $"SELECT {TaskColumn.List} FROM {t.Tasks} WHERE task_id = @p0 AND state IN {ReadyStates} AND (expires_at IS NULL OR expires_at > @p1)";
+
+    /// <summary>
+    /// The assignments of the CONSUMED marker written over row <c>@p0</c> at <c>@p1</c>: the state, with the result,
+    /// its arguments and traceback cleared (nothing of it is handed out again) and expires_at kept,
+    /// so that the marker goes when the result would have gone, by the same sweep.
+    /// </summary>
+    public static string MarkConsumed =>
+        $"SET state = '{TaskStates.Consumed}', " + string.Join(", ", ConsumedColumns.Select(c => $"{c} = NULL")) + ", updated_at = @p1";
+
+    /// <summary>The columns a CONSUMED marker clears: everything the result carried.</summary>
+    private static readonly string[] ConsumedColumns =
+    [
+        "payload", "content_type", "content_encoding", "traceback", "args", "args_content_type", "args_content_encoding",
+        "kwargs", "kwargs_content_type", "kwargs_content_encoding", "children",
+    ];
+
+    /// <summary>
+    /// True when <see cref="UpsertTasks(SqlTables, int)"/> returns the ids it applied (RETURNING). False when it
     /// returns, instead, the stored rows of the batch's ids that hold SUCCESS (MySQL, which has
     /// no RETURNING), from which the store tells which writes were refused.
     /// </summary>
@@ -328,7 +373,7 @@ internal abstract class SqlDialect
 
     /// <summary>
     /// The bulk import of <paramref name="rows"/> results for a migration (parameters as in
-    /// <see cref="UpsertTasks"/>): a row goes in where no live row holds its id (none, or an
+    /// <see cref="UpsertTasks(SqlTables, int)"/>): a row goes in where no live row holds its id (none, or an
     /// expired one the sweep has not removed yet); a live row is left as it is. Its first result
     /// set tells what happened: the ids added where <see cref="UpsertReturnsApplied"/>, otherwise
     /// one count of the batch's ids that were already live.

@@ -48,7 +48,7 @@ internal sealed partial class SqlResultStore : IResultStore, IResultHistory, IRe
 
     public string Backend => _dialect.Name;
 
-    public bool SingleRetrieval => false;
+    public bool SingleRetrieval => _settings.Options.SingleRetrieval;
 
     /// <summary>Upsert statements committed, and the results they carried: their ratio is the mean batch size.</summary>
     internal (long Statements, long Rows) BatchCounts => (Interlocked.Read(ref _statements), Interlocked.Read(ref _rows));
@@ -179,7 +179,7 @@ internal sealed partial class SqlResultStore : IResultStore, IResultHistory, IRe
         // With history, the upsert and the entries of the writes it applied commit together.
         var history = writes.Any(w => w.Entry is not null);
         var multiRow = _dialect.MultiRowUpserts;
-        var sql = _upserts.GetOrAdd(multiRow ? batch.Length : 1, n => _dialect.UpsertTasks(_tables, n));
+        var sql = _upserts.GetOrAdd(multiRow ? batch.Length : 1, n => _dialect.UpsertTasks(_tables, n, SingleRetrieval));
         return await Run("write", async connection =>
         {
             // Taken per attempt, like the Redis TTL: the row says when it was last written.
@@ -237,9 +237,14 @@ internal sealed partial class SqlResultStore : IResultStore, IResultHistory, IRe
                 else
                 {
                     outcomes[i] = successes.TryGetValue(write.TaskId, out var stored) && !SameSuccess(stored, write)
-                        ? new StoreWriteResult(WriteOutcome.KeptSuccess, stored)
+                        ? stored.State == TaskStates.Consumed ? new StoreWriteResult(WriteOutcome.AlreadyConsumed) : new StoreWriteResult(WriteOutcome.KeptSuccess, stored)
                         : StoreWriteResult.Stored;
                 }
+            }
+
+            if (SingleRetrieval && _dialect.UpsertReturnsApplied)
+            {
+                await TellConsumedAsync(connection, transaction, batch, outcomes);
             }
 
             if (history)
@@ -258,12 +263,57 @@ internal sealed partial class SqlResultStore : IResultStore, IResultHistory, IRe
         });
     }
 
+    /// <summary>
+    /// Single retrieval, where the upsert names only the rows it applied: which of the refused
+    /// writes met a CONSUMED marker rather than a SUCCESS. One more query, on the same connection
+    /// and transaction, and only for a batch that had refusals.
+    /// </summary>
+    private async Task TellConsumedAsync(DbConnection connection, DbTransaction? transaction, TaskResult[] batch, StoreWriteResult[] outcomes)
+    {
+        var refused = Enumerable.Range(0, batch.Length).Where(i => outcomes[i].Outcome == WriteOutcome.KeptSuccess).ToArray();
+        if (refused.Length == 0)
+        {
+            return;
+        }
+
+        var ids = refused.Select(i => batch[i].TaskId).Distinct(StringComparer.Ordinal).ToArray();
+        var consumed = new HashSet<string>(StringComparer.Ordinal);
+        for (var start = 0; start < ids.Length; start += SqlParameters.ReadChunk)
+        {
+            var count = Math.Min(SqlParameters.ReadChunk, ids.Length - start);
+            await using var command = Command(connection, $"SELECT task_id FROM {_tables.Tasks} WHERE state = '{TaskStates.Consumed}' AND task_id IN ({string.Join(", ", Enumerable.Range(0, count).Select(SqlParameters.Name))})");
+            command.Transaction = transaction;
+            for (var i = 0; i < count; i++)
+            {
+                Add(command, i, ids[start + i]);
+            }
+
+            await using var reader = await command.ExecuteReaderAsync();
+            while (await reader.ReadAsync())
+            {
+                consumed.Add(reader.GetString(OnlyColumn));
+            }
+        }
+
+        foreach (var i in refused)
+        {
+            if (consumed.Contains(batch[i].TaskId))
+            {
+                outcomes[i] = new StoreWriteResult(WriteOutcome.AlreadyConsumed);
+            }
+        }
+    }
+
     // A retried write whose first attempt committed finds its own SUCCESS: that is this write, not a refusal.
     private static bool SameSuccess(TaskResult stored, TaskResult write) =>
         write.State == TaskStates.Success && (stored.Payload?.Data ?? []).AsSpan().SequenceEqual(write.Payload?.Data ?? []);
 
     /// <summary>The row, unless it has expired: every read filters on expiry, whether or not a cleanup has run.</summary>
-    private TaskResult? Live(TaskResult? result) => result is null || result.IsExpired(_time.GetUtcNow()) ? null : result;
+    /// <remarks>A CONSUMED marker reads as the memory rpc:// store's: the state and its expiry, nothing of the result.</remarks>
+    private TaskResult? Live(TaskResult? result) =>
+        result is null || result.IsExpired(_time.GetUtcNow()) ? null
+        : result.State == TaskStates.Consumed ? TaskResult.Consumed(result.TaskId) with { ExpiresAt = result.ExpiresAt }
+        : result;
 
     /// <summary>By primary key; concurrent reads are gathered into one <c>IN</c> query.</summary>
     public ValueTask<TaskResult?> ReadAsync(string taskId, CancellationToken cancellationToken = default) =>
@@ -301,21 +351,28 @@ internal sealed partial class SqlResultStore : IResultStore, IResultHistory, IRe
     }
 
     public async ValueTask<bool> ExistsAsync(string taskId, CancellationToken cancellationToken = default) =>
-        await ReadExpiryAsync(taskId, cancellationToken) is (true, var at) && (at is not { } expires || expires > _time.GetUtcNow());
+        await GetExistenceAsync(taskId, cancellationToken) == ResultExistence.Stored;
 
-    /// <summary>An expired row the sweep has not reached yet says "expired".</summary>
+    /// <summary>An expired row the sweep has not reached yet says "expired"; a CONSUMED marker (single retrieval) "consumed".</summary>
     public async ValueTask<ResultExistence> GetExistenceAsync(string taskId, CancellationToken cancellationToken = default) =>
         await ReadExpiryAsync(taskId, cancellationToken) switch
         {
-            (false, _) => ResultExistence.Pending,
-            (true, { } at) when at <= _time.GetUtcNow() => ResultExistence.Expired,
+            (false, _, _) => ResultExistence.Pending,
+            (true, { } at, _) when at <= _time.GetUtcNow() => ResultExistence.Expired,
+            (true, _, true) => ResultExistence.Consumed,
             _ => ResultExistence.Stored,
         };
 
-    /// <summary>Whether the result's row is there, and when it expires (null: never).</summary>
-    private ValueTask<(bool Found, DateTimeOffset? ExpiresAt)> ReadExpiryAsync(string taskId, CancellationToken cancellationToken) =>
-        ReadOneAsync("exists", $"SELECT expires_at FROM {_tables.Tasks} WHERE task_id = @p0", taskId,
-            reader => (true, TimeAt(reader, OnlyColumn)), (false, null), cancellationToken);
+    /// <summary>
+    /// Whether the result's row is there, when it expires (null: never), and whether it is a
+    /// CONSUMED marker (asked only of a single-retrieval store: no other has one).
+    /// </summary>
+    private ValueTask<(bool Found, DateTimeOffset? ExpiresAt, bool Consumed)> ReadExpiryAsync(string taskId, CancellationToken cancellationToken) =>
+        SingleRetrieval
+            ? ReadOneAsync("exists", $"SELECT expires_at, state FROM {_tables.Tasks} WHERE task_id = @p0", taskId,
+                reader => (true, TimeAt(reader, OnlyColumn), reader.GetString(OnlyColumn + 1) == TaskStates.Consumed), (false, null, false), cancellationToken)
+            : ReadOneAsync("exists", $"SELECT expires_at FROM {_tables.Tasks} WHERE task_id = @p0", taskId,
+                reader => (true, TimeAt(reader, OnlyColumn), false), (false, null, false), cancellationToken);
 
     /// <summary>
     /// The row that <paramref name="sql"/> finds for the key <c>@p0</c> = <paramref name="key"/>,
@@ -330,7 +387,80 @@ internal sealed partial class SqlResultStore : IResultStore, IResultHistory, IRe
             return await reader.ReadAsync(cancellationToken) ? map(reader) : none;
         }, cancellationToken);
 
-    public ValueTask<bool> ForgetAsync(string taskId, CancellationToken cancellationToken = default) => DeleteAsync("forget", _tables.Tasks, "task_id", taskId, cancellationToken);
+    public ValueTask<bool> ForgetAsync(string taskId, CancellationToken cancellationToken = default) =>
+        SingleRetrieval ? ForgetKeepingTallyAsync(taskId, cancellationToken) : DeleteAsync("forget", _tables.Tasks, "task_id", taskId, cancellationToken);
+
+    /// <summary>
+    /// Single retrieval: deletes the row, and says true only when it held a result, not a
+    /// CONSUMED marker, as the memory rpc:// store answers. The second DELETE (of a marker) runs
+    /// only when the first removed nothing.
+    /// </summary>
+    private ValueTask<bool> ForgetKeepingTallyAsync(string taskId, CancellationToken cancellationToken) =>
+        Run("forget", async c =>
+        {
+            await using var command = Command(c, $"DELETE FROM {_tables.Tasks} WHERE task_id = @p0 AND state <> '{TaskStates.Consumed}'");
+            Add(command, 0, taskId);
+            if (await command.ExecuteNonQueryAsync(cancellationToken) > 0)
+            {
+                return true;
+            }
+
+            command.CommandText = $"DELETE FROM {_tables.Tasks} WHERE task_id = @p0";
+            await command.ExecuteNonQueryAsync(cancellationToken);
+            return false;
+        }, cancellationToken);
+
+    /// <summary>
+    /// Single retrieval: the READY row, taken atomically in the database, with the CONSUMED marker
+    /// left in its place; null when nothing READY is there. One statement where the dialect has
+    /// one (<see cref="SqlDialect.ConsumeTask"/>), else a locked read and the update in one transaction.
+    /// </summary>
+    public ValueTask<TaskResult?> ConsumeAsync(string taskId, CancellationToken cancellationToken = default)
+    {
+        if (!SingleRetrieval)
+        {
+            throw new NotSupportedException($"The SQL backend {_settings.RedactedUrl} hands results out once only with ?single_retrieval=true (or {SqlResultStoreOptions.SectionName}:SingleRetrieval).");
+        }
+
+        // Retried like every call: a lost connection before the commit rolls it back. If the
+        // answer is lost after the commit, the retry finds the marker and reports nothing to hand
+        // out: a result is handed out at most once, never twice.
+        return Run("consume", async c =>
+        {
+            var now = _time.GetUtcNow().UtcDateTime;
+            if (_dialect.ConsumeTask(_tables) is { } statement)
+            {
+                await using var command = Command(c, statement);
+                Add(command, 0, taskId);
+                Add(command, 1, now);
+                await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+                return await reader.ReadAsync(cancellationToken) ? Live(FromRow(reader)) : null;
+            }
+
+            await using var transaction = await c.BeginTransactionAsync(cancellationToken);
+            TaskResult? taken;
+            await using (var select = Command(c, _dialect.SelectForConsume(_tables)))
+            {
+                select.Transaction = transaction;
+                Add(select, 0, taskId);
+                Add(select, 1, now);
+                await using var reader = await select.ExecuteReaderAsync(cancellationToken);
+                taken = await reader.ReadAsync(cancellationToken) ? FromRow(reader) : null;
+            }
+
+            if (taken is not null)
+            {
+                await using var update = Command(c, $"UPDATE {_tables.Tasks} {SqlDialect.MarkConsumed} WHERE task_id = @p0");
+                update.Transaction = transaction;
+                Add(update, 0, taskId);
+                Add(update, 1, now);
+                await update.ExecuteNonQueryAsync(cancellationToken);
+            }
+
+            await transaction.CommitAsync(cancellationToken);
+            return Live(taken);
+        }, cancellationToken);
+    }
 
     public async ValueTask SaveGroupAsync(GroupMeta group, CancellationToken cancellationToken = default) =>
         await Run("save group", async c =>

@@ -18,6 +18,15 @@ public sealed class SqlResultStoreOptions
     /// <summary>The user, when the URL has none.</summary>
     public string? User { get; set; }
 
+    /// <summary>
+    /// Hand each READY result out once, like Celery's RPC backend with <c>result_persistent</c>
+    /// (URL: <c>single_retrieval</c>): the first read or wait takes it atomically in the database
+    /// (one statement on PostgreSQL; a locked read and update in one transaction on MySQL/MariaDB
+    /// and SQLite) and leaves the row as a CONSUMED marker that keeps its expiry; later reads see
+    /// CONSUMED and later writes are refused. Default off.
+    /// </summary>
+    public bool SingleRetrieval { get; set; }
+
     /// <summary>Create the tables, indexes and schema-version row at start-up, idempotently. Default on.</summary>
     public bool CreateTables { get; set; } = true;
 

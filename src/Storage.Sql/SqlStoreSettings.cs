@@ -32,7 +32,7 @@ internal sealed partial class SqlStoreSettings
     /// <summary>The URL parameters of every database; each dialect's <see cref="SqlDialect.UrlParameterNames"/> adds its own.</summary>
     public static readonly string[] CommonParameters =
     [
-        "command_timeout", "batch_window_ms", "batch_size", "writers", "task_table", "group_table", "create_tables",
+        "command_timeout", "batch_window_ms", "batch_size", "writers", "task_table", "group_table", "create_tables", "single_retrieval",
     ];
 
     /// <summary>The pool's URL parameters, for a database with a server.</summary>
@@ -277,6 +277,7 @@ internal sealed partial class SqlStoreSettings
             Password = options.Password,
             User = options.User,
             CreateTables = q.TryGetValue("create_tables", out var ct) ? UrlParameters.Flag(ct, "create_tables") : options.CreateTables,
+            SingleRetrieval = q.TryGetValue("single_retrieval", out var sr) ? UrlParameters.Flag(sr, "single_retrieval") : options.SingleRetrieval,
             Schema = q.TryGetValue("schema", out var schema) ? schema : options.Schema,
             TaskTable = q.TryGetValue("task_table", out var tt) ? tt : options.TaskTable,
             GroupTable = q.TryGetValue("group_table", out var gt) ? gt : options.GroupTable,

@@ -65,7 +65,9 @@ public sealed partial class DualWriteResultStore : IResultStore, IAsyncDisposabl
 
         if (primary.SingleRetrieval || secondary.SingleRetrieval)
         {
-            throw new ArgumentException("rpc:// hands each result out once, so it cannot be one side of a dual-write store.", primary.SingleRetrieval ? nameof(primary) : nameof(secondary));
+            var side = primary.SingleRetrieval ? primaryUrl : secondaryUrl;
+            throw new ArgumentException($"{side} hands each result out once (rpc://, or single_retrieval=true), so it cannot be one side of a dual-write store: " +
+                "a result consumed on one side would still be readable on the other. Drop single_retrieval from the URL, or do not dual-write.", primary.SingleRetrieval ? nameof(primary) : nameof(secondary));
         }
 
         _primary = primary;
@@ -95,7 +97,7 @@ public sealed partial class DualWriteResultStore : IResultStore, IAsyncDisposabl
     /// <summary>The primary's backend scheme, so metrics and logs keep their backend tag through a migration.</summary>
     public string Backend => _primary.Backend;
 
-    /// <summary>Always false: rpc:// is never a side of a dual-write store.</summary>
+    /// <summary>Always false: a single-retrieval store (rpc://, single_retrieval=true) is never a side of a dual-write store.</summary>
     public bool SingleRetrieval => false;
 
     /// <summary>The primary's URL, redacted.</summary>

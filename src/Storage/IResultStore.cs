@@ -12,7 +12,8 @@ public interface IResultStore
     string Backend { get; }
 
     /// <summary>
-    /// True for transient single-retrieval stores (<c>rpc://</c>): the first retrieval of a READY
+    /// True for single-retrieval stores (the transient <c>rpc://</c>, and the durable <c>redis://</c>
+    /// and <c>db+</c> stores with <c>?single_retrieval=true</c>): the first retrieval of a READY
     /// result goes through <see cref="ConsumeAsync"/>, and later reads see <see cref="TaskStates.Consumed"/>.
     /// </summary>
     bool SingleRetrieval { get; }
@@ -102,7 +103,7 @@ public interface IResultStore
     /// stored, not ready, or already consumed).
     /// </summary>
     ValueTask<TaskResult?> ConsumeAsync(string taskId, CancellationToken cancellationToken = default) =>
-        throw new NotSupportedException($"The {Backend} backend does not hand results out once; only rpc:// does.");
+        throw new NotSupportedException($"The {Backend} backend does not hand results out once; rpc:// does, and redis:// and the db+ URLs with ?single_retrieval=true.");
 }
 
 /// <summary>
@@ -135,7 +136,7 @@ public readonly record struct StoreWriteResult
         Current = current;
     }
 
-    /// <summary>Stored, kept an existing SUCCESS, or (rpc://) the result was already consumed.</summary>
+    /// <summary>Stored, kept an existing SUCCESS, or (single retrieval) the result was already consumed.</summary>
     [Id(0)] public WriteOutcome Outcome { get; init; }
 
     /// <summary>When the write was refused, the stored SUCCESS if the store returned it cheaply; otherwise null.</summary>

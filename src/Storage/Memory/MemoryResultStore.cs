@@ -59,7 +59,7 @@ internal sealed class MemoryResultStore : IResultStore, IResultHistory
     public ValueTask<TaskResult?> ConsumeAsync(string taskId, CancellationToken cancellationToken = default) =>
         SingleRetrieval
             ? new(PartitionOf(taskId).ConsumeAsync(taskId))
-            : throw new NotSupportedException("memory:// results can be read many times; only rpc:// hands a result out once.");
+            : throw new NotSupportedException("memory:// results can be read many times; rpc:// hands a result out once (as do redis:// and the db+ URLs with ?single_retrieval=true).");
 
     public ValueTask SaveGroupAsync(GroupMeta group, CancellationToken cancellationToken = default) =>
         new(PartitionOf(group.GroupId).SaveGroupAsync(group));
