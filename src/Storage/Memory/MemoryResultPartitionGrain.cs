@@ -94,7 +94,8 @@ internal sealed class MemoryResultPartitionGrain : Grain, IMemoryResultPartition
     public Task<TaskResult?> ReadAsync(string taskId)
     {
         var entry = Live(taskId);
-        return Task.FromResult(entry is null ? null : entry.Value.Consumed ? TaskResult.Consumed(taskId) : entry.Value.Record);
+        // The marker says when it goes, the result's own expiry, as the durable single-retrieval stores' markers do.
+        return Task.FromResult(entry is null ? null : entry.Value.Consumed ? TaskResult.Consumed(taskId) with { ExpiresAt = entry.Value.Record.ExpiresAt } : entry.Value.Record);
     }
 
     public Task<bool> ExistsAsync(string taskId) => Task.FromResult(Live(taskId) is { Consumed: false });

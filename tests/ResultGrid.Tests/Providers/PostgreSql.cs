@@ -46,3 +46,12 @@ public sealed class PostgresCorruptRecordTests(PostgresCluster cluster) : SqlCor
     [Theory, MemberData(nameof(Repairable))]
     public Task The_tasks_next_write_replaces_a_damaged_record(string corruption) => RewriteAsync("postgresql", corruption);
 }
+
+/// <summary>The same database with ?single_retrieval=true: each READY result handed out once, two stores (two pools) competing.</summary>
+[Trait("Backend", "postgresql")]
+public sealed class PostgresSingleRetrievalConformanceTests(PostgresCluster cluster) : SingleRetrievalConformanceTests
+{
+    protected override ValueTask<IResultStore> OpenAsync() => Initialised(new ResultGrid.Storage.Sql.SqlResultStore(
+        ResultGrid.Storage.Sql.SqlStoreSettings.Create(BackendUrl.Parse(cluster.Server.Url + "?single_retrieval=true"), new ResultGrid.Storage.Sql.SqlResultStoreOptions()),
+        TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance));
+}

@@ -96,3 +96,12 @@ public sealed class RedisCorruptRecordTests(RedisCluster cluster) : CorruptRecor
 
 [Trait("Backend", "redis")]
 public sealed class RedisWriteTruthTests(RedisCluster cluster) : WriteTruthTests(cluster);
+
+/// <summary>The same redis-server with ?single_retrieval=true: each READY result handed out once, two stores (two connections) competing.</summary>
+[Trait("Backend", "redis")]
+public sealed class RedisSingleRetrievalConformanceTests(RedisCluster cluster) : SingleRetrievalConformanceTests
+{
+    protected override async ValueTask<IResultStore> OpenAsync() => await Initialised(new ResultGrid.Storage.Redis.RedisResultStore(
+        ResultGrid.Storage.Redis.RedisStoreSettings.Create(BackendUrl.Parse(await cluster.Server.UrlAsync() + "?single_retrieval=true"), new ResultGrid.Storage.Redis.RedisResultStoreOptions()),
+        TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance));
+}

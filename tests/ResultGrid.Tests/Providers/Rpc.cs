@@ -62,3 +62,14 @@ public sealed class RpcGroupConformanceTests(RpcDefaultsCluster cluster) : Group
 
 [Trait("Backend", "rpc")]
 public sealed class RpcChordConformanceTests(RpcDefaultsCluster cluster) : ChordConformanceTests(cluster);
+
+/// <summary>rpc:// runs the single-retrieval suite too, its two stores on the cluster's two silos.</summary>
+[Trait("Backend", "rpc")]
+public sealed class RpcSingleRetrievalConformanceTests(RpcCluster cluster) : SingleRetrievalConformanceTests
+{
+    private int _opened;
+
+    protected override bool OwnsStores => false;
+
+    protected override ValueTask<IResultStore> OpenAsync() => ValueTask.FromResult(cluster.Store(_opened++ % 2));
+}

@@ -47,3 +47,12 @@ public sealed class SqliteCorruptRecordTests(SqliteCluster cluster) : SqlCorrupt
 
 [Trait("Backend", "sqlite")]
 public sealed class SqliteWriteTruthTests(SqliteCluster cluster) : WriteTruthTests(cluster);
+
+/// <summary>The same database with ?single_retrieval=true: each READY result handed out once, two stores (two pools) competing.</summary>
+[Trait("Backend", "sqlite")]
+public sealed class SqliteSingleRetrievalConformanceTests(SqliteCluster cluster) : SingleRetrievalConformanceTests
+{
+    protected override ValueTask<IResultStore> OpenAsync() => Initialised(new ResultGrid.Storage.Sql.SqlResultStore(
+        ResultGrid.Storage.Sql.SqlStoreSettings.Create(BackendUrl.Parse(cluster.Url + "?single_retrieval=true"), new ResultGrid.Storage.Sql.SqlResultStoreOptions()),
+        TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance));
+}
