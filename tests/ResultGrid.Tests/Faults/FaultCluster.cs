@@ -47,8 +47,12 @@ internal sealed class FaultCluster : IAsyncDisposable
 
     public List<FaultSilo> Silos { get; } = [];
 
-    /// <summary>Starts the store server and three silos at once, and waits until membership lists all three as active.</summary>
-    public static async Task<FaultCluster> StartAsync(FaultFlavour flavour, TimeSpan timeout)
+    /// <summary>
+    /// Starts the store server and three silos at once, and waits until membership lists all
+    /// three as active. <paramref name="settings"/>: more configuration for every silo, as
+    /// environment variables (e.g. <c>RESULTGRID__REDIS__SINGLERETRIEVAL</c>).
+    /// </summary>
+    public static async Task<FaultCluster> StartAsync(FaultFlavour flavour, TimeSpan timeout, IReadOnlyDictionary<string, string>? settings = null)
     {
         var cluster = new FaultCluster(flavour);
         try
@@ -71,6 +75,11 @@ internal sealed class FaultCluster : IAsyncDisposable
                     ["Logging__LogLevel__Default"] = "Warning",
                     ["Logging__LogLevel__ResultGrid.Silo"] = "Information",
                 };
+                foreach (var (key, value) in settings ?? new Dictionary<string, string>())
+                {
+                    env[key] = value;
+                }
+
                 cluster.Silos.Add(new FaultSilo(i, siloPort, gatewayPort, new ProcessTests.Running(dll, env)));
             }
 
