@@ -79,6 +79,15 @@ public abstract class SingleRetrievalConformanceTests : IAsyncLifetime
     public void The_store_declares_single_retrieval() => Assert.True(Store.SingleRetrieval);
 
     [Fact]
+    public void A_dual_write_store_refuses_a_single_retrieval_side()
+    {
+        // A result consumed on one side would still be readable on the other.
+        var refused = Assert.Throws<ArgumentException>(() => new DualWriteResultStore(Store, "side-a://", Other, "side-b://"));
+        Assert.Contains("side-a:// hands each result out once", refused.Message, StringComparison.Ordinal);
+        Assert.Contains("single_retrieval", refused.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_ready_result_is_handed_out_once_and_then_reads_as_consumed()
     {
         var id = NewId();
