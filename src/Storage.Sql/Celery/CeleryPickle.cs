@@ -82,6 +82,8 @@ internal static class CeleryPickle
     /// <summary>How a value that is not plain data is named in messages.</summary>
     public static string Describe(PickleNode node) => node switch
     {
+        // Protocols 0 and 1 make an instance through copyreg._reconstructor(cls, base, state): name the class.
+        PickleCall { Global: { Python3Module: "copyreg", Name: "_reconstructor" }, Args: [PickleGlobal type, ..] } => "a pickled instance of " + type.FullName,
         PickleCall { Global: { } g, NewObject: true } => "a pickled instance of " + g.FullName,
         PickleCall { Global: { } g } when char.IsAsciiLetterUpper(g.Name.FirstOrDefault()) => "a pickled instance of " + g.FullName,
         PickleCall { Global: { } g } => "a pickled call of " + g.FullName,
@@ -184,10 +186,13 @@ internal static class CeleryPickle
     // list, bytes as _codecs.encode(latin-1 text), bytearray from bytes or latin-1 text.
     private static PickleNode? KnownPlain(PickleCall call, string what)
     {
-        if (call is not { Global: { } g, Args: { } args, State: null })
+        if (call is not { Global: { } g, Args: { } given, State: null })
         {
             return null;
         }
+
+        // Protocols 0 to 2 write a bytearray's bytes as a nested _codecs.encode call.
+        var args = given.Select(a => a is PickleCall inner && KnownPlain(inner, what) is { } plain ? plain : a).ToArray();
 
         return (g.FullName, args) switch
         {

@@ -77,6 +77,7 @@ internal sealed record PickleGlobal(string Module, string Name) : PickleNode
     public string Python3Module => Module switch
     {
         "__builtin__" or "exceptions" => "builtins",
+        "copy_reg" => "copyreg",
         _ => Module,
     };
 

@@ -45,7 +45,15 @@ internal sealed class PickleReader
             throw new PickleException("the pickle is empty");
         }
 
-        return new PickleReader(data).Run();
+        try
+        {
+            return new PickleReader(data).Run();
+        }
+        catch (Exception ex) when (ex is ArgumentException or OverflowException or FormatException)
+        {
+            // A value no opcode check caught (an out-of-range code point, say): still a named error.
+            throw new PickleException($"the pickle is not readable: {ex.Message}");
+        }
     }
 
     private PickleNode Run()
@@ -450,7 +458,7 @@ internal sealed class PickleReader
                 continue;
             }
 
-            if (i + 2 + width > line.Length || !int.TryParse(line.AsSpan(i + 2, width), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out var code) || code > 0x10FFFF)
+            if (i + 2 + width > line.Length || !int.TryParse(line.AsSpan(i + 2, width), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out var code) || code > 0x10FFFF || code is >= 0xD800 and <= 0xDFFF)
             {
                 throw Bad(at, "a UNICODE string has a broken \\u escape");
             }
