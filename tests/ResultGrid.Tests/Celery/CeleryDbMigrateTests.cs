@@ -141,6 +141,21 @@ public sealed class CeleryDbMigrateTests(PostgresCluster postgres)
         Assert.Contains("builtins.exec", evil.Problem!.Reason, StringComparison.Ordinal);
         Assert.False(File.Exists(marker));
         await Assert.ThrowsAsync<NotSupportedException>(async () => await opened.Store.ForgetAsync("evil-1", Ct));
+
+        // resultgrid inspect reads Celery's rows too: a copied one whole, the refused one as damaged (exit 1).
+        await using (var inspect = new ProcessTests.Running(ProcessTests.Built("src/Cli", "resultgrid"), new Dictionary<string, string>(), arguments: ["inspect", source, "failure-pickle", "--json"]))
+        {
+            Assert.True(await inspect.Exit(TimeSpan.FromMinutes(1)) == 0, inspect.Error);
+            Assert.Contains("ValueError", inspect.Output, StringComparison.Ordinal);
+        }
+
+        await using (var inspect = new ProcessTests.Running(ProcessTests.Built("src/Cli", "resultgrid"), new Dictionary<string, string>(), arguments: ["inspect", source, "evil-1", "--json"]))
+        {
+            Assert.Equal(1, await inspect.Exit(TimeSpan.FromMinutes(1)));
+            Assert.Contains("builtins.exec", inspect.Output, StringComparison.Ordinal);
+        }
+
+        Assert.False(File.Exists(marker));
     }
 
     [Fact]
