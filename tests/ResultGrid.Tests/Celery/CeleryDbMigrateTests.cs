@@ -5,6 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using ResultGrid.Hosting;
 using ResultGrid.Storage;
+using ResultGrid.Storage.Redis;
 using ResultGrid.Storage.Sql;
 using ResultGrid.Storage.Sql.Celery;
 
@@ -16,7 +17,7 @@ namespace ResultGrid.Tests;
 /// celery+db+…` copies them into ResultGrid's own SQL tables, refuses the one row whose pickle
 /// would run code, and its verify pass agrees.
 /// </summary>
-public sealed class CeleryDbMigrateTests(PostgresCluster postgres)
+public sealed class CeleryDbMigrateTests(PostgresCluster postgres, MariaDbCluster maria)
 {
     private const string Python = "/usr/bin/python3";
 
@@ -38,9 +39,11 @@ public sealed class CeleryDbMigrateTests(PostgresCluster postgres)
         return (exit, cli.Output.TrimStart().StartsWith('{') ? JsonDocument.Parse(cli.Output).RootElement.Clone() : default, cli.Error + cli.Output);
     }
 
-    private static async Task<SqlResultStore> TargetAsync(string url)
+    private static async Task<IResultStore> TargetAsync(string url)
     {
-        var store = new SqlResultStore(SqlStoreSettings.Create(BackendUrl.Parse(url), new SqlResultStoreOptions()), TimeProvider.System, NullLogger.Instance);
+        IResultStore store = url.StartsWith("redis://", StringComparison.Ordinal)
+            ? new RedisResultStore(RedisStoreSettings.Create(BackendUrl.Parse(url), new RedisResultStoreOptions()), TimeProvider.System, NullLogger.Instance)
+            : new SqlResultStore(SqlStoreSettings.Create(BackendUrl.Parse(url), new SqlResultStoreOptions()), TimeProvider.System, NullLogger.Instance);
         await store.InitializeAsync(Ct);
         return store;
     }
@@ -56,6 +59,32 @@ public sealed class CeleryDbMigrateTests(PostgresCluster postgres)
     [Trait("Backend", "sqlite")]
     public async Task Celery_sqlite_tables_migrate_to_postgresql_with_values_failures_groups_and_extended_fields() =>
         await MigrateAndCheckAsync(HttpTests.NewSqliteUrl(out _), await HttpTests.NewPostgresDatabaseAsync(postgres));
+
+    [Fact]
+    [Trait("Backend", "mysql")]
+    [Trait("Backend", "redis")]
+    public async Task Celery_mariadb_tables_migrate_to_redis_with_values_failures_groups_and_extended_fields()
+    {
+        await using var redis = new RedisProcess();
+        await redis.StartAsync();
+        var targetUrl = $"redis://127.0.0.1:{redis.Port}/0";
+        await MigrateAndCheckAsync(await NewMariaDbDatabaseAsync(), targetUrl);
+    }
+
+    /// <summary>A database of its own on the MariaDB fixture's server, as Celery's URL (SQLAlchemy's pymysql driver).</summary>
+    private async Task<string> NewMariaDbDatabaseAsync()
+    {
+        var server = maria.Server;
+        var name = $"celery_{Guid.NewGuid():N}"[..24];
+        await using (var connection = new MySqlConnector.MySqlConnection($"Server=127.0.0.1;Port={server.Port};User ID={SqlServerProcess.User};Password={SqlServerProcess.Password}"))
+        {
+            await connection.OpenAsync(Ct);
+            await using var command = new MySqlConnector.MySqlCommand($"CREATE DATABASE {name} CHARACTER SET utf8mb4", connection);
+            await command.ExecuteNonQueryAsync(Ct);
+        }
+
+        return $"db+mysql+pymysql://{SqlServerProcess.User}:{SqlServerProcess.Password}@127.0.0.1:{server.Port}/{name}";
+    }
 
     private static async Task MigrateAndCheckAsync(string celeryUrl, string targetUrl)
     {
@@ -86,7 +115,8 @@ public sealed class CeleryDbMigrateTests(PostgresCluster postgres)
         Assert.True(verify.GetProperty("passed").GetBoolean(), report.ToString());
         Assert.Equal(expectedCopied, verify.GetProperty("target_results_matching").GetInt64());
 
-        await using var target = await TargetAsync(targetUrl);
+        var target = await TargetAsync(targetUrl);
+        await using var closeTarget = (IAsyncDisposable)target;
         foreach (var result in results)
         {
             var copied = await target.ReadAsync(result.Name, Ct);
