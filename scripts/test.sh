@@ -36,6 +36,8 @@ compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || need_packages+=(post
 command -v mariadbd >/dev/null 2>&1 || need_packages+=(mariadb-server)
 # Celery's database backend, the SQL benchmark's peer.
 /usr/bin/python3 -c 'import sqlalchemy, psycopg2' >/dev/null 2>&1 || need_packages+=(python3-sqlalchemy python3-psycopg2)
+# Celery's database backend on MariaDB (db+mysql+pymysql://), for the celery+db+ migration source's tests.
+/usr/bin/python3 -c 'import pymysql' >/dev/null 2>&1 || need_packages+=(python3-pymysql)
 # The dashboard's browser tests drive Debian's chromium through Playwright (ExecutablePath
 # /usr/bin/chromium); Playwright's own browser download cannot work here and is never run.
 [[ -x /usr/bin/chromium ]] || need_packages+=(chromium)

@@ -26,6 +26,8 @@ internal static class ResultCommands
         }
     }
 
+    private const string CeleryScheme = "celery+";
+
     public static async Task<int> InspectAsync(string url, string taskId, bool json, CancellationToken cancellationToken)
     {
         if (!await ValidIdAsync("inspect", taskId))
@@ -33,7 +35,8 @@ internal static class ResultCommands
             return 2;
         }
 
-        await using var opened = await CliStore.CreateAsync("inspect", url);
+        // Celery's own tables (celery+db+) open only for a command that never writes, as this one.
+        await using var opened = await CliStore.CreateAsync("inspect", url, readOnly: url.TrimStart().StartsWith(CeleryScheme, StringComparison.OrdinalIgnoreCase));
         if (opened.Store is not { } store)
         {
             return 2;

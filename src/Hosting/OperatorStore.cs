@@ -45,6 +45,12 @@ public sealed class OperatorStore : IAsyncDisposable
             o.Retry = retry;
             o.CreateTables &= !readOnly;
         });
+        if (readOnly)
+        {
+            // Celery's own tables are a source to read, never a store written to.
+            services.AddCeleryDbSource();
+        }
+
         services.AddSingleton<ResultStoreProviderRegistry>();
         var provider = services.BuildServiceProvider();
         var registry = provider.GetRequiredService<ResultStoreProviderRegistry>();

@@ -22,6 +22,8 @@ public static class SqlServiceCollectionExtensions
         var before = services.Count;
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IResultStoreProvider, SqlResultStoreProvider>());
         var first = services.Count > before;
+        // celery+db+ URLs: refused with the reason unless an operator's tool calls AddCeleryDbSource.
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IResultStoreProvider, ResultGrid.Storage.Sql.Celery.CeleryDbSourceProvider>());
         var options = services.AddOptions<SqlResultStoreOptions>();
         if (first)
         {
