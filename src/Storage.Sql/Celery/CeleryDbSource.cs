@@ -15,7 +15,7 @@ namespace ResultGrid.Storage.Sql.Celery;
 /// </summary>
 internal sealed class CeleryDbSource(CeleryDbSettings settings, TimeProvider time) : IResultStore, IResultTransfer, IAsyncDisposable
 {
-    public const string ReadOnly = "celery+db+ URLs are read-only: a migration source for resultgrid migrate --from (and read-only commands such as get and inspect), never a place results are written";
+    public const string ReadOnly = "celery+db+ URLs are read-only: a migration source for resultgrid migrate --from (and resultgrid inspect), never a place results are written";
 
     private static readonly string[] ExtendedColumns = ["name", "args", "kwargs", "worker", "retries", "queue"];
 
