@@ -11,8 +11,17 @@ public sealed class RawJson(byte[] utf8)
 {
     internal byte[] Utf8 { get; } = utf8;
 
-    /// <summary>The bytes if they are exactly one JSON value; null otherwise.</summary>
-    internal static RawJson? TryCreate(byte[] utf8)
+    /// <summary>
+    /// The bytes if they are exactly one JSON value; null otherwise. A value Python's json wrote
+    /// with bare <c>NaN</c>, <c>Infinity</c> or <c>-Infinity</c> (invalid JSON for every HTTP
+    /// client) is given with those literals as the strings <c>"NaN"</c>, <c>"Infinity"</c>,
+    /// <c>"-Infinity"</c>, the form System.Text.Json's AllowNamedFloatingPointLiterals reads as the
+    /// double; every other byte, integers of any size included, is passed on as stored.
+    /// </summary>
+    internal static RawJson? TryCreate(byte[] utf8) =>
+        Strict(utf8) ?? (PythonJsonLiterals.Quote(utf8) is { } quoted ? Strict(quoted) : null);
+
+    private static RawJson? Strict(byte[] utf8)
     {
         try
         {

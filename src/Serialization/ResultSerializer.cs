@@ -64,7 +64,19 @@ public sealed class ResultSerializer
     /// it reaches the threshold and compressing makes it smaller. A codec outside the
     /// accept-content list is refused: what this process could not read back, it does not write.
     /// </summary>
-    public ResultPayload Serialize<T>(T value, string? serializer = null, string? compression = null)
+    /// <exception cref="ResultEncodeException">The codec cannot represent the value faithfully (the message names its type).</exception>
+    public ResultPayload Serialize<T>(T value, string? serializer = null, string? compression = null) =>
+        Encode(null, "result", value, serializer, compression);
+
+    /// <summary>
+    /// <see cref="Serialize{T}(T, string?, string?)"/> for one task's stored field (<c>result</c>,
+    /// <c>meta</c>, <c>args</c>...): a value the codec refuses is an error naming that task, field and type.
+    /// </summary>
+    /// <exception cref="ResultEncodeException">The codec cannot represent the value faithfully.</exception>
+    public ResultPayload SerializeFor<T>(string taskId, string field, T value, string? serializer = null, string? compression = null) =>
+        Encode(taskId, field, value, serializer, compression);
+
+    private ResultPayload Encode<T>(string? taskId, string field, T value, string? serializer, string? compression)
     {
         var codec = serializer is null ? _writeCodec : _registry.Find(serializer)
             ?? throw new ArgumentException($"Unknown serializer '{serializer}'; known: {_registry.Describe()}.", nameof(serializer));
@@ -77,7 +89,17 @@ public sealed class ResultSerializer
 
         var encoding = compression is null ? _compression : ResultCompression.Normalize(compression)
             ?? throw new ArgumentException($"Unknown compression '{compression}'; allowed: {ResultCompression.Allowed}.", nameof(compression));
-        var data = codec.Encode(value);
+        byte[] data;
+        try
+        {
+            data = codec.Encode(value);
+        }
+        catch (Exception ex) when (ex is NotSupportedException or JsonException or InvalidOperationException or ArgumentException or MessagePack.MessagePackSerializationException)
+        {
+            // Whatever the codec's own words, the error says which task, which field and which type.
+            throw new ResultEncodeException(taskId, field, value?.GetType() ?? typeof(T), codec.ContentType, ex);
+        }
+
         if (encoding.Length > 0 && data.Length >= _compressionThreshold)
         {
             var compressed = ResultCompression.Compress(encoding, data, _compressionLevel);
