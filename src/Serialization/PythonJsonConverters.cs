@@ -127,6 +127,12 @@ internal static class PythonJsonConverters
 
         internal static string? Reason(Type type)
         {
+            // An array's Namespace is its element's: BigInteger[] is a list, judged by its items.
+            if (type.HasElementType)
+            {
+                return null;
+            }
+
             if (type.Namespace == "System.Numerics" && type != typeof(BigInteger))
             {
                 return "Python's json has no form for it (System.Text.Json would write its properties as an object); store its parts, e.g. as a list of numbers";
@@ -154,9 +160,9 @@ internal static class PythonJsonConverters
     private sealed class RefusedConverter<T>(string reason) : JsonConverter<T>
     {
         public override T Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
-            throw new NotSupportedException($"The JSON codec does not read {typeToConvert.FullName}: {reason}.");
+            throw new NotSupportedException($"The JSON codec does not read {ResultEncodeException.Name(typeToConvert)}: {reason}.");
 
         public override void Write(Utf8JsonWriter writer, T value, JsonSerializerOptions options) =>
-            throw new NotSupportedException($"The JSON codec does not store {value?.GetType().FullName ?? typeof(T).FullName}: {reason}.");
+            throw new NotSupportedException($"The JSON codec does not store {ResultEncodeException.Name(value?.GetType() ?? typeof(T))}: {reason}.");
     }
 }

@@ -116,7 +116,10 @@ public sealed class ResultSerializer
     /// Decodes a stored payload as <typeparamref name="T"/>. A content type outside the whitelist,
     /// an unknown encoding or undecodable bytes raise an error about this result only.
     /// </summary>
-    public T? Deserialize<T>(string taskId, ResultPayload payload)
+    /// <param name="taskId">The task the payload belongs to, named in every error.</param>
+    /// <param name="payload">The stored payload.</param>
+    /// <param name="field">The stored field the payload is, named in the error: <c>result</c>, or <c>meta</c> for a custom state's meta.</param>
+    public T? Deserialize<T>(string taskId, ResultPayload payload, string field = "result")
     {
         var codec = CodecFor(taskId, payload);
         try
@@ -130,8 +133,8 @@ public sealed class ResultSerializer
         {
             throw new ResultDecodeException(
                 taskId,
-                "result",
-                $"The result of task '{taskId}' (field 'result': {payload.ContentType}, {payload.Data.Length} bytes) could not be decoded as {typeof(T).Name}: {ex.Message}",
+                field,
+                $"The {field} of task '{taskId}' (field '{field}': {payload.ContentType}, {payload.Data.Length} bytes) could not be decoded as {typeof(T).Name}: {ex.Message}",
                 ex);
         }
     }

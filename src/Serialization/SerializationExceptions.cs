@@ -83,5 +83,8 @@ public sealed class ResultEncodeException : InvalidOperationException
     /// <summary>The type of the value that was refused.</summary>
     public Type? ValueType { get; }
 
-    private static string Name(Type type) => type.FullName ?? type.Name;
+    // Generic types as C# writes them (Task<System.Int32>), not with assembly-qualified arguments.
+    internal static string Name(Type type) => type.IsGenericType && type.Name.IndexOf('`', StringComparison.Ordinal) is > 0 and var tick
+        ? $"{type.Namespace}.{type.Name[..tick]}<{string.Join(", ", type.GetGenericArguments().Select(Name))}>"
+        : type.FullName ?? type.Name;
 }
