@@ -7,9 +7,12 @@ namespace ResultGrid.Http;
 
 /// <summary>A JSON value passed on exactly as stored (already checked to be one JSON value).</summary>
 [JsonConverter(typeof(RawJsonConverter))]
-public sealed class RawJson(byte[] utf8)
+public sealed class RawJson(byte[] utf8, bool namedLiterals = false)
 {
     internal byte[] Utf8 { get; } = utf8;
+
+    /// <summary>True when the stored value held bare NaN/Infinity/-Infinity, which <see cref="Utf8"/> has as strings.</summary>
+    internal bool NamedLiterals { get; } = namedLiterals;
 
     /// <summary>
     /// The bytes if they are exactly one JSON value; null otherwise. A value Python's json wrote
@@ -19,9 +22,9 @@ public sealed class RawJson(byte[] utf8)
     /// double; every other byte, integers of any size included, is passed on as stored.
     /// </summary>
     internal static RawJson? TryCreate(byte[] utf8) =>
-        Strict(utf8) ?? (PythonJsonLiterals.Quote(utf8) is { } quoted ? Strict(quoted) : null);
+        Strict(utf8, false) ?? (PythonJsonLiterals.Quote(utf8) is { } quoted ? Strict(quoted, true) : null);
 
-    private static RawJson? Strict(byte[] utf8)
+    private static RawJson? Strict(byte[] utf8, bool namedLiterals)
     {
         try
         {
@@ -38,7 +41,7 @@ public sealed class RawJson(byte[] utf8)
                 return null;
             }
 
-            return new RawJson(utf8);
+            return new RawJson(utf8, namedLiterals);
         }
         catch (JsonException)
         {

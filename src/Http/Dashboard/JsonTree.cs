@@ -14,7 +14,10 @@ internal static class JsonTree
     public const int MaxNodes = 5000;
 
     /// <summary>Writes the tree; false when the bytes are not one JSON value (nothing written then).</summary>
-    public static bool Write(Html html, byte[] utf8)
+    /// <param name="html">The page.</param>
+    /// <param name="utf8">The value's JSON; bare NaN, Infinity and -Infinity (Python's json) are read too.</param>
+    /// <param name="namedLiterals">True when <paramref name="utf8"/> has those literals already as strings (the HTTP views' form): they are drawn as numbers.</param>
+    public static bool Write(Html html, byte[] utf8, bool namedLiterals = false)
     {
         if (utf8.Length > MaxBytes)
         {
@@ -24,7 +27,7 @@ internal static class JsonTree
         }
 
         JsonDocument document;
-        var literals = false;
+        var literals = namedLiterals;
         try
         {
             document = Parse(utf8);
