@@ -222,6 +222,23 @@ public sealed class CeleryJsonInteropTests(RedisCluster cluster) : IAsyncLifetim
         Assert.Equal(TaskStates.Unreadable, (await cluster.External.GetAsync(broken, Ct)).Record.EffectiveState);
     }
 
+    [Fact]
+    public async Task A_join_over_celerys_children_decodes_nan_and_big_integers()
+    {
+        var gid = NewId();
+        var floats = $"{gid}-floats";
+        var progress = $"{gid}-nested";
+        await Celery("store", floats, "floats");
+        await Celery("store", progress, "nested");
+        await cluster.Store().SaveGroupAsync(new GroupMeta { GroupId = gid, TaskIds = [floats, progress], DateDone = DateTimeOffset.UtcNow }, Ct);
+
+        var joined = await cluster.External.JoinAsync<JsonElement>(gid, TimeSpan.FromSeconds(10), cancellationToken: Ct);
+
+        Assert.Equal([TaskStates.Success, TaskStates.Success], joined.Select(o => o.State));
+        Assert.Equal("""["NaN",1.5,"Infinity","-Infinity"]""", JsonSerializer.Serialize(joined[0].Value));
+        Assert.Equal("1000000000000000000000000000000", joined[1].Value.GetProperty("n").GetRawText());
+    }
+
     // ---- the HTTP API and the dashboard ----
 
     [Fact]
@@ -257,5 +274,23 @@ public sealed class CeleryJsonInteropTests(RedisCluster cluster) : IAsyncLifetim
         Assert.Contains("<span class=\"json-number\">NaN</span>", html, StringComparison.Ordinal);
         Assert.Contains("<span class=\"json-number\">-Infinity</span>", html, StringComparison.Ordinal);
         Assert.Contains("<span class=\"json-number\">1000000000000000000000000000000</span>", html, StringComparison.Ordinal);
+    }
+
+    // ---- the CLI ----
+
+    [Fact]
+    public async Task The_clis_inspect_shows_celerys_nan_value_with_its_state()
+    {
+        var id = NewId();
+        await Celery("store", id, "floats");
+
+        await using var cli = new ProcessTests.Running(ProcessTests.Built("src/Cli", "resultgrid"), new Dictionary<string, string>(),
+            arguments: ["inspect", await cluster.Server.UrlAsync(), id, "--json"]);
+        var exit = await cli.Exit(TimeSpan.FromSeconds(60));
+
+        Assert.True(exit == 0, cli.Output + cli.Error);
+        using var shown = JsonDocument.Parse(cli.Output);
+        Assert.Equal("SUCCESS", shown.RootElement.GetProperty("state").GetString());
+        Assert.Equal("[NaN, 1.5, Infinity, -Infinity]", shown.RootElement.GetProperty("payload").GetString());
     }
 }
