@@ -164,6 +164,71 @@ public sealed class ResultSerializer
         }
     }
 
+    /// <summary>
+    /// The values of several results as one JSON list (a chord body's arguments), each JSON value
+    /// passed on as its bytes are, so what Python's json wrote (bare NaN, integers of any size)
+    /// reaches the reader as it was; a value of another codec is decoded as JSON, as it always
+    /// was (its error is that value's), and a missing one is null.
+    /// </summary>
+    /// <exception cref="ResultDecodeException">A value that is not JSON and cannot be decoded as JSON.</exception>
+    /// <exception cref="ContentTypeNotAcceptedException">A value whose content type this process does not accept.</exception>
+    public ResultPayload JsonList(IEnumerable<(string TaskId, ResultPayload? Payload)> values)
+    {
+        ArgumentNullException.ThrowIfNull(values);
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            writer.WriteStartArray();
+            foreach (var (taskId, payload) in values)
+            {
+                if (payload is null)
+                {
+                    writer.WriteNullValue();
+                    continue;
+                }
+
+                if (string.Equals(CodecFor(taskId, payload).ContentType, JsonResultCodec.MediaType, StringComparison.OrdinalIgnoreCase)
+                    && Uncompressed(taskId, payload) is var json && IsJsonValue(json))
+                {
+                    writer.WriteRawValue(json, skipInputValidation: true);
+                }
+                else
+                {
+                    Deserialize<JsonElement>(taskId, payload).WriteTo(writer);
+                }
+            }
+
+            writer.WriteEndArray();
+        }
+
+        return new ResultPayload { Data = buffer.WrittenSpan.ToArray(), ContentType = JsonResultCodec.MediaType, ContentEncoding = "utf-8" };
+    }
+
+    /// <summary>One JSON value, RFC 8259 or Python's (with the named float literals).</summary>
+    private static bool IsJsonValue(byte[] json)
+    {
+        return Valid(json) || (PythonJsonLiterals.Quote(json) is { } quoted && Valid(quoted));
+
+        static bool Valid(byte[] bytes)
+        {
+            try
+            {
+                var reader = new Utf8JsonReader(bytes);
+                if (!reader.Read())
+                {
+                    return false;
+                }
+
+                reader.Skip();
+                return !reader.Read();
+            }
+            catch (JsonException)
+            {
+                return false;
+            }
+        }
+    }
+
     private IResultCodec CodecFor(string taskId, ResultPayload payload)
     {
         if (!_accepted.Contains(payload.ContentType))

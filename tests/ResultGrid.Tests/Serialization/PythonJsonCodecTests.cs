@@ -13,6 +13,8 @@ public sealed class PythonJsonCodecTests
 {
     private static readonly ResultSerializer Serializer = new(new ResultSerializationOptions());
 
+    private static readonly int[] OneTwo = [1, 2];
+
     private static string Json<T>(T value) => Encoding.UTF8.GetString(Serializer.Serialize(value).Data);
 
     private static T? Read<T>(string json) => Serializer.Deserialize<T>("t-1", Payload(json));
@@ -204,6 +206,27 @@ public sealed class PythonJsonCodecTests
         Assert.Equal(raw.Length, masked.Length);
         Assert.Equal("{\"a\":[0e0,0.000000,-0.000000],\"s\":\"NaN\"}", Encoding.UTF8.GetString(masked));
         Assert.Equal("{\"a\":[\"NaN\",\"Infinity\",\"-Infinity\"],\"s\":\"NaN\"}", Encoding.UTF8.GetString(PythonJsonLiterals.Quote(raw)!));
+    }
+
+    [Fact]
+    public void A_chords_argument_list_keeps_each_json_value_as_stored()
+    {
+        var gzip = new ResultSerializer(new ResultSerializationOptions { Compression = "gzip", CompressionThreshold = 1 });
+        var list = Serializer.JsonList(
+        [
+            ("a", Payload("[NaN, 1.5, -Infinity]")),
+            ("b", Payload("1267650600228229401496703205376")),
+            ("c", null),
+            ("d", gzip.Serialize(new Dictionary<string, double> { ["r"] = double.PositiveInfinity })),
+            ("e", Serializer.Serialize(OneTwo)),
+        ]);
+
+        Assert.Equal("[[NaN, 1.5, -Infinity],1267650600228229401496703205376,null,{\"r\":Infinity},[1,2]]", Encoding.UTF8.GetString(list.Data));
+        var back = Serializer.Deserialize<object[]>("chord", list)!;
+        Assert.Equal(5, back.Length);
+
+        var bad = Assert.Throws<ResultDecodeException>(() => Serializer.JsonList([("x", Payload("[NaN,"))]));
+        Assert.Equal("x", bad.TaskId);
     }
 
     private sealed record Progress(double Ratio, double? Maybe);
