@@ -120,7 +120,7 @@ public sealed class TaskResultInfo
     public T? GetMeta<T>()
     {
         ThrowIfDamaged();
-        return Record.Payload is null || TaskStates.IsExceptionState(State) || IsSuccessful ? default : _serializer.Deserialize<T>(TaskId, Record.Payload);
+        return Record.Payload is null || TaskStates.IsExceptionState(State) || IsSuccessful ? default : _serializer.Deserialize<T>(TaskId, Record.Payload, "meta");
     }
 
     /// <summary>The exception of a FAILURE, RETRY or REVOKED result; null otherwise.</summary>

@@ -284,7 +284,7 @@ public sealed partial class ResultGridClient : IResultGridClient
     }
 
     public Task<WriteOutcome> MarkSucceededAsync<T>(string taskId, T value, ResultWriteOptions? options = null, CancellationToken cancellationToken = default) =>
-        WriteAsync(taskId, TaskStates.Success, _serializer.Serialize(value, options?.Serializer, options?.Compression), null, options, cancellationToken);
+        WriteAsync(taskId, TaskStates.Success, _serializer.SerializeFor(taskId, "result", value, options?.Serializer, options?.Compression), null, options, cancellationToken);
 
     public Task<WriteOutcome> MarkFailedAsync(string taskId, Exception exception, ResultWriteOptions? options = null, CancellationToken cancellationToken = default)
     {
@@ -299,7 +299,7 @@ public sealed partial class ResultGridClient : IResultGridClient
     public Task<WriteOutcome> UpdateStateAsync<TMeta>(string taskId, string state, TMeta meta, ResultWriteOptions? options = null, CancellationToken cancellationToken = default)
     {
         TaskStates.ValidateCustom(state);
-        return WriteAsync(taskId, state, _serializer.Serialize(meta, options?.Serializer, options?.Compression), null, options, cancellationToken);
+        return WriteAsync(taskId, state, _serializer.SerializeFor(taskId, "meta", meta, options?.Serializer, options?.Compression), null, options, cancellationToken);
     }
 
     public Task<WriteOutcome> WriteAsync(TaskResult record, TimeSpan? expires = null, CancellationToken cancellationToken = default)
@@ -325,8 +325,8 @@ public sealed partial class ResultGridClient : IResultGridClient
             GroupId = options?.GroupId,
             ParentId = options?.ParentId,
             Name = options?.Name,
-            Args = EncodeArgument(options?.Args),
-            Kwargs = EncodeArgument(options?.Kwargs),
+            Args = EncodeArgument(taskId, "args", options?.Args),
+            Kwargs = EncodeArgument(taskId, "kwargs", options?.Kwargs),
             Worker = options?.Worker,
             Retries = options?.Retries,
             Queue = options?.Queue,
@@ -369,11 +369,11 @@ public sealed partial class ResultGridClient : IResultGridClient
         }
     }
 
-    private ResultPayload? EncodeArgument(object? value) => value switch
+    private ResultPayload? EncodeArgument(string taskId, string field, object? value) => value switch
     {
         null => null,
         ResultPayload payload => payload,
-        _ => _serializer.Serialize(value),
+        _ => _serializer.SerializeFor(taskId, field, value),
     };
 
     // ---- submitter ----
@@ -388,7 +388,7 @@ public sealed partial class ResultGridClient : IResultGridClient
         {
             TaskId = taskId,
             Name = name,
-            Args = EncodeArgument(args),
+            Args = EncodeArgument(taskId, "args", args),
             GroupId = options?.GroupId,
             ParentId = options?.ParentId,
             Queue = options?.Queue,

@@ -368,8 +368,8 @@ internal sealed partial class GroupResultGrain : Grain, IGroupResultGrain
         {
             try
             {
-                var values = header.Select(r => r.Payload is null ? default : _serializer.Deserialize<System.Text.Json.JsonElement>(r.TaskId, r.Payload)).ToArray();
-                args = _serializer.Serialize(values, "json", "none");
+                // The header's JSON as stored: decoding to JsonElement would turn Python's NaN into "NaN".
+                args = _serializer.JsonList(header.Select(r => (r.TaskId, r.Payload)));
             }
             catch (Exception ex) when (ex is ResultDecodeException or ContentTypeNotAcceptedException)
             {

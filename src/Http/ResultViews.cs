@@ -7,12 +7,24 @@ namespace ResultGrid.Http;
 
 /// <summary>A JSON value passed on exactly as stored (already checked to be one JSON value).</summary>
 [JsonConverter(typeof(RawJsonConverter))]
-public sealed class RawJson(byte[] utf8)
+public sealed class RawJson(byte[] utf8, bool namedLiterals = false)
 {
     internal byte[] Utf8 { get; } = utf8;
 
-    /// <summary>The bytes if they are exactly one JSON value; null otherwise.</summary>
-    internal static RawJson? TryCreate(byte[] utf8)
+    /// <summary>True when the stored value held bare NaN/Infinity/-Infinity, which <see cref="Utf8"/> has as strings.</summary>
+    internal bool NamedLiterals { get; } = namedLiterals;
+
+    /// <summary>
+    /// The bytes if they are exactly one JSON value; null otherwise. A value Python's json wrote
+    /// with bare <c>NaN</c>, <c>Infinity</c> or <c>-Infinity</c> (invalid JSON for every HTTP
+    /// client) is given with those literals as the strings <c>"NaN"</c>, <c>"Infinity"</c>,
+    /// <c>"-Infinity"</c>, the form System.Text.Json's AllowNamedFloatingPointLiterals reads as the
+    /// double; every other byte, integers of any size included, is passed on as stored.
+    /// </summary>
+    internal static RawJson? TryCreate(byte[] utf8) =>
+        Strict(utf8, false) ?? (PythonJsonLiterals.Quote(utf8) is { } quoted ? Strict(quoted, true) : null);
+
+    private static RawJson? Strict(byte[] utf8, bool namedLiterals)
     {
         try
         {
@@ -29,7 +41,7 @@ public sealed class RawJson(byte[] utf8)
                 return null;
             }
 
-            return new RawJson(utf8);
+            return new RawJson(utf8, namedLiterals);
         }
         catch (JsonException)
         {

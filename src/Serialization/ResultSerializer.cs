@@ -64,7 +64,19 @@ public sealed class ResultSerializer
     /// it reaches the threshold and compressing makes it smaller. A codec outside the
     /// accept-content list is refused: what this process could not read back, it does not write.
     /// </summary>
-    public ResultPayload Serialize<T>(T value, string? serializer = null, string? compression = null)
+    /// <exception cref="ResultEncodeException">The codec cannot represent the value faithfully (the message names its type).</exception>
+    public ResultPayload Serialize<T>(T value, string? serializer = null, string? compression = null) =>
+        Encode(null, "result", value, serializer, compression);
+
+    /// <summary>
+    /// <see cref="Serialize{T}(T, string?, string?)"/> for one task's stored field (<c>result</c>,
+    /// <c>meta</c>, <c>args</c>...): a value the codec refuses is an error naming that task, field and type.
+    /// </summary>
+    /// <exception cref="ResultEncodeException">The codec cannot represent the value faithfully.</exception>
+    public ResultPayload SerializeFor<T>(string taskId, string field, T value, string? serializer = null, string? compression = null) =>
+        Encode(taskId, field, value, serializer, compression);
+
+    private ResultPayload Encode<T>(string? taskId, string field, T value, string? serializer, string? compression)
     {
         var codec = serializer is null ? _writeCodec : _registry.Find(serializer)
             ?? throw new ArgumentException($"Unknown serializer '{serializer}'; known: {_registry.Describe()}.", nameof(serializer));
@@ -77,7 +89,17 @@ public sealed class ResultSerializer
 
         var encoding = compression is null ? _compression : ResultCompression.Normalize(compression)
             ?? throw new ArgumentException($"Unknown compression '{compression}'; allowed: {ResultCompression.Allowed}.", nameof(compression));
-        var data = codec.Encode(value);
+        byte[] data;
+        try
+        {
+            data = codec.Encode(value);
+        }
+        catch (Exception ex) when (ex is NotSupportedException or JsonException or InvalidOperationException or ArgumentException or MessagePack.MessagePackSerializationException)
+        {
+            // Whatever the codec's own words, the error says which task, which field and which type.
+            throw new ResultEncodeException(taskId, field, value?.GetType() ?? typeof(T), codec.ContentType, ex);
+        }
+
         if (encoding.Length > 0 && data.Length >= _compressionThreshold)
         {
             var compressed = ResultCompression.Compress(encoding, data, _compressionLevel);
@@ -94,7 +116,10 @@ public sealed class ResultSerializer
     /// Decodes a stored payload as <typeparamref name="T"/>. A content type outside the whitelist,
     /// an unknown encoding or undecodable bytes raise an error about this result only.
     /// </summary>
-    public T? Deserialize<T>(string taskId, ResultPayload payload)
+    /// <param name="taskId">The task the payload belongs to, named in every error.</param>
+    /// <param name="payload">The stored payload.</param>
+    /// <param name="field">The stored field the payload is, named in the error: <c>result</c>, or <c>meta</c> for a custom state's meta.</param>
+    public T? Deserialize<T>(string taskId, ResultPayload payload, string field = "result")
     {
         var codec = CodecFor(taskId, payload);
         try
@@ -108,8 +133,8 @@ public sealed class ResultSerializer
         {
             throw new ResultDecodeException(
                 taskId,
-                "result",
-                $"The result of task '{taskId}' (field 'result': {payload.ContentType}, {payload.Data.Length} bytes) could not be decoded as {typeof(T).Name}: {ex.Message}",
+                field,
+                $"The {field} of task '{taskId}' (field '{field}': {payload.ContentType}, {payload.Data.Length} bytes) could not be decoded as {typeof(T).Name}: {ex.Message}",
                 ex);
         }
     }
@@ -136,6 +161,71 @@ public sealed class ResultSerializer
         catch (Exception ex) when (ex is InvalidDataException or ZstdSharp.ZstdException)
         {
             throw new ResultDecodeException(taskId, "result", $"The result of task '{taskId}' ({payload.ContentEncoding}, {payload.Data.Length} bytes) could not be decompressed: {ex.Message}", ex);
+        }
+    }
+
+    /// <summary>
+    /// The values of several results as one JSON list (a chord body's arguments), each JSON value
+    /// passed on as its bytes are, so what Python's json wrote (bare NaN, integers of any size)
+    /// reaches the reader as it was; a value of another codec is decoded as JSON, as it always
+    /// was (its error is that value's), and a missing one is null.
+    /// </summary>
+    /// <exception cref="ResultDecodeException">A value that is not JSON and cannot be decoded as JSON.</exception>
+    /// <exception cref="ContentTypeNotAcceptedException">A value whose content type this process does not accept.</exception>
+    public ResultPayload JsonList(IEnumerable<(string TaskId, ResultPayload? Payload)> values)
+    {
+        ArgumentNullException.ThrowIfNull(values);
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            writer.WriteStartArray();
+            foreach (var (taskId, payload) in values)
+            {
+                if (payload is null)
+                {
+                    writer.WriteNullValue();
+                    continue;
+                }
+
+                if (string.Equals(CodecFor(taskId, payload).ContentType, JsonResultCodec.MediaType, StringComparison.OrdinalIgnoreCase)
+                    && Uncompressed(taskId, payload) is var json && IsJsonValue(json))
+                {
+                    writer.WriteRawValue(json, skipInputValidation: true);
+                }
+                else
+                {
+                    Deserialize<JsonElement>(taskId, payload).WriteTo(writer);
+                }
+            }
+
+            writer.WriteEndArray();
+        }
+
+        return new ResultPayload { Data = buffer.WrittenSpan.ToArray(), ContentType = JsonResultCodec.MediaType, ContentEncoding = "utf-8" };
+    }
+
+    /// <summary>One JSON value, RFC 8259 or Python's (with the named float literals).</summary>
+    private static bool IsJsonValue(byte[] json)
+    {
+        return Valid(json) || (PythonJsonLiterals.Quote(json) is { } quoted && Valid(quoted));
+
+        static bool Valid(byte[] bytes)
+        {
+            try
+            {
+                var reader = new Utf8JsonReader(bytes);
+                if (!reader.Read())
+                {
+                    return false;
+                }
+
+                reader.Skip();
+                return !reader.Read();
+            }
+            catch (JsonException)
+            {
+                return false;
+            }
         }
     }
 

@@ -52,3 +52,39 @@ public sealed class ResultDecodeException : InvalidOperationException
             $"See it raw with 'resultgrid inspect <backend-url> {taskId}'; write the task's result again or forget it.");
     }
 }
+
+/// <summary>
+/// A value the codec cannot store faithfully (a type it refuses, or one its serializer fails on):
+/// refused at write, never stored as something else.
+/// </summary>
+public sealed class ResultEncodeException : InvalidOperationException
+{
+    public ResultEncodeException() { }
+    public ResultEncodeException(string message) : base(message) { }
+    public ResultEncodeException(string message, Exception inner) : base(message, inner) { }
+
+    public ResultEncodeException(string? taskId, string field, Type valueType, string contentType, Exception inner)
+        : base(
+            (taskId is null ? $"A value of type {Name(valueType)}" : $"The {field} of task '{taskId}' (type {Name(valueType)})") +
+            $" cannot be stored as {contentType}: {inner?.Message} Nothing was written; store a value of plain data (numbers, strings, lists, dictionaries, records of them) or choose another serializer.",
+            inner)
+    {
+        TaskId = taskId;
+        Field = field;
+        ValueType = valueType;
+    }
+
+    /// <summary>The task whose value was refused; null when encoded without one.</summary>
+    public string? TaskId { get; }
+
+    /// <summary>The field being written: <c>result</c>, <c>meta</c>, <c>args</c> or <c>kwargs</c>.</summary>
+    public string? Field { get; }
+
+    /// <summary>The type of the value that was refused.</summary>
+    public Type? ValueType { get; }
+
+    // Generic types as C# writes them (Task<System.Int32>), not with assembly-qualified arguments.
+    internal static string Name(Type type) => type.IsGenericType && type.Name.IndexOf('`', StringComparison.Ordinal) is > 0 and var tick
+        ? $"{type.Namespace}.{type.Name[..tick]}<{string.Join(", ", type.GetGenericArguments().Select(Name))}>"
+        : type.FullName ?? type.Name;
+}

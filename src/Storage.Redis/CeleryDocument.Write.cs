@@ -132,7 +132,20 @@ internal static partial class CeleryDocument
         }
 
         // Bytes labelled JSON that are not valid JSON are kept as they are (base64), never lost.
-        var reader = new Utf8JsonReader(payload.Data);
+        // Python's JSON (bare NaN, Infinity, -Infinity) is JSON to Celery: written as it is, so
+        // that Celery reads the floats; checked with the literals quoted, only when strict fails.
+        if (!IsOneJsonValue(payload.Data) && (PythonJsonLiterals.Quote(payload.Data) is not { } quoted || !IsOneJsonValue(quoted)))
+        {
+            return false;
+        }
+
+        json.WriteRawValue(payload.Data, skipInputValidation: true);
+        return true;
+    }
+
+    private static bool IsOneJsonValue(byte[] data)
+    {
+        var reader = new Utf8JsonReader(data);
         try
         {
             if (!JsonDocument.TryParseValue(ref reader, out var doc))
@@ -141,14 +154,12 @@ internal static partial class CeleryDocument
             }
 
             doc.Dispose();
+            return true;
         }
         catch (JsonException)
         {
             return false;
         }
-
-        json.WriteRawValue(payload.Data, skipInputValidation: true);
-        return true;
     }
 
     private static void WriteNullableString(Utf8JsonWriter json, string name, string? value)

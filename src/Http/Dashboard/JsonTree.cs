@@ -14,7 +14,10 @@ internal static class JsonTree
     public const int MaxNodes = 5000;
 
     /// <summary>Writes the tree; false when the bytes are not one JSON value (nothing written then).</summary>
-    public static bool Write(Html html, byte[] utf8)
+    /// <param name="html">The page.</param>
+    /// <param name="utf8">The value's JSON; bare NaN, Infinity and -Infinity (Python's json) are read too.</param>
+    /// <param name="namedLiterals">True when <paramref name="utf8"/> has those literals already as strings (the HTTP views' form): they are drawn as numbers.</param>
+    public static bool Write(Html html, byte[] utf8, bool namedLiterals = false)
     {
         if (utf8.Length > MaxBytes)
         {
@@ -24,20 +27,35 @@ internal static class JsonTree
         }
 
         JsonDocument document;
+        var literals = namedLiterals;
         try
         {
-            document = JsonDocument.Parse(utf8, new JsonDocumentOptions { MaxDepth = 256 });
+            document = Parse(utf8);
         }
         catch (JsonException)
         {
-            return false;
+            // Python's json writes NaN, Infinity and -Infinity bare: shown as the number they name.
+            if (PythonJsonLiterals.Quote(utf8) is not { } quoted)
+            {
+                return false;
+            }
+
+            try
+            {
+                document = Parse(quoted);
+                literals = true;
+            }
+            catch (JsonException)
+            {
+                return false;
+            }
         }
 
         using (document)
         {
             var nodes = 0;
             html.Open("div", ("class", "json"), ("role", "tree"), ("aria-label", "Value"));
-            Node(html, null, document.RootElement, 0, ref nodes);
+            Node(html, null, document.RootElement, 0, literals, ref nodes);
             html.Close("div");
             if (nodes > MaxNodes)
             {
@@ -48,7 +66,7 @@ internal static class JsonTree
         return true;
     }
 
-    private static void Node(Html html, string? key, JsonElement value, int depth, ref int nodes)
+    private static void Node(Html html, string? key, JsonElement value, int depth, bool literals, ref int nodes)
     {
         if (++nodes > MaxNodes)
         {
@@ -68,7 +86,7 @@ internal static class JsonTree
             {
                 foreach (var property in value.EnumerateObject())
                 {
-                    Node(html, property.Name, property.Value, depth + 1, ref nodes);
+                    Node(html, property.Name, property.Value, depth + 1, literals, ref nodes);
                 }
             }
             else
@@ -76,7 +94,7 @@ internal static class JsonTree
                 var index = 0;
                 foreach (var item in value.EnumerateArray())
                 {
-                    Node(html, index++.ToString(CultureInfo.InvariantCulture), item, depth + 1, ref nodes);
+                    Node(html, index++.ToString(CultureInfo.InvariantCulture), item, depth + 1, literals, ref nodes);
                 }
             }
 
@@ -88,6 +106,8 @@ internal static class JsonTree
         Key(html, key);
         var (css, text) = value.ValueKind switch
         {
+            // Only in a value that held bare literals: those strings are the floats they were.
+            JsonValueKind.String when literals && IsLiteral(value) => ("json-number", value.GetString()!),
             JsonValueKind.String => ("json-string", JsonSerializer.Serialize(value.GetString(), HttpJson.Options)),
             JsonValueKind.Number => ("json-number", value.GetRawText()),
             JsonValueKind.True or JsonValueKind.False => ("json-bool", value.GetRawText()),
@@ -95,6 +115,11 @@ internal static class JsonTree
         };
         html.Element("span", text, ("class", css)).Close("div");
     }
+
+    private static JsonDocument Parse(byte[] utf8) => JsonDocument.Parse(utf8, new JsonDocumentOptions { MaxDepth = 256 });
+
+    private static bool IsLiteral(JsonElement value) =>
+        value.ValueEquals("NaN"u8) || value.ValueEquals("Infinity"u8) || value.ValueEquals("-Infinity"u8);
 
     private static void Key(Html html, string? key)
     {

@@ -91,7 +91,7 @@ internal static class ResultPage
         var json = view.Value ?? view.Meta;
         if (json is not null)
         {
-            JsonTree.Write(html, json.Utf8);
+            JsonTree.Write(html, json.Utf8, json.NamedLiterals);
         }
         else if (view.ValueBase64 is not null && record.Payload is { } payload)
         {
