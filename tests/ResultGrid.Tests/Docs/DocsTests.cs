@@ -13,8 +13,8 @@ namespace ResultGrid.Tests;
 /// here; and every relative link in them points to a file that exists.
 /// </summary>
 /// <remarks>
-/// A block gets what docs/README.md promises and nothing else: <c>resultgrid</c> on PATH (the
-/// built CLI), <c>$REDIS_URL</c> (a database of its own on the tests' redis-server, emptied
+/// A block gets what docs/README.md promises and nothing else: <c>resultgrid</c> and
+/// <c>resultgrid-silo</c> on PATH (the built CLI and silo host), <c>$REDIS_URL</c> (a database of its own on the tests' redis-server, emptied
 /// before each block), <c>$POSTGRES_URL</c> and <c>$MARIADB_URL</c> (a database <c>docs</c>,
 /// created afresh for each block that names it), <c>$PYTHON</c> (Debian's python3, with Celery)
 /// and an empty working directory. It runs under <c>bash -euo pipefail</c>, so any command
@@ -41,20 +41,20 @@ public sealed partial class DocsTests(RedisCluster redis, PostgresCluster postgr
         Directory.GetFiles(DocsFolder, "*.md").Order(StringComparer.Ordinal)
             .SelectMany(path => DocsBlock.Parse(Path.GetFileName(path), File.ReadAllText(path)));
 
-    public static IEnumerable<TheoryDataRow<string, int>> RunnableBlocks() =>
-        AllBlocks().Where(b => b.IsRunnable).Select(b =>
+    /// <summary>File and line of every runnable block; each row carries a Backend trait per server its text names.</summary>
+    public static TheoryData<string, int> RunnableBlocks => new(AllBlocks().Where(b => b.IsRunnable).Select(b =>
         {
             var row = new TheoryDataRow<string, int>(b.File, b.Line);
             foreach (var (variable, backend) in new[] { ("REDIS_URL", "redis"), ("POSTGRES_URL", "postgresql"), ("MARIADB_URL", "mariadb"), ("sqlite", "sqlite") })
             {
                 if (b.Text.Contains(variable, StringComparison.Ordinal))
                 {
-                    row.WithTrait("Backend", backend);
+                    row = row.WithTrait("Backend", backend);
                 }
             }
 
             return row;
-        });
+        }));
 
     [Theory]
     [MemberData(nameof(RunnableBlocks))]
@@ -152,9 +152,14 @@ public sealed partial class DocsTests(RedisCluster redis, PostgresCluster postgr
     private async Task<Dictionary<string, string>> EnvironmentForAsync(DocsBlock block, string work)
     {
         var bin = Directory.CreateDirectory(Path.Combine(work, ".bin")).FullName;
-        var wrapper = Path.Combine(bin, "resultgrid");
-        await File.WriteAllTextAsync(wrapper, $"#!/bin/sh\nexec dotnet '{ProcessTests.Built("src/Cli", "resultgrid")}' \"$@\"\n", Ct);
-        File.SetUnixFileMode(wrapper, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupRead | UnixFileMode.GroupExecute);
+        // The built programs, as a user runs them once installed: `resultgrid` (the CLI) and
+        // `resultgrid-silo` (the silo host, what `dotnet ResultGrid.Silo.dll` starts).
+        foreach (var (command, project, assembly) in new[] { ("resultgrid", "src/Cli", "resultgrid"), ("resultgrid-silo", "src/Silo", "ResultGrid.Silo") })
+        {
+            var wrapper = Path.Combine(bin, command);
+            await File.WriteAllTextAsync(wrapper, $"#!/bin/sh\nexec dotnet '{ProcessTests.Built(project, assembly)}' \"$@\"\n", Ct);
+            File.SetUnixFileMode(wrapper, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupRead | UnixFileMode.GroupExecute);
+        }
 
         var testRedis = await redis.Server.UrlAsync();
         var environment = new Dictionary<string, string>
