@@ -67,7 +67,10 @@ public sealed partial class DocsTests(RedisCluster redis, PostgresCluster postgr
         {
             var environment = await EnvironmentForAsync(block, work.FullName);
             var script = Path.Combine(work.FullName, ".block.sh");
-            await File.WriteAllTextAsync(script, block.Text, Ct);
+            // The first line names the command that failed and its line in the guide (the block
+            // starts one line below its fence, and this line shifts it by one more).
+            var trap = $"trap 'echo \"docs/{file}:$((LINENO + {line - 1})): exited $? at: $BASH_COMMAND\" >&2' ERR\n";
+            await File.WriteAllTextAsync(script, trap + block.Text, Ct);
 
             var (exit, output) = await RunAsync(script, work.FullName, environment);
 
@@ -208,10 +211,10 @@ public sealed partial class DocsTests(RedisCluster redis, PostgresCluster postgr
         return environment;
     }
 
-    /// <summary>Runs the block under bash -euo pipefail, with stdout and stderr interleaved as a terminal shows them.</summary>
+    /// <summary>Runs the block under bash -Eeuo pipefail (-E: the ERR trap reaches functions too), with stdout and stderr interleaved as a terminal shows them.</summary>
     private static async Task<(int Exit, string Output)> RunAsync(string script, string work, IReadOnlyDictionary<string, string> environment)
     {
-        var info = new ProcessStartInfo("bash", ["-euo", "pipefail", script])
+        var info = new ProcessStartInfo("bash", ["-Eeuo", "pipefail", script])
         {
             WorkingDirectory = work,
             UseShellExecute = false,
