@@ -41,6 +41,9 @@ command -v mariadbd >/dev/null 2>&1 || need_packages+=(mariadb-server)
 # The dashboard's browser tests drive Debian's chromium through Playwright (ExecutablePath
 # /usr/bin/chromium); Playwright's own browser download cannot work here and is never run.
 [[ -x /usr/bin/chromium ]] || need_packages+=(chromium)
+# The setup guides' runnable blocks (tests/ResultGrid.Tests/Docs) call curl and openssl.
+command -v curl >/dev/null 2>&1 || need_packages+=(curl)
+command -v openssl >/dev/null 2>&1 || need_packages+=(openssl)
 if [[ ${#need_packages[@]} -gt 0 ]]; then
   log "installing ${need_packages[*]}"
   sudo_cmd=""

@@ -52,7 +52,10 @@ public static class ResultGridHttpExtensions
             return services;
         }
 
-        services.AddOptions<ResultGridHttpOptions>().BindConfiguration(ResultGridHttpOptions.SectionName).ValidateOnStart();
+        services.AddOptions<ResultGridHttpOptions>()
+            .BindConfiguration(ResultGridHttpOptions.SectionName)
+            .PostConfigure<IConfiguration>((o, configuration) => ResultGridHttpOptions.ReadListsGivenAsOneValue(o, configuration.GetSection(ResultGridHttpOptions.SectionName)))
+            .ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ResultGridHttpOptions>, ResultGridHttpOptionsValidator>());
         return services;
     }

@@ -77,6 +77,34 @@ public sealed class ResultGridHttpOptions
 
     internal static readonly string[] LoopbackNetworks = ["127.0.0.0/8", "::1/128"];
 
+    /// <summary>
+    /// A list given as one value (<c>RESULTGRID__HTTP__ANONYMOUSNETWORKS=none</c>, or
+    /// <c>10.0.0.0/8,fd00::/8</c>) is that list, separated by ',' or ';'. The configuration binder
+    /// fills a list only from its items (<c>…__0</c>) and left such a value unread without a word,
+    /// so <c>none</c> from the environment kept loopback anonymous with every role. Items given
+    /// as well are kept beside it.
+    /// </summary>
+    internal static void ReadListsGivenAsOneValue(ResultGridHttpOptions options, IConfiguration section)
+    {
+        options.AnonymousNetworks = WithValue(section, nameof(AnonymousNetworks), options.AnonymousNetworks);
+        options.AnonymousRoles = WithValue(section, nameof(AnonymousRoles), options.AnonymousRoles);
+        options.CorsOrigins = WithValue(section, nameof(CorsOrigins), options.CorsOrigins) ?? [];
+        options.KnownProxies = WithValue(section, nameof(KnownProxies), options.KnownProxies) ?? [];
+        options.KnownNetworks = WithValue(section, nameof(KnownNetworks), options.KnownNetworks) ?? [];
+    }
+
+    private static List<string>? WithValue(IConfiguration section, string key, List<string>? items)
+    {
+        var value = section.GetSection(key).Value;
+        if (string.IsNullOrWhiteSpace(value))
+        {
+            return items;
+        }
+
+        var given = value.Split([',', ';'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        return [.. given.Concat(items ?? []).Distinct(StringComparer.OrdinalIgnoreCase)];
+    }
+
     internal IReadOnlyList<string> EffectiveAnonymousNetworks =>
         AnonymousNetworks is null ? LoopbackNetworks
         : AnonymousNetworks.Any(n => string.Equals(n.Trim(), Off, StringComparison.OrdinalIgnoreCase)) ? []

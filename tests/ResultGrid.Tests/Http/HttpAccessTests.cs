@@ -322,6 +322,41 @@ public sealed class HttpAccessTests(HttpAccessTests.Silos fixture) : IClassFixtu
     }
 
     [Fact]
+    public async Task Anonymous_networks_given_as_one_value_are_that_list_so_none_trusts_nobody()
+    {
+        // RESULTGRID__HTTP__ANONYMOUSNETWORKS=none arrives as one value, not as items (…__0): the
+        // binder alone left it unread, and loopback stayed anonymous with every role.
+        await using var silo = await HttpSilo.StartAsync(
+            "memory://",
+            new Dictionary<string, string?>
+            {
+                ["ResultGrid:Http:AnonymousNetworks"] = "none",
+                ["ResultGrid:Http:Keys:0:Name"] = "reader",
+                ["ResultGrid:Http:Keys:0:Secret"] = ReaderKey,
+                ["ResultGrid:Http:Keys:0:Roles"] = "read",
+            },
+            cancellationToken: Ct);
+
+        using var anonymous = await silo.Http.GetAsync(silo.Api($"results/{NewId("scalar-none")}"), Ct);
+        await ReadProblemAsync(anonymous, HttpStatusCode.Unauthorized, "127.0.0.1", "ResultGrid:Http:AnonymousNetworks (none)");
+
+        using var keyed = await SendAsync(silo.Http, HttpMethod.Get, silo.Api($"results/{NewId("scalar-none")}"), null, Bearer(ReaderKey));
+        Assert.Equal(HttpStatusCode.OK, keyed.StatusCode);
+    }
+
+    [Fact]
+    public async Task Anonymous_networks_given_as_one_value_with_commas_are_each_network()
+    {
+        await using var silo = await HttpSilo.StartAsync(
+            "memory://",
+            new Dictionary<string, string?> { ["ResultGrid:Http:AnonymousNetworks"] = "10.0.0.0/8, 192.0.2.0/24" },
+            cancellationToken: Ct);
+
+        using var anonymous = await silo.Http.GetAsync(silo.Api($"results/{NewId("scalar-list")}"), Ct);
+        await ReadProblemAsync(anonymous, HttpStatusCode.Unauthorized, "127.0.0.1", "ResultGrid:Http:AnonymousNetworks (10.0.0.0/8, 192.0.2.0/24)");
+    }
+
+    [Fact]
     public async Task Keys_and_tokens_never_appear_in_the_logs_even_at_trace_level()
     {
         const string secret = "log-probe-secret-0123456789";
