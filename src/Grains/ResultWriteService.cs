@@ -39,9 +39,10 @@ internal sealed partial class ResultWriteService
 
     public async Task<WriteOutcome> WriteAsync(TaskResult result, TimeSpan? expires)
     {
+        ArgumentNullException.ThrowIfNull(result);
         // The span around the whole write: its store call and its notification are children.
         using var activity = ResultGridActivity.Source.StartActivity(ResultGridActivity.Write);
-        activity?.SetTag(ResultGridActivity.TaskIdTag, result?.TaskId).SetTag(ResultGridActivity.StateTag, result?.State).SetTag(ResultGridActivity.BackendTag, _store.Backend);
+        activity?.SetTag(ResultGridActivity.TaskIdTag, result.TaskId).SetTag(ResultGridActivity.StateTag, result.State).SetTag(ResultGridActivity.BackendTag, _store.Backend);
         try
         {
             var outcome = await WriteTracedAsync(result, expires);

@@ -31,20 +31,15 @@ public static class ResultGridTelemetry
     /// <summary>
     /// Registers the OTLP export described on <see cref="ResultGridTelemetry"/> when
     /// <paramref name="configuration"/> (environment variables included) names an endpoint;
-    /// returns whether it did. Once only.
+    /// nothing otherwise. Once only.
     /// </summary>
-    public static bool AddResultGridTelemetry(this IServiceCollection services, IConfiguration configuration)
+    public static IServiceCollection AddResultGridTelemetry(this IServiceCollection services, IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(configuration);
-        if (!EndpointVariables.Any(v => !string.IsNullOrWhiteSpace(configuration[v])))
+        if (!EndpointVariables.Any(v => !string.IsNullOrWhiteSpace(configuration[v])) || services.Any(d => d.ServiceType == typeof(Registered)))
         {
-            return false;
-        }
-
-        if (services.Any(d => d.ServiceType == typeof(Registered)))
-        {
-            return true;
+            return services;
         }
 
         services.AddSingleton<Registered>();
@@ -57,7 +52,7 @@ public static class ResultGridTelemetry
                 .AddAspNetCoreInstrumentation())
             // The standard variables configure it (endpoint, protocol, headers, intervals).
             .UseOtlpExporter();
-        return true;
+        return services;
     }
 
     // The marker of a registration done.

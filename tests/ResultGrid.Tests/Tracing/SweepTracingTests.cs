@@ -1,3 +1,4 @@
+using ResultGrid.Client;
 using A = ResultGrid.ResultGridActivity;
 
 namespace ResultGrid.Tests;

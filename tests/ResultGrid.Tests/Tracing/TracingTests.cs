@@ -117,7 +117,8 @@ public sealed class TracingTests(MemoryCluster cluster) : IDisposable
             await cluster.External.MarkSucceededAsync(ids[i], i, new ResultWriteOptions { GroupId = gid }, Ct);
         }
 
-        Assert.Equal([0, 1, 2], (await join).Select(o => o.Value).ToArray());
+        var joined = (await join).Select(o => o.Value).ToArray();
+        Assert.Equal([0, 1, 2], joined);
         Assert.Equal("0,1,2", (await cluster.External.WaitAsync<string>(bodyId, TimeSpan.FromSeconds(30), cancellationToken: Ct)).Value);
 
         var clientJoin = await _spans.WaitForSpan(trace, A.ClientJoin);
