@@ -11,8 +11,11 @@ namespace ResultGrid.Tests;
 /// </summary>
 internal sealed class SpanRecorder : IDisposable
 {
+    // A constant: the listener asks about every source, this one too while it is being made.
+    private const string TestsSourceName = "ResultGrid.Tests.Tracing";
+
     /// <summary>The tests' own source, for the root span that a test's calls run under.</summary>
-    public static readonly ActivitySource Tests = new("ResultGrid.Tests.Tracing");
+    public static readonly ActivitySource Tests = new(TestsSourceName);
 
     private readonly ActivityListener _listener;
     private readonly ConcurrentQueue<Activity> _started = new();
@@ -22,7 +25,7 @@ internal sealed class SpanRecorder : IDisposable
     {
         _listener = new ActivityListener
         {
-            ShouldListenTo = s => s.Name == ResultGridActivity.Name || s.Name == Tests.Name || s.Name.StartsWith("Microsoft.Orleans.", StringComparison.Ordinal),
+            ShouldListenTo = s => s.Name == ResultGridActivity.Name || s.Name == TestsSourceName || s.Name.StartsWith("Microsoft.Orleans.", StringComparison.Ordinal),
             Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
             ActivityStarted = _started.Enqueue,
             ActivityStopped = _stopped.Enqueue,
