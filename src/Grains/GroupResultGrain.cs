@@ -350,7 +350,9 @@ internal sealed partial class GroupResultGrain : Grain, IGroupResultGrain
         activity?.SetTag(ResultGridActivity.GroupIdTag, GroupId).SetTag(ResultGridActivity.TaskIdTag, chord.TaskId).SetTag(ResultGridActivity.BackendTag, _store.Backend);
         try
         {
-            activity?.SetTag(ResultGridActivity.OutcomeTag, await TriggerChordAsync(meta, chord, activity));
+            // Run first, tag after: an argument of activity?.SetTag is not evaluated when there is no span.
+            var outcome = await TriggerChordAsync(meta, chord, activity);
+            activity?.SetTag(ResultGridActivity.OutcomeTag, outcome);
         }
         catch (Exception ex)
         {

@@ -109,7 +109,9 @@ internal sealed partial class ResultNotifier
 
         try
         {
-            activity?.SetTag(ResultGridActivity.OutcomeTag, await DeliverTracedAsync(delivery).ConfigureAwait(false));
+            // Run first, tag after: an argument of activity?.SetTag is not evaluated when there is no span.
+            var outcome = await DeliverTracedAsync(delivery).ConfigureAwait(false);
+            activity?.SetTag(ResultGridActivity.OutcomeTag, outcome);
         }
         catch (Exception ex)
         {
