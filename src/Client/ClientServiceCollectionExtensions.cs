@@ -49,10 +49,25 @@ public static class ClientServiceCollectionExtensions
         return services;
     }
 
-    /// <summary>Adds the SDK to an Orleans client.</summary>
+    /// <summary>
+    /// Adds the SDK to an Orleans client, with Orleans' activity propagation: the trace of the
+    /// caller's <see cref="System.Diagnostics.Activity"/> (and the SDK's spans, source
+    /// <see cref="ResultGridActivity.Name"/>) goes with every grain call into the silo. With no
+    /// listener attached nothing is created or sent.
+    /// </summary>
     public static IClientBuilder AddResultGridClient(this IClientBuilder builder, Action<ResultGridClientOptions>? configure = null)
     {
+        ArgumentNullException.ThrowIfNull(builder);
         builder.Services.AddResultGridClient(configure);
+        if (!HasActivityPropagation(builder.Services))
+        {
+            builder.AddActivityPropagation();
+        }
+
         return builder;
     }
+
+    // Once only: a second pair of Orleans' filters would give every grain call two spans.
+    private static bool HasActivityPropagation(IServiceCollection services) =>
+        services.Any(d => d.ServiceType == typeof(IOutgoingGrainCallFilter) && d.ImplementationType?.Name == "ActivityPropagationOutgoingGrainCallFilter");
 }

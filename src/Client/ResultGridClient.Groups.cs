@@ -55,16 +55,26 @@ public sealed partial class ResultGridClient
 
     public async Task<IReadOnlyList<TaskOutcome<T>>> JoinAsync<T>(string groupId, TimeSpan? timeout = null, bool propagate = true, CancellationToken cancellationToken = default)
     {
-        var status = await WaitGroupReadyAsync(groupId, timeout, throwAtTimeout: true, cancellationToken).ConfigureAwait(false);
-        var records = await ReadChildrenAsync(Group(groupId), cancellationToken).ConfigureAwait(false);
-        Debug.Assert(status.IsReady, "a join reads the children once the group is ready");
-        var outcomes = new List<TaskOutcome<T>>(records.Count);
-        foreach (var record in records)
+        using var activity = StartClientActivity(ResultGridActivity.ClientJoin, ResultGridActivity.GroupIdTag, groupId);
+        try
         {
-            outcomes.Add(ToOutcome<T>(record, propagate));
-        }
+            var status = await WaitGroupReadyAsync(groupId, timeout, throwAtTimeout: true, cancellationToken).ConfigureAwait(false);
+            var records = await ReadChildrenAsync(Group(groupId), cancellationToken).ConfigureAwait(false);
+            Debug.Assert(status.IsReady, "a join reads the children once the group is ready");
+            activity?.SetTag(ResultGridActivity.CompletedTag, status.Completed).SetTag(ResultGridActivity.TotalTag, status.Total).SetTag(ResultGridActivity.OutcomeTag, "ready");
+            var outcomes = new List<TaskOutcome<T>>(records.Count);
+            foreach (var record in records)
+            {
+                outcomes.Add(ToOutcome<T>(record, propagate));
+            }
 
-        return outcomes;
+            return outcomes;
+        }
+        catch (Exception ex)
+        {
+            ResultGridActivity.Failed(activity, ex);
+            throw;
+        }
     }
 
     public Task<GroupStatus> WaitGroupAsync(string groupId, TimeSpan timeout, CancellationToken cancellationToken = default)
@@ -74,7 +84,23 @@ public sealed partial class ResultGridClient
             throw new ArgumentOutOfRangeException(nameof(timeout), timeout, "The timeout must be zero or more.");
         }
 
-        return WaitGroupReadyAsync(groupId, timeout, throwAtTimeout: false, cancellationToken);
+        return WaitGroupTracedAsync(groupId, timeout, cancellationToken);
+    }
+
+    private async Task<GroupStatus> WaitGroupTracedAsync(string groupId, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        using var activity = StartClientActivity(ResultGridActivity.ClientJoin, ResultGridActivity.GroupIdTag, groupId);
+        try
+        {
+            var status = await WaitGroupReadyAsync(groupId, timeout, throwAtTimeout: false, cancellationToken).ConfigureAwait(false);
+            activity?.SetTag(ResultGridActivity.CompletedTag, status.Completed).SetTag(ResultGridActivity.TotalTag, status.Total).SetTag(ResultGridActivity.OutcomeTag, status.IsReady ? "ready" : "timedOut");
+            return status;
+        }
+        catch (Exception ex)
+        {
+            ResultGridActivity.Failed(activity, ex);
+            throw;
+        }
     }
 
     public async Task<IReadOnlyList<TaskResultInfo>> GetGroupResultsAsync(string groupId, CancellationToken cancellationToken = default) =>

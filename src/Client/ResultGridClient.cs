@@ -108,8 +108,18 @@ public sealed partial class ResultGridClient : IResultGridClient
     public async Task<TaskResultInfo> GetAsync(string taskId, CancellationToken cancellationToken = default)
     {
         var grain = Grain(taskId);
-        var record = await Idempotent(grain, static g => g.GetAsync(), cancellationToken).ConfigureAwait(false);
-        return new TaskResultInfo(record, _serializer);
+        using var activity = StartClientActivity(ResultGridActivity.ClientGet, ResultGridActivity.TaskIdTag, taskId);
+        try
+        {
+            var record = await Idempotent(grain, static g => g.GetAsync(), cancellationToken).ConfigureAwait(false);
+            activity?.SetTag(ResultGridActivity.StateTag, record.State);
+            return new TaskResultInfo(record, _serializer);
+        }
+        catch (Exception ex)
+        {
+            ResultGridActivity.Failed(activity, ex);
+            throw;
+        }
     }
 
     public async Task<TaskOutcome<T>> WaitAsync<T>(string taskId, TimeSpan? timeout = null, bool propagate = true, CancellationToken cancellationToken = default) =>
@@ -175,6 +185,27 @@ public sealed partial class ResultGridClient : IResultGridClient
         }
 
         var grain = Grain(taskId);
+        using var activity = StartClientActivity(ResultGridActivity.ClientWait, ResultGridActivity.TaskIdTag, taskId);
+        try
+        {
+            var record = await WaitSlicesAsync(grain, taskId, timeout, cancellationToken).ConfigureAwait(false);
+            activity?.SetTag(ResultGridActivity.StateTag, record.State).SetTag(ResultGridActivity.OutcomeTag, record.State == TaskStates.Consumed ? "consumed" : "ready");
+            return record;
+        }
+        catch (ResultTimeoutException ex)
+        {
+            activity?.SetTag(ResultGridActivity.StateTag, ex.LastState).SetTag(ResultGridActivity.OutcomeTag, "timedOut");
+            throw;
+        }
+        catch (Exception ex)
+        {
+            ResultGridActivity.Failed(activity, ex);
+            throw;
+        }
+    }
+
+    private async Task<TaskResult> WaitSlicesAsync(ITaskResultGrain grain, string taskId, TimeSpan? timeout, CancellationToken cancellationToken)
+    {
         var limit = timeout == Timeout.InfiniteTimeSpan ? null : timeout;
         var started = _time.GetTimestamp();
         var slice = _options.EffectiveWaitSlice;
@@ -343,6 +374,23 @@ public sealed partial class ResultGridClient : IResultGridClient
     /// </summary>
     private async Task<WriteOutcome> WriteWithRetriesAsync(TaskResult record, TimeSpan? expires, CancellationToken cancellationToken)
     {
+        using var activity = StartClientActivity(ResultGridActivity.ClientWrite, ResultGridActivity.TaskIdTag, record.TaskId);
+        activity?.SetTag(ResultGridActivity.StateTag, record.State);
+        try
+        {
+            var outcome = await WriteAttemptsAsync(record, expires, cancellationToken).ConfigureAwait(false);
+            activity?.SetTag(ResultGridActivity.OutcomeTag, ResultGridActivity.OutcomeName(outcome));
+            return outcome;
+        }
+        catch (Exception ex)
+        {
+            ResultGridActivity.Failed(activity, ex);
+            throw;
+        }
+    }
+
+    private async Task<WriteOutcome> WriteAttemptsAsync(TaskResult record, TimeSpan? expires, CancellationToken cancellationToken)
+    {
         var started = _time.GetTimestamp();
         var failures = 0;
         while (_time.GetElapsedTime(started) < _options.RetryBudget || failures == 0)
@@ -396,6 +444,17 @@ public sealed partial class ResultGridClient : IResultGridClient
         };
         var receipt = await _runner.Value.SubmitAsync(submission).WaitAsync(cancellationToken).ConfigureAwait(false);
         return new TaskHandle(this, receipt);
+    }
+
+    /// <summary>
+    /// A span of the SDK's (kind Client), current while the call runs, so Orleans' activity
+    /// propagation carries its trace into the silo; null, at the cost of a check, when nothing listens.
+    /// </summary>
+    private static Activity? StartClientActivity(string name, string idTag, string id)
+    {
+        var activity = ResultGridActivity.Source.StartActivity(name, ActivityKind.Client);
+        activity?.SetTag(idTag, id);
+        return activity;
     }
 
     private long? Deadline(TimeSpan? timeout)

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using ResultGrid.Serialization;
@@ -163,18 +164,25 @@ internal sealed partial class GroupResultGrain : Grain, IGroupResultGrain
     public async Task<GroupCompletions> WaitForCompletionsAsync(int from, TimeSpan maxWait, CancellationToken cancellationToken = default)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(from);
+        using var activity = ResultGridActivity.Source.StartActivity(ResultGridActivity.GroupJoin);
+        activity?.SetTag(ResultGridActivity.GroupIdTag, GroupId).SetTag(ResultGridActivity.BackendTag, _store.Backend);
+        var woken = false;
         if (_meta is not null && from >= _completionOrder.Count && _completionOrder.Count < _meta.TaskIds.Length && maxWait > TimeSpan.Zero)
         {
             var waiter = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             _waiters.Add(waiter);
             ScheduleReconcile();
+            activity?.AddEvent(new ActivityEvent("parked"));
             try
             {
                 await waiter.Task.WaitAsync(maxWait, _time, cancellationToken);
+                woken = true;
+                activity?.AddEvent(new ActivityEvent("woken"));
             }
             catch (TimeoutException)
             {
                 // Nothing new within this slice; the caller asks again.
+                activity?.AddEvent(new ActivityEvent("timed out"));
             }
             finally
             {
@@ -182,6 +190,7 @@ internal sealed partial class GroupResultGrain : Grain, IGroupResultGrain
             }
         }
 
+        activity?.SetTag(ResultGridActivity.WokenTag, woken).SetTag(ResultGridActivity.CompletedTag, _completionOrder.Count).SetTag(ResultGridActivity.TotalTag, _meta?.TaskIds.Length ?? 0);
         var count = Math.Max(0, _completionOrder.Count - from);
         return new GroupCompletions { TaskIds = count == 0 ? [] : _completionOrder.GetRange(from, count).ToArray(), Status = Status() };
     }
@@ -337,12 +346,35 @@ internal sealed partial class GroupResultGrain : Grain, IGroupResultGrain
 
     private async Task RunChordAsync(GroupMeta meta, ChordBody chord)
     {
-        if (!_chordClaimed)
+        using var activity = ResultGridActivity.Source.StartActivity(ResultGridActivity.ChordTrigger);
+        activity?.SetTag(ResultGridActivity.GroupIdTag, GroupId).SetTag(ResultGridActivity.TaskIdTag, chord.TaskId).SetTag(ResultGridActivity.BackendTag, _store.Backend);
+        try
+        {
+            // Run first, tag after: an argument of activity?.SetTag is not evaluated when there is no span.
+            var outcome = await TriggerChordAsync(meta, chord, activity);
+            activity?.SetTag(ResultGridActivity.OutcomeTag, outcome);
+        }
+        catch (Exception ex)
+        {
+            ResultGridActivity.Failed(activity, ex);
+            throw;
+        }
+    }
+
+    /// <summary>The trigger itself; what came of it: <c>started</c>, <c>failed</c> (its FAILURE stored) or <c>lost</c> (another claimed it).</summary>
+    private async Task<string> TriggerChordAsync(GroupMeta meta, ChordBody chord, Activity? activity)
+    {
+        if (_chordClaimed)
+        {
+            activity?.SetTag(ResultGridActivity.ClaimTag, "held");
+        }
+        else
         {
             _chordClaimed = await StoreCall.Run(_store, _metrics, _logger, "claim", GroupId, () => _store.TryClaimAsync("chord:" + GroupId, meta.ExpiresAt));
+            activity?.SetTag(ResultGridActivity.ClaimTag, _chordClaimed ? "won" : "lost");
             if (!_chordClaimed)
             {
-                return;
+                return "lost";
             }
         }
 
@@ -386,7 +418,7 @@ internal sealed partial class GroupResultGrain : Grain, IGroupResultGrain
                     TaskId = chord.TaskId, Name = chord.Name, Args = args, ParentId = GroupId, Queue = chord.Queue, Expires = chord.Expires,
                 });
                 LogChordTriggered(_logger, GroupId, chord.Name, chord.TaskId);
-                return;
+                return "started";
             }
             catch (TaskNotRegisteredException ex)
             {
@@ -406,6 +438,7 @@ internal sealed partial class GroupResultGrain : Grain, IGroupResultGrain
                 Queue = chord.Queue,
             },
             chord.Expires);
+        return "failed";
     }
 
     public async Task<bool> ForgetAsync()

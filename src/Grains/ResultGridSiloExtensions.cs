@@ -16,12 +16,29 @@ public static class ResultGridSiloExtensions
     /// <summary>
     /// Makes this silo a ResultGrid silo: result grains, the task runner, the backend chosen by
     /// <see cref="ResultGridOptions.Backend"/> (bound from the <c>ResultGrid</c> section and
-    /// validated at start-up), metrics, and the client SDK for code co-hosted in the silo.
+    /// validated at start-up), metrics, the client SDK for code co-hosted in the silo, and
+    /// Orleans' activity propagation (see <see cref="AddResultGridActivityPropagation"/>).
     /// </summary>
     public static ISiloBuilder AddResultGrid(this ISiloBuilder builder, Action<ResultGridOptions>? configure = null)
     {
+        ArgumentNullException.ThrowIfNull(builder);
         builder.Services.AddResultGrid(configure);
-        return builder;
+        return builder.AddResultGridActivityPropagation();
+    }
+
+    /// <summary>
+    /// Orleans' activity propagation, once: a caller's trace (the SDK's span, an HTTP request's)
+    /// goes with every grain call, so the spans of source <see cref="ResultGridActivity.Name"/>
+    /// (write, store, notify, wake, wait, join, chord, sweep) join the caller's trace. With no
+    /// listener attached nothing is created or sent.
+    /// </summary>
+    public static ISiloBuilder AddResultGridActivityPropagation(this ISiloBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        // A second pair of Orleans' filters would give every grain call two spans.
+        return builder.Services.Any(d => d.ServiceType == typeof(IOutgoingGrainCallFilter) && d.ImplementationType?.Name == "ActivityPropagationOutgoingGrainCallFilter")
+            ? builder
+            : builder.AddActivityPropagation();
     }
 
     /// <inheritdoc cref="AddResultGrid(ISiloBuilder, Action{ResultGridOptions}?)"/>

@@ -98,6 +98,31 @@ internal sealed partial class ResultNotifier
 
     private async Task DeliverOnceAsync(Delivery delivery)
     {
+        // One span per attempt, a child of the write's (the background retries too: the
+        // execution context, and so the trace, flows into them).
+        using var activity = ResultGridActivity.Source.StartActivity(ResultGridActivity.Notify);
+        activity?.SetTag(ResultGridActivity.TaskIdTag, delivery.TaskId).SetTag(ResultGridActivity.DeliveryTag, delivery.KindName).SetTag(ResultGridActivity.StateTag, delivery.Result.State);
+        if (delivery.GroupId is not null)
+        {
+            activity?.SetTag(ResultGridActivity.GroupIdTag, delivery.GroupId);
+        }
+
+        try
+        {
+            // Run first, tag after: an argument of activity?.SetTag is not evaluated when there is no span.
+            var outcome = await DeliverTracedAsync(delivery).ConfigureAwait(false);
+            activity?.SetTag(ResultGridActivity.OutcomeTag, outcome);
+        }
+        catch (Exception ex)
+        {
+            ResultGridActivity.Failed(activity, ex);
+            throw;
+        }
+    }
+
+    /// <summary>One delivery; what came of it, as a span's outcome: <c>delivered</c>, or <c>noWaiters</c> when the index knew of none.</summary>
+    private async Task<string> DeliverTracedAsync(Delivery delivery)
+    {
         {
             switch (delivery.Kind)
             {
@@ -116,18 +141,19 @@ internal sealed partial class ResultNotifier
                         mayWait = true;
                     }
 
-                    if (mayWait)
+                    if (!mayWait)
                     {
-                        await _grains.GetGrain<ITaskResultGrain>(delivery.TaskId).NotifyAsync(delivery.Result).ConfigureAwait(false);
+                        return "noWaiters";
                     }
 
-                    break;
+                    await _grains.GetGrain<ITaskResultGrain>(delivery.TaskId).NotifyAsync(delivery.Result).ConfigureAwait(false);
+                    return "delivered";
                 case DeliveryKind.WakeGrain:
                     await delivery.Grain!.NotifyAsync(delivery.Result).ConfigureAwait(false);
-                    break;
+                    return "delivered";
                 default:
                     await _grains.GetGrain<IGroupResultGrain>(delivery.GroupId!).OnChildReadyAsync(delivery.TaskId, delivery.Result.State).ConfigureAwait(false);
-                    break;
+                    return "delivered";
             }
         }
     }

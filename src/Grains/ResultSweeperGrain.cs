@@ -79,6 +79,25 @@ internal sealed partial class ResultSweeperGrain(
 
     private async Task<SweepReport> SweepAsync()
     {
+        using var activity = ResultGridActivity.Source.StartActivity(ResultGridActivity.Sweep);
+        activity?.SetTag(ResultGridActivity.BackendTag, stores.Default.Backend);
+        try
+        {
+            var report = await SweepStoreAsync();
+            activity?.SetTag(ResultGridActivity.OutcomeTag, report.Swept ? "swept" : "unsupported")
+                .SetTag(ResultGridActivity.DeletedTag, report.Deleted)
+                .SetTag(ResultGridActivity.BatchesTag, report.Batches);
+            return report;
+        }
+        catch (Exception ex)
+        {
+            ResultGridActivity.Failed(activity, ex);
+            throw;
+        }
+    }
+
+    private async Task<SweepReport> SweepStoreAsync()
+    {
         var store = stores.Default;
         if (!store.TryGetCapability<IExpiredResultSweep>(out var sweep))
         {
@@ -93,11 +112,11 @@ internal sealed partial class ResultSweeperGrain(
             _options.MaxDuration,
             _options.PauseBetweenBatches,
             time,
-            batch => StoreCall.Run(store, metrics, logger, "sweep", "*", batch),
+            batch => StoreCall.Run(store, metrics, logger, "sweep", StoreCall.AllTasks, batch),
             rows => metrics.Swept(store.Backend, rows));
 
         var after = time.GetUtcNow();
-        var oldest = await StoreCall.Run(store, metrics, logger, "sweep", "*", () => sweep.OldestExpiredAsync(after));
+        var oldest = await StoreCall.Run(store, metrics, logger, "sweep", StoreCall.AllTasks, () => sweep.OldestExpiredAsync(after));
         metrics.OldestExpired(store.Backend, oldest is { } o ? (after - o).TotalSeconds : 0);
         LogSwept(logger, store.Backend, deleted, batches, duration.TotalMilliseconds, oldest?.ToString("O") ?? "none");
         return new SweepReport { Backend = store.Backend, Swept = true, Deleted = deleted, Batches = batches, Duration = duration, OldestExpiredRemaining = oldest };

@@ -39,6 +39,25 @@ internal sealed partial class ResultWriteService
 
     public async Task<WriteOutcome> WriteAsync(TaskResult result, TimeSpan? expires)
     {
+        ArgumentNullException.ThrowIfNull(result);
+        // The span around the whole write: its store call and its notification are children.
+        using var activity = ResultGridActivity.Source.StartActivity(ResultGridActivity.Write);
+        activity?.SetTag(ResultGridActivity.TaskIdTag, result.TaskId).SetTag(ResultGridActivity.StateTag, result.State).SetTag(ResultGridActivity.BackendTag, _store.Backend);
+        try
+        {
+            var outcome = await WriteTracedAsync(result, expires);
+            activity?.SetTag(ResultGridActivity.OutcomeTag, ResultGridActivity.OutcomeName(outcome));
+            return outcome;
+        }
+        catch (Exception ex)
+        {
+            ResultGridActivity.Failed(activity, ex);
+            throw;
+        }
+    }
+
+    private async Task<WriteOutcome> WriteTracedAsync(TaskResult result, TimeSpan? expires)
+    {
         var record = Prepare(result, expires);
         var outcome = _history is { } history
             ? await StoreCall.Run(_store, _metrics, _logger, "write", record.TaskId, () => history.WriteWithHistoryAsync(record, HistoryEntry(record)))

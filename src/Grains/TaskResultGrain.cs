@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Logging;
 using ResultGrid.Storage;
@@ -42,6 +43,9 @@ internal sealed class TaskResultGrain : Grain, ITaskResultGrain
     // it would sleep through its own wake-up until the next slice.
     private TaskResult? _notified;
 
+    // The span of the last notification (or the call that brought it), for a woken wait's link.
+    private ActivityContext? _wokenBy;
+
     private readonly ResultGridOptions _options;
 
     public TaskResultGrain(ResultStores stores, WaiterIndex index, ResultNotifier notifier, ResultGridMetrics metrics, IOptions<ResultGridOptions> options, TimeProvider time, ILogger<TaskResultGrain> logger)
@@ -80,6 +84,31 @@ internal sealed class TaskResultGrain : Grain, ITaskResultGrain
 
     public async Task<TaskResult> WaitAsync(TimeSpan maxWait, CancellationToken cancellationToken = default)
     {
+        // One span per slice: parked, then woken (linked to the wake, which is in the writer's
+        // trace) or timed out.
+        using var activity = ResultGridActivity.Source.StartActivity(ResultGridActivity.Wait);
+        activity?.SetTag(ResultGridActivity.TaskIdTag, TaskId).SetTag(ResultGridActivity.BackendTag, _store.Backend);
+        try
+        {
+            var (result, outcome) = await WaitSliceAsync(maxWait, activity, cancellationToken);
+            activity?.SetTag(ResultGridActivity.StateTag, result.State).SetTag(ResultGridActivity.OutcomeTag, outcome).SetTag(ResultGridActivity.WokenTag, ReferenceEquals(outcome, Woken));
+            return result;
+        }
+        catch (Exception ex)
+        {
+            ResultGridActivity.Failed(activity, ex);
+            throw;
+        }
+    }
+
+    // A wait slice's outcomes, as its span tells them.
+    private const string Ready = "ready";
+    private const string Woken = "woken";
+    private const string TimedOut = "timedOut";
+    private const string Consumed = "consumed";
+
+    private async Task<(TaskResult Result, string Outcome)> WaitSliceAsync(TimeSpan maxWait, Activity? activity, CancellationToken cancellationToken)
+    {
         maxWait = Bounded(maxWait);
         _metrics.WaitStarted();
         TaskResult current;
@@ -98,18 +127,19 @@ internal sealed class TaskResultGrain : Grain, ITaskResultGrain
         {
             var delivered = await HandOutAsync(current);
             DeactivateIfUnwatched();
-            return delivered;
+            return (delivered, delivered.State == TaskStates.Consumed ? Consumed : Ready);
         }
 
         if (current.State == TaskStates.Consumed || maxWait <= TimeSpan.Zero)
         {
             DeactivateIfUnwatched();
-            return current;
+            return (current, current.State == TaskStates.Consumed ? Consumed : TimedOut);
         }
 
         var waiter = new TaskCompletionSource<TaskResult>(TaskCreationOptions.RunContinuationsAsynchronously);
         _waiters.Add(waiter);
         _metrics.WaiterAdded();
+        activity?.AddEvent(new ActivityEvent("parked"));
         TaskResult ready;
         try
         {
@@ -119,7 +149,8 @@ internal sealed class TaskResultGrain : Grain, ITaskResultGrain
         {
             // Not ready within this slice; the client calls again (and re-registers). What it
             // saw last is enough.
-            return current;
+            activity?.AddEvent(new ActivityEvent("timed out"));
+            return (current, TimedOut);
         }
         finally
         {
@@ -128,9 +159,20 @@ internal sealed class TaskResultGrain : Grain, ITaskResultGrain
             DeactivateIfUnwatched();
         }
 
+        if (activity is not null)
+        {
+            activity.AddEvent(new ActivityEvent("woken"));
+            if (_wokenBy is { } wake && wake.TraceId != activity.TraceId)
+            {
+                // The wake belongs to the writer's trace: linked, so either trace leads to the other.
+                activity.AddLink(new ActivityLink(wake));
+            }
+        }
+
         // Only a waiter that is still here takes the result: with single retrieval the store's atomic consume
         // picks one among concurrent waiters, and one whose slice ended never takes it away.
-        return await HandOutAsync(ready);
+        var handed = await HandOutAsync(ready);
+        return (handed, handed.State == TaskStates.Consumed ? Consumed : Woken);
     }
 
     public async Task<TaskResult> WatchAsync(string? seenVersion, TimeSpan maxWait, CancellationToken cancellationToken = default)
@@ -208,20 +250,25 @@ internal sealed class TaskResultGrain : Grain, ITaskResultGrain
             return Task.CompletedTask;
         }
 
+        // The woken waiter, in the writer's trace: how many this notification completed.
+        using var activity = ResultGridActivity.Source.StartActivity(ResultGridActivity.Wake);
+        _wokenBy = activity?.Context ?? Activity.Current?.Context;
+        var woken = 0;
         if (stored.IsReady)
         {
             _notified = stored;
             foreach (var waiter in _waiters.ToArray())
             {
-                waiter.TrySetResult(stored);
+                woken += waiter.TrySetResult(stored) ? 1 : 0;
             }
         }
 
         foreach (var watcher in _watchers.ToArray())
         {
-            watcher.TrySetResult();
+            woken += watcher.TrySetResult() ? 1 : 0;
         }
 
+        activity?.SetTag(ResultGridActivity.TaskIdTag, stored.TaskId).SetTag(ResultGridActivity.StateTag, stored.State).SetTag(ResultGridActivity.WaitersTag, woken);
         DeactivateIfUnwatched();
         return Task.CompletedTask;
     }

@@ -84,6 +84,8 @@ public static partial class ResultGridSiloHost
         }
 
         builder.AddResultGridSilo(plan, configure);
+        // Traces and metrics over OTLP when the OTEL_EXPORTER_OTLP_* variables ask, HTTP on or off.
+        builder.Services.AddResultGridTelemetry(builder.Configuration);
         var http = builder.Configuration.GetSection(Http.ResultGridHttpOptions.SectionName).Get<Http.ResultGridHttpOptions>() ?? new Http.ResultGridHttpOptions();
         if (http.Enabled)
         {

@@ -13,7 +13,6 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using OpenTelemetry;
 using OpenTelemetry.Metrics;
-using OpenTelemetry.Trace;
 using ResultGrid.Http;
 using ResultGrid.Http.Dashboard;
 using Scalar.AspNetCore;
@@ -33,8 +32,8 @@ public static class ResultGridHttpExtensions
     /// <summary>
     /// Registers the HTTP API of a host that runs a silo (AddResultGridSilo) or an Orleans client
     /// with the ResultGrid SDK: options from <c>ResultGrid:Http</c> (validated at start),
-    /// API keys, JWT bearer, role policies, OpenAPI, CORS, and metrics for <c>/metrics</c> (plus
-    /// OTLP export when <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set).
+    /// API keys, JWT bearer, role policies, OpenAPI, CORS, and metrics for <c>/metrics</c>. The
+    /// OTLP export of traces and metrics is <c>AddResultGridTelemetry</c>'s (ResultGrid.Hosting).
     /// </summary>
     public static IHostApplicationBuilder AddResultGridHttp(this IHostApplicationBuilder builder, Action<ResultGridHttpOptions>? configure = null)
     {
@@ -146,18 +145,12 @@ public static class ResultGridHttpExtensions
 
         services.AddOpenApi(o => o.AddOperationTransformer(JsonBodyMetadata.DescribeAsync));
 
-        var telemetry = services.AddOpenTelemetry()
+        // /metrics only: the OTLP export (traces and metrics) is the silo host's, with the HTTP
+        // API on or off (ResultGridTelemetry in ResultGrid.Hosting); a host of one's own adds it there.
+        services.AddOpenTelemetry()
             .WithMetrics(m => m
                 .AddMeter(ResultGridMeter.Name, "Microsoft.Orleans", "Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel", "Microsoft.AspNetCore.Http.Connections")
                 .AddPrometheusExporter());
-        if (!string.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable("OTEL_EXPORTER_OTLP_ENDPOINT")))
-        {
-            // The standard OTEL_EXPORTER_OTLP_* variables configure the exporter (endpoint,
-            // protocol, headers); traces then carry the HTTP requests and Orleans' calls.
-            telemetry.WithTracing(t => t.AddAspNetCoreInstrumentation().AddSource("Microsoft.Orleans.Runtime", "Microsoft.Orleans.Application", ResultGridMeter.Name));
-            telemetry.UseOtlpExporter();
-        }
-
         return services;
     }
 
