@@ -10,7 +10,7 @@ namespace ResultGrid.Tests;
 /// ResultGrid as a .NET team adopts it, from the packages alone: scripts/pack.sh packs into a
 /// temporary folder, a silo host and a worker-and-client program outside the repository are
 /// built from that folder and the machine's NuGet source (PackageReferences only) and run against
-/// the real Redis, and the tool is installed from the folder and run. The packages carry a
+/// the real Redis and a SQLite file, and the tool is installed from the folder and run. The packages carry a
 /// version of their own (0.1.0-test.&lt;8 hex&gt;), so the shared NuGet cache can never serve a
 /// stale copy; that version's folders are removed from the cache at the end.
 /// </summary>
@@ -63,12 +63,16 @@ public sealed class PackageConsumerTests(RedisCluster redis)
             Assert.True(build.Exit == 0, $"the consumer projects did not build from the packages:\n{build.Output}");
             Log($"consumer built at {clock.Elapsed:mm\\:ss}");
 
-            // 3. The silo host from ResultGrid.Hosting on the real Redis, and the client against it.
+            // 3. The silo host from ResultGrid.Hosting, and the client against it. The silo writes
+            //    to Redis and SQLite both (dual-write), so that both drivers, SQLite's native
+            //    library included, must have come with the silo package.
             var backend = await redis.Server.UrlAsync();
+            var secondary = $"db+sqlite:///{Path.Combine(work, "silo.db")}";
             var httpPort = FreePort.Get();
             var env = new Dictionary<string, string>
             {
                 ["RESULTGRID__BACKEND"] = backend,
+                ["RESULTGRID__SECONDARYBACKEND"] = secondary,
                 ["RESULTGRID__SILO__SILOPORT"] = FreePort.Get().ToString(System.Globalization.CultureInfo.InvariantCulture),
                 ["RESULTGRID__SILO__GATEWAYPORT"] = FreePort.Get().ToString(System.Globalization.CultureInfo.InvariantCulture),
                 ["RESULTGRID__SILO__CLUSTERID"] = $"consumer-{Guid.NewGuid():N}",
@@ -78,7 +82,7 @@ public sealed class PackageConsumerTests(RedisCluster redis)
             await using (var silo = new ProcessTests.Running(ConsumerProject.Built(consumer, ConsumerProject.SiloProject), env))
             {
                 await silo.WaitForOutput("ResultGrid silo listening", TimeSpan.FromSeconds(90));
-                Assert.Contains($"backend {backend}", silo.Output, StringComparison.Ordinal);
+                Assert.Contains($"backend {backend} (dual-write, secondary {secondary})", silo.Output, StringComparison.Ordinal);
                 // The HTTP API and the dashboard's embedded assets came with the package too.
                 using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{httpPort}/") };
                 Assert.Contains("\"status\":\"ready\"", await http.GetStringAsync("readyz", Ct), StringComparison.Ordinal);
@@ -107,11 +111,12 @@ public sealed class PackageConsumerTests(RedisCluster redis)
             var shown = await RunAsync(resultgrid, ["--version"], work, TimeSpan.FromSeconds(30));
             Assert.Equal((0, version), (shown.Exit, shown.Output.Trim()));
 
-            // The result the client stored is in Redis, read by the installed tool.
-            var inspect = await RunAsync(resultgrid, ["inspect", backend, storedId, "--json"], work, TimeSpan.FromSeconds(60));
-            Assert.True(inspect.Exit == 0, inspect.Output);
-            using (var record = JsonDocument.Parse(inspect.Output))
+            // The result the client stored is in Redis and in the SQLite file, read by the installed tool.
+            foreach (var url in new[] { backend, secondary })
             {
+                var inspect = await RunAsync(resultgrid, ["inspect", url, storedId, "--json"], work, TimeSpan.FromSeconds(60));
+                Assert.True(inspect.Exit == 0, $"resultgrid inspect {url} exited {inspect.Exit}:\n{inspect.Output}");
+                using var record = JsonDocument.Parse(inspect.Output);
                 Assert.Equal("SUCCESS", record.RootElement.GetProperty("state").GetString());
                 Assert.Contains("Q3", record.RootElement.GetProperty("payload").GetString(), StringComparison.Ordinal);
             }
