@@ -49,17 +49,18 @@ solution="$work/packages.slnx"
 } >"$solution"
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
-touch "$work/started"
 echo "[pack.sh] packing ${#projects[@]} projects into $out" >&2
-dotnet pack "$solution" -c Release -o "$out" -nologo -v quiet "$@"
+# Into a folder of this run first: what it holds afterwards is exactly what this run packed
+# (DIR may hold other versions, and an up-to-date package is not written again in place).
+dotnet pack "$solution" -c Release -o "$work/packages" -nologo -v quiet "$@"
 
-# What this run wrote (DIR may hold older packages too), with sizes.
-mapfile -t written < <(find "$out" -maxdepth 1 \( -name '*.nupkg' -o -name '*.snupkg' \) -newer "$work/started" | sort)
 packages=0
-for file in "${written[@]}"; do
+shopt -s nullglob
+for file in "$work"/packages/*.nupkg "$work"/packages/*.snupkg; do
   [[ "$file" == *.nupkg ]] && packages=$((packages + 1))
   size=$(stat -c %s "$file")
-  printf '%10s bytes  %6s  %s\n' "$size" "$(numfmt --to=iec --suffix=B "$size")" "$file"
+  mv -f "$file" "$out/"
+  printf '%10s bytes  %6s  %s\n' "$size" "$(numfmt --to=iec --suffix=B "$size")" "$out/$(basename "$file")"
 done
 
 if [[ $packages -ne ${#projects[@]} ]]; then
