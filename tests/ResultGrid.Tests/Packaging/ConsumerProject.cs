@@ -91,9 +91,12 @@ internal static class ConsumerProject
         }
         """;
 
-    /// <summary>Writes both projects, their solution and their nuget.config into <paramref name="directory"/>.</summary>
-    /// <param name="feed">The folder scripts/pack.sh wrote the packages to.</param>
-    /// <param name="sources">The machine's enabled NuGet sources (`dotnet nuget list source`).</param>
+    /// <summary>
+    /// Writes both projects, their solution and their nuget.config into <paramref name="directory"/>:
+    /// ResultGrid's packages at <paramref name="version"/> from <paramref name="feed"/> (the folder
+    /// scripts/pack.sh wrote), everything else from <paramref name="sources"/> (the machine's
+    /// enabled NuGet sources), at the pins of <paramref name="repositoryRoot"/>'s Directory.Packages.props.
+    /// </summary>
     public static async Task WriteAsync(string directory, string repositoryRoot, string feed, string version, IReadOnlyList<string> sources, CancellationToken cancellationToken)
     {
         // The repository's pins of the packages the client program names itself.

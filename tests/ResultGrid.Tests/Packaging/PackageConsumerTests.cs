@@ -27,6 +27,9 @@ public sealed class PackageConsumerTests(RedisCluster redis)
         "ResultGrid.Http", "ResultGrid.Hosting", "ResultGrid.Cli",
     ];
 
+    /// <summary>The whole test's time, below scripts/test.sh's hang timeout (5 minutes).</summary>
+    private static readonly TimeSpan Budget = TimeSpan.FromMinutes(4.5);
+
     /// <summary>The checks `resultgrid check` runs on every backend.</summary>
     private static readonly string[] Exercised = ["connect", "write and read back", "never overwrite SUCCESS", "expiry honoured", "forget"];
 
@@ -43,11 +46,15 @@ public sealed class PackageConsumerTests(RedisCluster redis)
         var feed = Path.Combine(work, "feed");
         var consumer = Directory.CreateDirectory(Path.Combine(work, "consumer")).FullName;
         var clock = Stopwatch.StartNew();
+        // Each step's time limit is cut to what is left of 4.5 minutes, so that a slow machine
+        // fails this test with the step and its output, before scripts/test.sh's 5-minute hang
+        // timeout would kill the whole test run.
+        TimeSpan Within(TimeSpan step) => TimeSpan.FromTicks(Math.Max(TimeSpan.FromSeconds(1).Ticks, Math.Min(step.Ticks, (Budget - clock.Elapsed).Ticks)));
         try
         {
             // 1. Pack, as a release would, but into an artifacts folder of its own: the test run's
             //    own build outputs (which other tests are running from) are never touched.
-            var pack = await RunAsync("bash", [Path.Combine(root, "scripts", "pack.sh"), feed, $"-p:Version={version}", "--artifacts-path", Path.Combine(work, "artifacts"), "-nodeReuse:false"], root, TimeSpan.FromMinutes(4));
+            var pack = await RunAsync("bash", [Path.Combine(root, "scripts", "pack.sh"), feed, $"-p:Version={version}", "--artifacts-path", Path.Combine(work, "artifacts"), "-nodeReuse:false"], root, Within(TimeSpan.FromMinutes(4)));
             Assert.True(pack.Exit == 0, $"pack.sh exited {pack.Exit}:\n{pack.Output}");
             Log($"packed in {clock.Elapsed:mm\\:ss}:\n{pack.Output}");
             foreach (var id in Packages)
@@ -59,7 +66,7 @@ public sealed class PackageConsumerTests(RedisCluster redis)
 
             // 2. Two programs from PackageReferences alone, built outside the repository.
             await ConsumerProject.WriteAsync(consumer, root, feed, version, await MachineSourcesAsync(work), Ct);
-            var build = await RunAsync("dotnet", ["build", ConsumerProject.Solution, "-c", "Release", "-nologo", "-nodeReuse:false"], consumer, TimeSpan.FromMinutes(3));
+            var build = await RunAsync("dotnet", ["build", ConsumerProject.Solution, "-c", "Release", "-nologo", "-nodeReuse:false"], consumer, Within(TimeSpan.FromMinutes(3)));
             Assert.True(build.Exit == 0, $"the consumer projects did not build from the packages:\n{build.Output}");
             Log($"consumer built at {clock.Elapsed:mm\\:ss}");
 
@@ -81,14 +88,14 @@ public sealed class PackageConsumerTests(RedisCluster redis)
             string storedId;
             await using (var silo = new ProcessTests.Running(ConsumerProject.Built(consumer, ConsumerProject.SiloProject), env))
             {
-                await silo.WaitForOutput("ResultGrid silo listening", TimeSpan.FromSeconds(90));
+                await silo.WaitForOutput("ResultGrid silo listening", Within(TimeSpan.FromSeconds(90)));
                 Assert.Contains($"backend {backend} (dual-write, secondary {secondary})", silo.Output, StringComparison.Ordinal);
                 // The HTTP API and the dashboard's embedded assets came with the package too.
                 using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{httpPort}/") };
                 Assert.Contains("\"status\":\"ready\"", await http.GetStringAsync("readyz", Ct), StringComparison.Ordinal);
 
                 await using var client = new ProcessTests.Running(ConsumerProject.Built(consumer, ConsumerProject.ClientProject), env);
-                var exit = await client.Exit(TimeSpan.FromSeconds(90));
+                var exit = await client.Exit(Within(TimeSpan.FromSeconds(90)));
                 var output = client.Output;
                 Assert.True(exit == 0, $"the consumer client exited {exit}:\n{output}\n{client.Error}\nsilo:\n{silo.Output}\n{silo.Error}");
                 Assert.Contains(": PROGRESS Progress { Current = 3, Total = 3 }", output, StringComparison.Ordinal);
@@ -104,17 +111,17 @@ public sealed class PackageConsumerTests(RedisCluster redis)
 
             // 4. The tool, installed from the folder as `dotnet tool install` does for users.
             var tools = Path.Combine(work, "tools");
-            var install = await RunAsync("dotnet", ["tool", "install", "ResultGrid.Cli", "--tool-path", tools, "--add-source", feed, "--version", version], consumer, TimeSpan.FromMinutes(2));
+            var install = await RunAsync("dotnet", ["tool", "install", "ResultGrid.Cli", "--tool-path", tools, "--add-source", feed, "--version", version], consumer, Within(TimeSpan.FromMinutes(2)));
             Assert.True(install.Exit == 0, $"dotnet tool install exited {install.Exit}:\n{install.Output}");
             var resultgrid = Path.Combine(tools, "resultgrid");
 
-            var shown = await RunAsync(resultgrid, ["--version"], work, TimeSpan.FromSeconds(30));
+            var shown = await RunAsync(resultgrid, ["--version"], work, Within(TimeSpan.FromSeconds(30)));
             Assert.Equal((0, version), (shown.Exit, shown.Output.Trim()));
 
             // The result the client stored is in Redis and in the SQLite file, read by the installed tool.
             foreach (var url in new[] { backend, secondary })
             {
-                var inspect = await RunAsync(resultgrid, ["inspect", url, storedId, "--json"], work, TimeSpan.FromSeconds(60));
+                var inspect = await RunAsync(resultgrid, ["inspect", url, storedId, "--json"], work, Within(TimeSpan.FromSeconds(60)));
                 Assert.True(inspect.Exit == 0, $"resultgrid inspect {url} exited {inspect.Exit}:\n{inspect.Output}");
                 using var record = JsonDocument.Parse(inspect.Output);
                 Assert.Equal("SUCCESS", record.RootElement.GetProperty("state").GetString());
@@ -124,7 +131,7 @@ public sealed class PackageConsumerTests(RedisCluster redis)
             // check on both kinds of backend: StackExchange.Redis, and SQLite's native library.
             foreach (var url in new[] { backend, $"db+sqlite:///{Path.Combine(work, "check.db")}" })
             {
-                var check = await RunAsync(resultgrid, ["check", url, "--json"], work, TimeSpan.FromSeconds(90));
+                var check = await RunAsync(resultgrid, ["check", url, "--json"], work, Within(TimeSpan.FromSeconds(90)));
                 Assert.True(check.Exit == 0, $"resultgrid check {url} exited {check.Exit}:\n{check.Output}");
                 using var report = JsonDocument.Parse(check.Output);
                 var outcomes = report.RootElement.GetProperty("checks").EnumerateArray()
