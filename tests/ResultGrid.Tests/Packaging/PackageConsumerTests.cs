@@ -196,10 +196,17 @@ public sealed class PackageConsumerTests(RedisCluster redis)
             : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
         foreach (var id in Packages)
         {
-            var folder = Path.Combine(cache, id.ToLowerInvariant(), version);
+            var package = Path.Combine(cache, id.ToLowerInvariant());
+            var folder = Path.Combine(package, version);
             if (Directory.Exists(folder))
             {
                 Directory.Delete(folder, recursive: true);
+            }
+
+            // The package's own folder too when this run's version was all it held.
+            if (Directory.Exists(package) && !Directory.EnumerateFileSystemEntries(package).Any())
+            {
+                Directory.Delete(package);
             }
         }
     }
