@@ -1,3 +1,4 @@
+using System.Text.Json;
 using MessagePack;
 using MessagePack.Resolvers;
 
@@ -31,9 +32,18 @@ public sealed class MessagePackResultCodec : IResultCodec
     {
         try
         {
+            if (typeof(T) == typeof(JsonElement))
+            {
+                // Readers that hand a value on as JSON (the HTTP API, a chord body's arguments)
+                // ask for a JsonElement. The contractless resolver would build an empty, undefined
+                // one from a struct with no settable members, so the bytes are translated to JSON instead.
+                using var document = JsonDocument.Parse(MessagePackSerializer.ConvertToJson(data, Options));
+                return (T)(object)document.RootElement.Clone();
+            }
+
             return MessagePackSerializer.Deserialize<T>(data, Options);
         }
-        catch (MessagePackSerializationException ex)
+        catch (Exception ex) when (ex is MessagePackSerializationException or JsonException)
         {
             // Surfaces as the serializer's decode error for this result only.
             throw new FormatException(ex.Message, ex);

@@ -234,35 +234,8 @@ public sealed partial class DocsTests(RedisCluster redis, PostgresCluster postgr
             info.Environment[name] = value;
         }
 
-        var output = new StringBuilder();
-        using var process = new Process { StartInfo = info };
-        process.OutputDataReceived += (_, e) => { lock (output) { output.AppendLine(e.Data); } };
-        process.ErrorDataReceived += (_, e) => { lock (output) { output.AppendLine(e.Data); } };
-        process.Start();
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(Ct);
-        timeout.CancelAfter(BlockTimeout);
-        try
-        {
-            await process.WaitForExitAsync(timeout.Token);
-        }
-        catch (OperationCanceledException) when (!Ct.IsCancellationRequested)
-        {
-            process.Kill(entireProcessTree: true);
-            await process.WaitForExitAsync(Ct);
-            lock (output)
-            {
-                return (-1, $"{output}\n(killed after {BlockTimeout.TotalSeconds} s)");
-            }
-        }
-
-        // The exit event can come before the last output lines: wait for the streams to end.
-        process.WaitForExit();
-        lock (output)
-        {
-            return (process.ExitCode, output.ToString());
-        }
+        var (exit, output) = await ProcessTests.RunInterleavedAsync(info, BlockTimeout);
+        return exit is { } code ? (code, output) : (-1, $"{output}\n(killed after {BlockTimeout.TotalSeconds} s)");
     }
 
     [GeneratedRegex(@"\]\((?<target>[^)\s]+)(\s+""[^""]*"")?\)")]

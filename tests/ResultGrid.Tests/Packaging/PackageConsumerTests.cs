@@ -241,30 +241,8 @@ public sealed class PackageConsumerTests(RedisCluster redis)
 
         info.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
         info.Environment["DOTNET_NOLOGO"] = "1";
-        var output = new StringBuilder();
-        using var process = new Process { StartInfo = info };
-        process.OutputDataReceived += (_, e) => { lock (output) { output.AppendLine(e.Data); } };
-        process.ErrorDataReceived += (_, e) => { lock (output) { output.AppendLine(e.Data); } };
-        process.Start();
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        using var cts = CancellationTokenSource.CreateLinkedTokenSource(Ct);
-        cts.CancelAfter(timeout);
-        try
-        {
-            await process.WaitForExitAsync(cts.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            await process.WaitForExitAsync(CancellationToken.None);
-            Assert.Fail($"{file} {string.Join(' ', info.ArgumentList)} did not end within {timeout}:\n{output}");
-        }
-
-        // WaitForExitAsync returns once the output is drained too.
-        lock (output)
-        {
-            return (process.ExitCode, output.ToString());
-        }
+        var (exit, output) = await ProcessTests.RunInterleavedAsync(info, timeout);
+        Assert.True(exit.HasValue, $"{file} {string.Join(' ', info.ArgumentList)} did not end within {timeout}:\n{output}");
+        return (exit.Value, output);
     }
 }

@@ -47,6 +47,47 @@ public sealed class ProcessTests
         return (process.ExitCode, await output, await error);
     }
 
+    /// <summary>
+    /// Runs a prepared process to its end within <paramref name="timeout"/>, stdout and stderr
+    /// interleaved as a terminal shows them: exit code and output, or null for the exit code when
+    /// it was killed (with its whole tree) past the timeout. The caller decides what a timeout means.
+    /// </summary>
+    internal static async Task<(int? Exit, string Output)> RunInterleavedAsync(ProcessStartInfo info, TimeSpan timeout)
+    {
+        info.UseShellExecute = false;
+        info.RedirectStandardOutput = true;
+        info.RedirectStandardError = true;
+        var output = new StringBuilder();
+        using var process = new Process { StartInfo = info };
+        process.OutputDataReceived += (_, e) => { lock (output) { output.AppendLine(e.Data); } };
+        process.ErrorDataReceived += (_, e) => { lock (output) { output.AppendLine(e.Data); } };
+        process.Start();
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+        cts.CancelAfter(timeout);
+        try
+        {
+            await process.WaitForExitAsync(cts.Token);
+        }
+        catch (OperationCanceledException) when (!Ct.IsCancellationRequested)
+        {
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync(CancellationToken.None);
+            lock (output)
+            {
+                return (null, output.ToString());
+            }
+        }
+
+        // The exit event can come before the last output lines: wait for the streams to end.
+        process.WaitForExit();
+        lock (output)
+        {
+            return (process.ExitCode, output.ToString());
+        }
+    }
+
     internal sealed class Running : IAsyncDisposable
     {
         private readonly StringBuilder _out = new();

@@ -95,6 +95,25 @@ public sealed class SerializerTests
     }
 
     [Fact]
+    public void A_msgpack_payload_read_as_json_is_its_json_view_and_a_wrong_type_names_the_task()
+    {
+        // The HTTP API and chord bodies read every payload as a JsonElement: a msgpack one must
+        // come back as its JSON, not as an undefined element that fails later, unwrapped.
+        var serializer = Serializer();
+        var payload = serializer.Serialize(Order.Sample(), "msgpack", "none");
+        var json = serializer.Deserialize<System.Text.Json.JsonElement>("t-mp", payload);
+        Assert.Equal(System.Text.Json.JsonValueKind.Object, json.ValueKind);
+        Assert.Equal("ünïcødé", json.GetProperty("Note").GetString());
+        Assert.Equal(2, json.GetProperty("Counts").GetProperty("b").GetInt32());
+        Assert.Equal(System.Text.Json.JsonValueKind.Null, json.GetProperty("Discount").ValueKind);
+        Assert.Equal(3, json.GetProperty("Lines").GetArrayLength());
+
+        var ex = Assert.Throws<ResultDecodeException>(() => serializer.Deserialize<int>("t-mp", payload));
+        Assert.Contains("'t-mp'", ex.Message, StringComparison.Ordinal);
+        Assert.Throws<ResultDecodeException>(() => serializer.Deserialize<System.Text.Json.JsonElement>("t-mp", payload with { Data = [0xc1] }));
+    }
+
+    [Fact]
     public void A_payload_that_would_expand_past_the_limit_is_refused_not_expanded()
     {
         var writer = Serializer(o => o.Compression = "zstd");
