@@ -78,6 +78,30 @@ public sealed class BackendUrl
 
     public override string ToString() => Redacted;
 
+    /// <summary>
+    /// The same URL under another scheme, without the query parameters named in
+    /// <paramref name="withoutParameters"/> (case-insensitive), every other part exactly as given:
+    /// for a URL that wraps another provider's (<c>celery+db+postgresql://</c> is Celery's
+    /// <c>db+postgresql://</c> plus parameters of its own).
+    /// </summary>
+    public BackendUrl WithScheme(string scheme, params IEnumerable<string> withoutParameters)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(scheme);
+        ArgumentNullException.ThrowIfNull(withoutParameters);
+        var removed = new HashSet<string>(withoutParameters, StringComparer.OrdinalIgnoreCase);
+        var q = Rest.IndexOf('?', StringComparison.Ordinal);
+        var rest = q < 0 ? Rest : Rest[..q];
+        if (q >= 0)
+        {
+            var kept = Rest[(q + 1)..].Split('&', StringSplitOptions.RemoveEmptyEntries)
+                .Where(pair => !removed.Contains(Uri.UnescapeDataString(pair.Split('=')[0])))
+                .ToArray();
+            rest += kept.Length == 0 ? string.Empty : "?" + string.Join('&', kept);
+        }
+
+        return Parse(scheme + "://" + rest);
+    }
+
     /// <summary>Parses a backend URL, or throws <see cref="FormatException"/> saying what is wrong and what is allowed.</summary>
     public static BackendUrl Parse(string? url)
     {

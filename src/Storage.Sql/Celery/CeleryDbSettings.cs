@@ -79,11 +79,7 @@ internal sealed class CeleryDbSettings
         }
 
         // The same URL without the prefix and our own parameter is Celery's db+ URL.
-        var rest = url.Original[(url.Original.IndexOf("://", StringComparison.Ordinal) + 3)..];
-        var q = rest.IndexOf('?', StringComparison.Ordinal);
-        var query = q < 0 ? [] : rest[(q + 1)..].Split('&', StringSplitOptions.RemoveEmptyEntries)
-            .Where(p => !Uri.UnescapeDataString(p.Split('=')[0]).Equals("result_expires", StringComparison.OrdinalIgnoreCase)).ToArray();
-        var inner = BackendUrl.Parse(url.Scheme[Prefix.Length..] + "://" + (q < 0 ? rest : rest[..q]) + (query.Length == 0 ? string.Empty : "?" + string.Join('&', query)));
+        var inner = url.WithScheme(url.Scheme[Prefix.Length..], "result_expires");
         var defaults = new SqlResultStoreOptions
         {
             User = options.User,

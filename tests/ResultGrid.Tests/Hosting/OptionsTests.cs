@@ -72,6 +72,17 @@ public sealed class OptionsTests
     }
 
     [Fact]
+    public void A_wrapped_url_keeps_every_part_but_the_scheme_and_the_parameters_taken_out()
+    {
+        var url = BackendUrl.Parse("celery+db+postgresql://u:p%40ss@db:5433/app?sslmode=require&RESULT_EXPIRES=60&task_table=t");
+        var inner = url.WithScheme("db+postgresql", "result_expires");
+        Assert.Equal("db+postgresql://u:p%40ss@db:5433/app?sslmode=require&task_table=t", inner.Original);
+        Assert.False(inner.Query.ContainsKey("result_expires"));
+        Assert.Equal("db+sqlite:///tmp/x.db", BackendUrl.Parse("celery+db+sqlite:///tmp/x.db?result_expires=0").WithScheme("db+sqlite", "result_expires").Original);
+        Assert.Equal("redis://h/0", BackendUrl.Parse("x+redis://h/0").WithScheme("redis").Original);
+    }
+
+    [Fact]
     public void Serialization_options_name_unknown_codecs()
     {
         var ex = Assert.Throws<OptionsValidationException>(() =>
