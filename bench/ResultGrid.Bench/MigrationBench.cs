@@ -66,7 +66,7 @@ internal static class MigrationBench
             // One untimed round of each first: tiered JIT.
             for (var round = -1; round < rounds; round++)
             {
-                await Execute(dataSource, "TRUNCATE resultgrid_tasks, resultgrid_groups, bench_raw_copy");
+                await Execute(dataSource, "TRUNCATE resultgrid_tasks, resultgrid_groups, bench_raw_copy CASCADE");
                 var migration = new ResultMigration((IResultTransfer)source, (IResultTransfer)target, target, TimeProvider.System);
                 var state = Path.Combine(Path.GetTempPath(), $"rg-bench-migrate-{Guid.NewGuid():N}.json");
                 var clock = Stopwatch.StartNew();
@@ -86,7 +86,7 @@ internal static class MigrationBench
                 }
             }
 
-            await Execute(dataSource, "DROP TABLE bench_raw_copy; TRUNCATE resultgrid_tasks, resultgrid_groups");
+            await Execute(dataSource, "DROP TABLE bench_raw_copy; TRUNCATE resultgrid_tasks, resultgrid_groups CASCADE");
             return (copy, peer);
         }
     }

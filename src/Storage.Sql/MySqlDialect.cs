@@ -129,6 +129,9 @@ internal sealed class MySqlDialect(string isolationLevel = "READ COMMITTED") : S
     public override string InsertVersion(SqlTables t) =>
         $"INSERT IGNORE INTO {t.Version} (table_name, version) VALUES (@p0, @p1)";
 
+    // MySQL names an index within its table.
+    public override string DropIndex(SqlIndex index, SqlResultStoreOptions options) => $"DROP INDEX {Quote(index.Name)} ON {index.Table}";
+
     public override string IndexNames(SqlResultStoreOptions options) =>
         "SELECT DISTINCT index_name FROM information_schema.statistics WHERE table_schema = DATABASE()";
 

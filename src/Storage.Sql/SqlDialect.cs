@@ -218,7 +218,7 @@ internal abstract class SqlDialect
             """);
         if (!InlineIndexes)
         {
-            statements.AddRange(indexes.Select(i => $"CREATE INDEX IF NOT EXISTS {Quote(i.Name)} ON {i.Table} ({i.Columns})"));
+            statements.AddRange(indexes.Select(i => CreateIndex(i, ifNotExists: true)));
         }
 
         return statements;
@@ -245,6 +245,14 @@ internal abstract class SqlDialect
         // A history is read, trimmed and cascaded by task id, in entry order.
         new(t.History, $"ix_{t.TaskTableName}_history_task_id", "task_id, entry_id", Cleanup: false),
     ];
+
+    /// <summary>The DDL of one index, as the schema creates it and as doctor's advice spells it.</summary>
+    public string CreateIndex(SqlIndex index, bool ifNotExists) =>
+        $"CREATE INDEX {(ifNotExists ? "IF NOT EXISTS " : string.Empty)}{Quote(index.Name)} ON {index.Table} ({index.Columns})";
+
+    /// <summary>Drops an index that exists (see <see cref="IndexNames"/>); an index lives in its table's schema.</summary>
+    public virtual string DropIndex(SqlIndex index, SqlResultStoreOptions options) =>
+        $"DROP INDEX {(options.Schema is { } schema && SupportsSchemas ? Quote(schema) + "." : string.Empty)}{Quote(index.Name)}";
 
     /// <summary>A query whose rows are the names of the indexes in the tables' schema (or database, or file).</summary>
     public abstract string IndexNames(SqlResultStoreOptions options);

@@ -53,10 +53,9 @@ internal sealed partial class SqlResultStore
             }, cancellationToken);
     }
 
-    /// <summary>Whether the indexes the DDL creates exist: the sweep's (expires_at) and the searches'.</summary>
-    private async Task<IEnumerable<BackendFact>> DescribeIndexesAsync(CancellationToken cancellationToken)
-    {
-        var present = await Run("describe", async c =>
+    /// <summary>The names of the indexes in the tables' schema (or database, or file), as the database keeps them.</summary>
+    private ValueTask<HashSet<string>> PresentIndexesAsync(CancellationToken cancellationToken) =>
+        Run("describe", async c =>
         {
             var names = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
             await using var command = Command(c, _dialect.IndexNames(_settings.Options));
@@ -69,6 +68,10 @@ internal sealed partial class SqlResultStore
             return names;
         }, cancellationToken);
 
+    /// <summary>Whether the indexes the DDL creates exist: the sweep's (expires_at) and the searches'.</summary>
+    private async Task<IEnumerable<BackendFact>> DescribeIndexesAsync(CancellationToken cancellationToken)
+    {
+        var present = await PresentIndexesAsync(cancellationToken);
         return SqlDialect.Indexes(_tables).GroupBy(i => i.Cleanup).OrderByDescending(g => g.Key).Select(group =>
         {
             var cleanup = group.Key;
@@ -84,7 +87,7 @@ internal sealed partial class SqlResultStore
                 ? "Without them every sweep reads whole tables to find expired rows, holding locks that writers wait on."
                 : "Without them searches by state, name, group or date read the whole table.";
             return new BackendFact(cleanup ? BackendFactIds.CleanupIndexes : BackendFactIds.QueryIndexes, name, "missing: " + string.Join(", ", missing.Select(i => $"{i.Name} on {Unquoted(i.Table)} ({i.Columns})")), FactLevel.Warning,
-                $"{cost} Create them: {string.Join("; ", missing.Select(i => $"CREATE INDEX {_dialect.Quote(i.Name)} ON {i.Table} ({i.Columns})"))}.");
+                $"{cost} Create them: {string.Join("; ", missing.Select(i => _dialect.CreateIndex(i, ifNotExists: false)))}.");
         }).ToList();
     }
 

@@ -36,6 +36,25 @@ public interface IResultTransfer : IResultStoreCapability
     ValueTask<int> ImportGroupsAsync(IReadOnlyList<GroupMeta> groups, CancellationToken cancellationToken = default);
 }
 
+/// <summary>
+/// Optional capability of a copy's target: a store whose secondary indexes cost more to keep up
+/// row by row than to build once (a SQL table's B-trees). <c>resultgrid migrate</c> calls
+/// <see cref="BeginBulkLoadAsync"/> before a fresh copy and <see cref="EndBulkLoadAsync"/> after
+/// every results phase, resumed or not, so an interrupted copy gets its indexes back when it is
+/// resumed (and a silo starting with CreateTables on makes any still missing).
+/// </summary>
+public interface IBulkLoadTarget : IResultStoreCapability
+{
+    /// <summary>
+    /// When no result is stored yet, drops the results' secondary indexes (never the key) and
+    /// returns true; a target holding results is left as it is (its readers need the indexes).
+    /// </summary>
+    ValueTask<bool> BeginBulkLoadAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>Creates every index of the store's schema that is missing; nothing when all are there.</summary>
+    ValueTask EndBulkLoadAsync(CancellationToken cancellationToken = default);
+}
+
 /// <summary>One page of a transfer: the records, the cursor after them, and the stored entries that could not be read.</summary>
 public sealed record TransferPage<T>(IReadOnlyList<T> Items, string? NextCursor, IReadOnlyList<TransferProblem> Problems)
 {

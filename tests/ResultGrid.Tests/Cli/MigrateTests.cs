@@ -256,7 +256,12 @@ public sealed class MigrateTests(PostgresCluster postgres, MariaDbCluster maria)
         Assert.Equal("results", saved.GetProperty("phase").GetString());
         var scannedBeforeKill = saved.GetProperty("results_scanned").GetInt64();
         Assert.InRange(scannedBeforeKill, Count / 4, Count - 1);
-        await using var target = await SqlStoreAsync(targetUrl);
+        // The copy into the empty table went without its secondary indexes (built once at the
+        // end). Opened without CreateTables, which would make them again.
+        await using var target = new SqlResultStore(SqlStoreSettings.Create(BackendUrl.Parse(targetUrl), new SqlResultStoreOptions { CreateTables = false }), TimeProvider.System, NullLogger.Instance);
+        await target.InitializeAsync(Ct);
+        Assert.StartsWith("missing:", await IndexFactAsync(target, BackendFactIds.QueryIndexes), StringComparison.Ordinal);
+        Assert.Contains("expires_at", await IndexFactAsync(target, BackendFactIds.CleanupIndexes), StringComparison.Ordinal);
         Assert.InRange(await target.EstimateResultCountAsync(Ct), scannedBeforeKill, Count - 1);
 
         await using var second = new ProcessTests.Running(ProcessTests.Built("src/Cli", "resultgrid"), new Dictionary<string, string>(), arguments: arguments);
@@ -275,7 +280,12 @@ public sealed class MigrateTests(PostgresCluster postgres, MariaDbCluster maria)
         Assert.True(report.GetProperty("verify").GetProperty("passed").GetBoolean(), second.Output);
         Assert.Equal(Count, await target.EstimateResultCountAsync(Ct));
         await AssertCopiedAsync(target, records, "SQLite after the resume");
+        Assert.StartsWith("all ", await IndexFactAsync(target, BackendFactIds.QueryIndexes), StringComparison.Ordinal);
+        Assert.StartsWith("all ", await IndexFactAsync(target, BackendFactIds.CleanupIndexes), StringComparison.Ordinal);
     }
+
+    private static async Task<string> IndexFactAsync(IResultStore store, string id) =>
+        (await store.Capability<IBackendDiagnostics>()!.DescribeAsync(Ct)).Single(f => f.Id == id).Value;
 
     [Fact]
     [Trait("Backend", "redis")]
