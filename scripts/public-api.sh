@@ -12,7 +12,7 @@
 # public) removes it from Unshipped, or, for a line of Shipped (a released version had it),
 # records it as *REMOVED* in Unshipped, as the analyzer wants for a breaking change. A project
 # without the files gets them (Shipped empty, both starting with #nullable enable). One build of
-# all of them (3.5-4 minutes on this shared 2-core machine): `dotnet format analyzers
+# all of them (2 to 4 minutes on this shared 2-core machine): `dotnet format analyzers
 # --diagnostics RS0016 RS0017` took as long per run and fixed only one project's files per run.
 set -euo pipefail
 
