@@ -87,7 +87,7 @@ public interface IGroupResultGrain : IGrainWithStringKey
 }
 
 /// <summary>Limits of a group's reads, one value for the grain and the SDK that calls it.</summary>
-public static class GroupReads
+internal static class GroupReads
 {
     /// <summary>
     /// Ids per batched read of a group's children (<see cref="IGroupResultGrain.ReadResultsAsync"/>):

@@ -12,7 +12,7 @@ namespace ResultGrid;
 /// <c>null</c> and numbers), so a literal is found by its first letter; the rewrites are only ever
 /// run after a strict parse failed, so the common path never pays for them.
 /// </remarks>
-public static class PythonJsonLiterals
+internal static class PythonJsonLiterals
 {
     private static readonly byte[] NaN = "NaN"u8.ToArray();
     private static readonly byte[] Infinity = "Infinity"u8.ToArray();

@@ -5,7 +5,7 @@ using ResultGrid.Serialization;
 namespace ResultGrid.Client;
 
 // Groups and chords: save, status, join, as-completed, submit.
-public sealed partial class ResultGridClient
+internal sealed partial class ResultGridClient
 {
     // ---- groups ----
 

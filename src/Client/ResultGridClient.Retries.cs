@@ -5,7 +5,7 @@ using ResultGrid.Serialization;
 namespace ResultGrid.Client;
 
 // Calls the cluster may fail to answer: attempts, resends of idempotent calls, back-off.
-public sealed partial class ResultGridClient
+internal sealed partial class ResultGridClient
 {
     // ---- calls the cluster may fail to answer ----
 

@@ -9,7 +9,7 @@ namespace ResultGrid.Client;
 /// move bytes and never need the caller's types; reads are decoded here with the
 /// accept-content whitelist.
 /// </summary>
-public sealed partial class ResultGridClient : IResultGridClient
+internal sealed partial class ResultGridClient : IResultGridClient
 {
     private readonly IGrainFactory _grainFactory;
     private readonly Lazy<ResultGrainReferences> _references;

@@ -13,7 +13,7 @@ namespace ResultGrid.Grains;
 /// with a message naming it. With <see cref="ResultGridOptions.SecondaryBackend"/> set, the
 /// store is a <see cref="DualWriteResultStore"/> over both backends (live migration).
 /// </summary>
-public sealed partial class ResultStores : ILifecycleParticipant<ISiloLifecycle>
+internal sealed partial class ResultStores : ILifecycleParticipant<ISiloLifecycle>
 {
     private readonly Lazy<IResultStore> _default;
     private readonly ILogger<ResultStores> _logger;

@@ -1,7 +1,7 @@
 namespace ResultGrid.Grains;
 
 [Alias("ResultGrid.IWaiterIndexPartitionGrain")]
-public interface IWaiterIndexPartitionGrain : IGrainWithIntegerKey
+internal interface IWaiterIndexPartitionGrain : IGrainWithIntegerKey
 {
     [Alias("Register")] Task RegisterAsync(string taskId, Guid token, DateTimeOffset until);
     [Alias("Unregister")] Task UnregisterAsync(string taskId, Guid token);

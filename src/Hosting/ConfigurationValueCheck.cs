@@ -25,7 +25,7 @@ public sealed record ConfigurationProblem(string Key, string? Value, string Mess
 /// binder's own (<see cref="ConfigurationBinder.Get(IConfiguration, Type)"/> on each value), so
 /// the check and the binding never disagree about what parses.
 /// </summary>
-public static class ConfigurationValueCheck
+internal static class ConfigurationValueCheck
 {
     /// <summary>Every value under each section that its options type cannot take.</summary>
     public static IReadOnlyList<ConfigurationProblem> Check(IConfiguration configuration, IEnumerable<(string Section, Type Options)> sections)

@@ -11,7 +11,7 @@ namespace ResultGrid.Hosting;
 /// GET for the persistence and eviction facts), and no table creation for a tool that only
 /// reports what is there. Options come from <c>configuration</c>, where credentials belong.
 /// </summary>
-public sealed class OperatorStore : IAsyncDisposable
+internal sealed class OperatorStore : IAsyncDisposable
 {
     private readonly ServiceProvider _services;
 

@@ -17,7 +17,7 @@ namespace ResultGrid.Hosting;
 /// variables; the service is named by <c>OTEL_SERVICE_NAME</c>, else <see cref="DefaultServiceName"/>.
 /// With none of them set nothing is registered, so no span is even created.
 /// </summary>
-public static class ResultGridTelemetry
+internal static class ResultGridTelemetry
 {
     /// <summary>The service name of the exported telemetry when <c>OTEL_SERVICE_NAME</c> is not set.</summary>
     public const string DefaultServiceName = "resultgrid-silo";

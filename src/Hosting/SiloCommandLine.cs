@@ -7,7 +7,7 @@ namespace ResultGrid.Hosting;
 /// The silo host's own switch, <c>--verbose</c>, taken out of the arguments before the host reads
 /// them as configuration (where a lone <c>--verbose</c> would be a key without a value).
 /// </summary>
-public static class SiloCommandLine
+internal static class SiloCommandLine
 {
     public const string VerboseSwitch = "--verbose";
 

@@ -9,7 +9,7 @@ namespace ResultGrid.Hosting;
 /// machine (exit code 1: a server refused, a port was taken). Shared by the silo host and the CLI,
 /// so both word the same failure the same way.
 /// </summary>
-public static class StartupErrors
+internal static class StartupErrors
 {
     /// <summary>Exit code of a configuration the silo (or a command) cannot use.</summary>
     public const int ConfigurationExitCode = 2;

@@ -160,4 +160,4 @@ internal static class GroupEndpoints
 }
 
 /// <summary>The body of <c>PUT groups/{id}</c>.</summary>
-public sealed record GroupRequest(IReadOnlyList<string> TaskIds, double? Expires);
+internal sealed record GroupRequest(IReadOnlyList<string> TaskIds, double? Expires);

@@ -161,14 +161,14 @@ internal static class OperationsEndpoints
 }
 
 /// <summary>The body of <c>POST tasks/{name}</c>.</summary>
-public sealed record SubmitRequest(JsonElement? Args, string? TaskId, string? Group, string? Parent, string? Queue, double? Expires);
+internal sealed record SubmitRequest(JsonElement? Args, string? TaskId, string? Group, string? Parent, string? Queue, double? Expires);
 
-public sealed record StatsView(string? Backend, IReadOnlyDictionary<string, long> States, string StatesSource, double? CountMilliseconds, IReadOnlyList<SiloStatsView> Silos, TotalsView Totals);
+internal sealed record StatsView(string? Backend, IReadOnlyDictionary<string, long> States, string StatesSource, double? CountMilliseconds, IReadOnlyList<SiloStatsView> Silos, TotalsView Totals);
 
-public sealed record SiloStatsView(string Address, double WritesPerSecond, double ReadsPerSecond, double WaitsPerSecond, long ActiveWaiters, double? StoreLatencyMs, DateTimeOffset At);
+internal sealed record SiloStatsView(string Address, double WritesPerSecond, double ReadsPerSecond, double WaitsPerSecond, long ActiveWaiters, double? StoreLatencyMs, DateTimeOffset At);
 
-public sealed record TotalsView(double WritesPerSecond, double ReadsPerSecond, double WaitsPerSecond, long ActiveWaiters);
+internal sealed record TotalsView(double WritesPerSecond, double ReadsPerSecond, double WaitsPerSecond, long ActiveWaiters);
 
-public sealed record CheckView(bool Healthy, string Detail);
+internal sealed record CheckView(bool Healthy, string Detail);
 
-public sealed record ReadyView(string Status, string Silo, string Backend, IReadOnlyDictionary<string, CheckView> Checks);
+internal sealed record ReadyView(string Status, string Silo, string Backend, IReadOnlyDictionary<string, CheckView> Checks);

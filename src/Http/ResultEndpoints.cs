@@ -317,10 +317,10 @@ internal static class ResultEndpoints
 }
 
 /// <summary>A result's state history, as <c>GET …/results/{id}/history</c> answers.</summary>
-public sealed record HistoryView(string TaskId, bool Enabled, HistoryEntryView[] Entries);
+internal sealed record HistoryView(string TaskId, bool Enabled, HistoryEntryView[] Entries);
 
 /// <summary>One state change: the state, when, by which worker, at which retry, and why (FAILURE, RETRY, REVOKED).</summary>
-public sealed record HistoryEntryView(string State, DateTimeOffset At, string? Worker, int? Retries, string? Reason);
+internal sealed record HistoryEntryView(string State, DateTimeOffset At, string? Worker, int? Retries, string? Reason);
 
 /// <summary>The body of an optional revoke: a reason.</summary>
-public sealed record RevokeRequest(string? Reason);
+internal sealed record RevokeRequest(string? Reason);

@@ -7,7 +7,7 @@ namespace ResultGrid.Http;
 
 /// <summary>A JSON value passed on exactly as stored (already checked to be one JSON value).</summary>
 [JsonConverter(typeof(RawJsonConverter))]
-public sealed class RawJson(byte[] utf8, bool namedLiterals = false)
+internal sealed class RawJson(byte[] utf8, bool namedLiterals = false)
 {
     internal byte[] Utf8 { get; } = utf8;
 
@@ -63,7 +63,7 @@ public sealed class RawJson(byte[] utf8, bool namedLiterals = false)
 }
 
 /// <summary>One task's result as the API shows it.</summary>
-public sealed record ResultView
+internal sealed record ResultView
 {
     public required string TaskId { get; init; }
     public required string State { get; init; }
@@ -102,12 +102,12 @@ public sealed record ResultView
     public ProblemView? Problem { get; init; }
 }
 
-public sealed record FailureView(string Type, string Message, string? Module, string? Traceback, RawJson? Arguments);
+internal sealed record FailureView(string Type, string Message, string? Module, string? Traceback, RawJson? Arguments);
 
-public sealed record ProblemView(string Field, string Reason);
+internal sealed record ProblemView(string Field, string Reason);
 
 /// <summary>A search row: what the result is, never its value.</summary>
-public sealed record ResultSummary
+internal sealed record ResultSummary
 {
     public required string TaskId { get; init; }
     public required string State { get; init; }
@@ -125,17 +125,17 @@ public sealed record ResultSummary
     public long ValueBytes { get; init; }
 }
 
-public sealed record SearchPage(IReadOnlyList<ResultSummary> Items, string? NextCursor, IReadOnlyList<UnreadableView> Unreadable);
+internal sealed record SearchPage(IReadOnlyList<ResultSummary> Items, string? NextCursor, IReadOnlyList<UnreadableView> Unreadable);
 
-public sealed record UnreadableView(string TaskId, string Field, string Reason);
+internal sealed record UnreadableView(string TaskId, string Field, string Reason);
 
-public sealed record WriteAnswer(string TaskId, string State, string Outcome, bool Stored, string Detail);
+internal sealed record WriteAnswer(string TaskId, string State, string Outcome, bool Stored, string Detail);
 
-public sealed record ForgetAnswer(string TaskId, bool Forgotten);
+internal sealed record ForgetAnswer(string TaskId, bool Forgotten);
 
-public sealed record ChildState(string TaskId, string State);
+internal sealed record ChildState(string TaskId, string State);
 
-public sealed record GroupView
+internal sealed record GroupView
 {
     public required string GroupId { get; init; }
     public bool Exists { get; init; }
@@ -151,11 +151,11 @@ public sealed record GroupView
     public ChordView? Chord { get; init; }
 }
 
-public sealed record ChordView(string TaskId, string Name, string? State);
+internal sealed record ChordView(string TaskId, string Name, string? State);
 
-public sealed record JoinAnswer(string GroupId, bool Ready, IReadOnlyList<ResultView>? Results, GroupView? Status);
+internal sealed record JoinAnswer(string GroupId, bool Ready, IReadOnlyList<ResultView>? Results, GroupView? Status);
 
-public sealed record SubmitAnswer(string TaskId, string Location, bool ResultIgnored);
+internal sealed record SubmitAnswer(string TaskId, string Location, bool ResultIgnored);
 
 /// <summary>Turns what the SDK read into what the API shows.</summary>
 internal sealed class ResultViews(ResultSerializer serializer)

@@ -9,7 +9,7 @@ namespace ResultGrid.Http;
 /// language would store it. Values arrive as JSON and are stored as JSON; the silo applies
 /// every rule the SDK's writes meet.
 /// </summary>
-public sealed record WriteRequest
+internal sealed record WriteRequest
 {
     /// <summary>SUCCESS, FAILURE, RETRY, REVOKED, STARTED, or a custom state such as PROGRESS.</summary>
     public required string State { get; init; }
@@ -243,4 +243,4 @@ public sealed record WriteRequest
 }
 
 /// <summary>The exception of a FAILURE, RETRY or REVOKED write.</summary>
-public sealed record ErrorRequest(string Type, string? Message, string? Module, string? Traceback);
+internal sealed record ErrorRequest(string Type, string? Message, string? Module, string? Traceback);

@@ -8,7 +8,7 @@ namespace ResultGrid.Serialization;
 /// <c>br</c>, <c>zstd</c>), so a reader undoes whatever the writer chose whatever its own
 /// settings are now.
 /// </summary>
-public static class ResultCompression
+internal static class ResultCompression
 {
     public const string Gzip = "gzip";
     public const string Brotli = "br";

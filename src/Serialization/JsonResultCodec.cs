@@ -65,7 +65,7 @@ public sealed class JsonResultCodec : IResultCodec
 }
 
 /// <summary>Raw bytes, stored as they are: for results that already are a file, an image, a blob.</summary>
-public sealed class RawBytesCodec : IResultCodec
+internal sealed class RawBytesCodec : IResultCodec
 {
     public const string MediaType = "application/octet-stream";
 

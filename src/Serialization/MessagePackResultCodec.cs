@@ -10,7 +10,7 @@ namespace ResultGrid.Serialization;
 /// read a type name from the stored bytes and load it. Hardened for untrusted data (depth
 /// limits, collision-resistant hashing).
 /// </summary>
-public sealed class MessagePackResultCodec : IResultCodec
+internal sealed class MessagePackResultCodec : IResultCodec
 {
     public const string MediaType = "application/x-msgpack";
 

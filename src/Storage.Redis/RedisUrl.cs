@@ -7,7 +7,7 @@ namespace ResultGrid.Storage.Redis;
 /// checks and credentials as the result store: for Orleans clustering and reminders on the same
 /// Redis.
 /// </summary>
-public static class RedisUrl
+internal static class RedisUrl
 {
     /// <summary>
     /// The connection options for <paramref name="url"/> (<c>redis://</c>, <c>rediss://</c>,

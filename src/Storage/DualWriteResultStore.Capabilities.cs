@@ -1,6 +1,6 @@
 namespace ResultGrid.Storage;
 
-public sealed partial class DualWriteResultStore
+internal sealed partial class DualWriteResultStore
 {
     /// <summary>
     /// What the pair really has, decided once from its two stores: a change feed where either side

@@ -23,7 +23,7 @@ namespace ResultGrid.Storage;
 /// have, and the object itself implements none of them, so an <c>is</c> check on it finds nothing.
 /// </para>
 /// </remarks>
-public sealed partial class DualWriteResultStore : IResultStore, IAsyncDisposable
+internal sealed partial class DualWriteResultStore : IResultStore, IAsyncDisposable
 {
     private readonly IResultStore _primary;
     private readonly IResultStore _secondary;

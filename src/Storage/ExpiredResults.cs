@@ -3,7 +3,7 @@ using System.Diagnostics;
 namespace ResultGrid.Storage;
 
 /// <summary>The sweep loop, in one place for the sweeper grain and the command line.</summary>
-public static class ExpiredResults
+internal static class ExpiredResults
 {
     /// <summary>
     /// Deletes what had expired at <paramref name="now"/>, <paramref name="batchSize"/> rows a

@@ -14,7 +14,7 @@ namespace ResultGrid.Storage;
 /// A field reader is a static lambda with its source and position passed in, so the common case
 /// (nothing wrong) allocates nothing but this object: a join maps thousands of rows at once.
 /// </remarks>
-public sealed partial class RecordReader
+internal sealed partial class RecordReader
 {
     // A reason is a hint for an operator, not a dump: long parser messages are cut here.
     private const int MaxReasonLength = 240;

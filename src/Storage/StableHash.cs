@@ -5,7 +5,7 @@ namespace ResultGrid.Storage;
 /// for spreading task ids over partition grains. FNV-1a over UTF-16 code units: cheap, and
 /// spreads UUIDs evenly.
 /// </summary>
-public static class StableHash
+internal static class StableHash
 {
     public static uint Of(string text)
     {

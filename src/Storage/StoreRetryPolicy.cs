@@ -35,7 +35,7 @@ public sealed class StoreRetryOptions
 /// out the caller gets <see cref="ResultStoreUnavailableException"/> naming the endpoint, and
 /// nothing is acknowledged.
 /// </summary>
-public sealed class StoreRetryPolicy(StoreRetryOptions options, TimeProvider time)
+internal sealed class StoreRetryPolicy(StoreRetryOptions options, TimeProvider time)
 {
     public async ValueTask<T> ExecuteAsync<T>(Func<ValueTask<T>> call, Func<Exception, bool> isTransient, string endpoint, string operation, CancellationToken cancellationToken = default)
     {

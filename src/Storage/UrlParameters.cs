@@ -7,7 +7,7 @@ namespace ResultGrid.Storage;
 /// <c>?socket_timeout=2.5</c> or <c>?pool_pre_ping=true</c> mean the same everywhere. Each
 /// throws <see cref="FormatException"/> naming the parameter and what it must be.
 /// </summary>
-public static class UrlParameters
+internal static class UrlParameters
 {
     public static int WholeNumber(string text, string name) =>
         int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value) ? value : throw new FormatException($"{name}={text} is not a whole number.");

@@ -69,7 +69,7 @@ public sealed class TaskContext
 }
 
 /// <summary>A registered task: its name, options and how to invoke it on encoded arguments.</summary>
-public sealed class TaskDefinition
+internal sealed class TaskDefinition
 {
     private readonly Func<ResultSerializer, TaskContext, ResultPayload?, Task<object?>> _invoke;
 
@@ -96,7 +96,7 @@ public sealed class TaskDefinition
 }
 
 /// <summary>The tasks registered on this silo, by name.</summary>
-public sealed class TaskRegistry
+internal sealed class TaskRegistry
 {
     private readonly Dictionary<string, TaskDefinition> _tasks = new(StringComparer.Ordinal);
 

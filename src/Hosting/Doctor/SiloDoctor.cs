@@ -9,7 +9,7 @@ namespace ResultGrid.Hosting.Doctor;
 /// with (the host's own configuration, so a value's source is the file or variable the host read
 /// it from), and on its backend's server. Registered by <see cref="ResultGridSiloHostExtensions.AddResultGridSilo"/>.
 /// </summary>
-public sealed class SiloDoctor : IConfigurationDoctor
+internal sealed class SiloDoctor : IConfigurationDoctor
 {
     private readonly IConfiguration _configuration;
     private readonly IHostEnvironment _environment;

@@ -4,7 +4,7 @@ namespace ResultGrid.Storage.Memory;
 
 /// <summary>One shard of a memory store. Not for direct use: go through the result grains.</summary>
 [Alias("ResultGrid.Storage.IMemoryResultPartitionGrain")]
-public interface IMemoryResultPartitionGrain : IGrainWithStringKey
+internal interface IMemoryResultPartitionGrain : IGrainWithStringKey
 {
     [Alias("Write")] Task<StoreWriteResult> WriteAsync(TaskResult result);
     [Alias("WriteWithHistory")] Task<StoreWriteResult> WriteWithHistoryAsync(TaskResult result, ResultHistoryEntry entry, int maxEntries);
