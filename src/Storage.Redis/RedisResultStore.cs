@@ -213,6 +213,7 @@ internal sealed partial class RedisResultStore : IResultStore, IResultHistory, I
         _connections = connections;
         _databases = databases;
         _isCluster = Servers(connections[0]).Any(s => s.ServerType == ServerType.Cluster);
+        StartBatching();
         LogConnected(_logger, _settings.Endpoints, _settings.Database, connections.Length, _isCluster ? "cluster" : "standalone");
         if (_settings.Configuration.Ssl && _settings.CertReqs == "none")
         {
@@ -245,18 +246,16 @@ internal sealed partial class RedisResultStore : IResultStore, IResultHistory, I
     private ValueTask<T> Retry<T>(string operation, Func<ValueTask<T>> call) =>
         _retry.ExecuteAsync(call, IsTransient, _settings.Endpoints, operation);
 
+    /// <summary>
+    /// The never-replace-SUCCESS write, coalesced with the writes that arrive meanwhile into one
+    /// script call (see RedisResultStore.Batch.cs), or alone with coalescing off.
+    /// </summary>
     public async ValueTask<StoreWriteResult> WriteAsync(TaskResult result, CancellationToken cancellationToken = default)
     {
-        var key = _keys.Task(result.TaskId);
-        var doc = (RedisValue)CeleryDocument.Encode(result);
-        var refused = await Retry("write", async () =>
-        {
-            // The TTL is computed per attempt, so a retried write does not outlive its expiry.
-            var ttl = RedisTtl.Milliseconds(result.ExpiresAt, _time.GetUtcNow());
-            return await Database.ScriptEvaluateAsync(TaskWriteScript, new { key, doc, ttl });
-        });
-
-        return Outcome(result.TaskId, refused);
+        var write = ToWrite(result);
+        return _writes is { } writes
+            ? (await writes.RunAsync(write)).Unwrap()
+            : await WriteOneAsync(write);
     }
 
     /// <summary>What the write script answered: nil when applied; else the stored SUCCESS, or (single retrieval) the CONSUMED marker.</summary>
@@ -693,6 +692,12 @@ internal sealed partial class RedisResultStore : IResultStore, IResultHistory, I
 
     public async ValueTask DisposeAsync()
     {
+        // The queued writes first, while the connections that carry them are still open.
+        if (_writes is { } writes)
+        {
+            await writes.DisposeAsync();
+        }
+
         foreach (var connection in _connections)
         {
             await connection.DisposeAsync();
