@@ -19,7 +19,7 @@ internal sealed partial class RedisResultStore : IResultStore, IResultHistory, I
     // write was refused, nil when it was applied.
     // A key of another type at the result's key (WRONGTYPE for GET) holds no SUCCESS: the write
     // replaces it, as Celery's plain SET does, so a damaged key never fails its task's own write.
-    private const string WriteScriptText = """
+    internal const string WriteScriptText = """
         local current = redis.pcall('GET', @key)
         if type(current) == 'table' and current['err'] then current = false end
         if current then
