@@ -101,17 +101,17 @@ internal sealed class RedisStoreSettings
 
             if (merged.BatchWindow < TimeSpan.Zero || merged.BatchWindow > TimeSpan.FromSeconds(1))
             {
-                return $"Redis batch_window_ms is {merged.BatchWindow.TotalMilliseconds}; it must be from 0 to 1000 milliseconds.";
+                return $"Redis batch_window_ms ({RedisResultStoreOptions.SectionName}:BatchWindow) is {merged.BatchWindow.TotalMilliseconds} ms; it must be from 0 to 1000 milliseconds.";
             }
 
             if (merged.MaxBatchSize is < 1 or > MaxBatchSizeLimit)
             {
-                return $"Redis batch_size is {merged.MaxBatchSize}; it must be from 1 to {MaxBatchSizeLimit}.";
+                return $"Redis batch_size ({RedisResultStoreOptions.SectionName}:MaxBatchSize) is {merged.MaxBatchSize}; it must be from 1 to {MaxBatchSizeLimit}.";
             }
 
             if (merged.Writers is < 1 or > 64)
             {
-                return $"Redis writers is {merged.Writers}; it must be from 1 to 64.";
+                return $"Redis writers ({RedisResultStoreOptions.SectionName}:Writers) is {merged.Writers}; it must be from 1 to 64.";
             }
 
             if (!CertReqNames.ContainsKey(merged.SslCertReqs))

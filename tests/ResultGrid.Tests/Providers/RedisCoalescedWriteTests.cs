@@ -201,16 +201,31 @@ public sealed class RedisCoalescedWriteTests(RedisCluster cluster) : IAsyncLifet
         await Db.KeyExistsAsync(ids.Select(id => (RedisKey)(RedisResultStore.TaskKeyPrefix + id)).ToArray());
 
     [Theory]
-    [InlineData("coalesce_writes=true&batch_size=0", "batch_size is 0; it must be from 1 to 1000")]
-    [InlineData("batch_size=1001", "batch_size is 1001; it must be from 1 to 1000")]
-    [InlineData("batch_window_ms=-1", "batch_window_ms is -1; it must be from 0 to 1000 milliseconds")]
-    [InlineData("writers=0", "writers is 0; it must be from 1 to 64")]
+    [InlineData("coalesce_writes=true&batch_size=0", "batch_size (ResultGrid:Redis:MaxBatchSize) is 0; it must be from 1 to 1000")]
+    [InlineData("batch_size=1001", "batch_size (ResultGrid:Redis:MaxBatchSize) is 1001; it must be from 1 to 1000")]
+    [InlineData("batch_window_ms=-1", "batch_window_ms (ResultGrid:Redis:BatchWindow) is -1 ms; it must be from 0 to 1000 milliseconds")]
+    [InlineData("writers=0", "writers (ResultGrid:Redis:Writers) is 0; it must be from 1 to 64")]
     [InlineData("coalesce_writes=maybe", "coalesce_writes=maybe is not true or false")]
     public void Bad_batching_parameters_are_refused_naming_the_parameter_and_what_is_allowed(string query, string message)
     {
         var problem = RedisStoreSettings.Validate(BackendUrl.Parse($"redis://127.0.0.1:6379/0?{query}"), new RedisResultStoreOptions());
         Assert.NotNull(problem);
         Assert.Contains(message, problem, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Bad_batching_options_are_refused_too_and_the_url_wins_over_them()
+    {
+        var url = BackendUrl.Parse("redis://127.0.0.1:6379/0");
+        Assert.Contains("batch_size (ResultGrid:Redis:MaxBatchSize) is 5000; it must be from 1 to 1000",
+            RedisStoreSettings.Validate(url, new RedisResultStoreOptions { MaxBatchSize = 5000 }), StringComparison.Ordinal);
+        Assert.Contains("writers (ResultGrid:Redis:Writers) is 65; it must be from 1 to 64",
+            RedisStoreSettings.Validate(url, new RedisResultStoreOptions { Writers = 65 }), StringComparison.Ordinal);
+
+        var merged = RedisStoreSettings.Create(BackendUrl.Parse("redis://127.0.0.1:6379/0?coalesce_writes=off&batch_size=64&batch_window_ms=0.5&writers=3"),
+            new RedisResultStoreOptions { CoalesceWrites = true, MaxBatchSize = 500, Writers = 1 });
+        Assert.Equal(new RedisWriteBatching(false, TimeSpan.FromMilliseconds(0.5), 64, 3), merged.Batching);
+        Assert.Equal(new RedisWriteBatching(true, TimeSpan.Zero, 128, 2), RedisStoreSettings.Create(url, new RedisResultStoreOptions()).Batching);
     }
 
     /// <summary>
