@@ -55,6 +55,7 @@ internal sealed partial class RedisResultStore
     private static readonly string SingleRetrievalBatchWriteScriptText = BatchWriteScriptText.Replace(BatchKeepLine, BatchKeepConsumedLine, StringComparison.Ordinal);
 
     private StoreBatcher<RedisWrite, RedisWriteAnswer>? _writes;
+    private int _writesInFlight;
     private long _batchCalls;
     private long _batchedWrites;
 

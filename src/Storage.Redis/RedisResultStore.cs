@@ -253,9 +253,23 @@ internal sealed partial class RedisResultStore : IResultStore, IResultHistory, I
     public async ValueTask<StoreWriteResult> WriteAsync(TaskResult result, CancellationToken cancellationToken = default)
     {
         var write = ToWrite(result);
-        return _writes is { } writes
-            ? (await writes.RunAsync(write)).Unwrap()
-            : await WriteOneAsync(write);
+        if (_writes is not { } writes)
+        {
+            return await WriteOneAsync(write);
+        }
+
+        // A write with no other in flight goes at once, on the caller's own path: the batcher's
+        // queue and loop would only add a thread hop to it (the wake latency's write is such a
+        // write). With others in flight it joins the next batch.
+        var alone = Interlocked.Increment(ref _writesInFlight) == 1;
+        try
+        {
+            return alone ? await WriteOneAsync(write) : (await writes.RunAsync(write)).Unwrap();
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _writesInFlight);
+        }
     }
 
     /// <summary>What the write script answered: nil when applied; else the stored SUCCESS, or (single retrieval) the CONSUMED marker.</summary>
