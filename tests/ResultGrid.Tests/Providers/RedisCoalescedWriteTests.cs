@@ -256,7 +256,12 @@ public sealed class RedisCoalescedWriteTests(RedisCluster cluster) : IAsyncLifet
                 }
             }
         })).ToArray();
-        await Task.Delay(300, Ct);
+        // The fault strikes once batches are flowing (on a loaded machine that can take a while).
+        for (var waited = 0; (store.BatchCounts.Calls < 5 || acknowledged.Count < 100) && waited < 30_000; waited += 20)
+        {
+            await Task.Delay(20, Ct);
+        }
+
         await fault();
         await Task.Delay(300, Ct);
         await stop.CancelAsync();
