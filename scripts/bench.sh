@@ -12,7 +12,8 @@
 # --codecs adds, per codec and compression and for results of 100 B, 10 KB and 1 MB, the store
 # rate (peer: the same codec uncompressed) and the stored size as a fraction of the JSON size.
 # With --backend redis it installs (Debian packages) and starts a redis-server on a free
-# loopback port, and the peers celery-redis (python3-celery) and raw-redis run against it too.
+# loopback port, and the peers celery-redis (python3-celery, one process per core), raw-redis and
+# raw-redis-script run against it too.
 # With --backend postgresql it starts a PostgreSQL of its own (initdb in a temporary directory,
 # default durability: fsync on) and runs the peers celery-db (Celery's database backend through
 # SQLAlchemy and psycopg2) and pgbench-upsert against the same server; with --backend mysql, a

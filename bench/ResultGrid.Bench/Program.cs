@@ -122,17 +122,20 @@ for (var r = 0; r < rounds; r++)
 if (scheme == "redis")
 {
     // Peers on the same redis-server in the same run: Celery's RedisBackend.store_result (one
-    // worker process, as Celery calls it), and the driver alone (SET with a TTL, same document
-    // size, same concurrency): the ceiling any Redis result backend on this driver can reach.
+    // worker process per core, Celery's prefork default), the driver alone (SET with a TTL, same
+    // document size, same concurrency): the ceiling any Redis result backend on this driver can
+    // reach, and our write script from the bare driver, one call per result (RawRedisScriptRate.cs).
     var celery = CeleryStoreRate(backendUrl, quick ? 3_000 : 10_000);
     Emit("redis.store_rate_grains", scheme, Median(rates), "results/s", "celery-redis", celery is null ? null : Math.Round(celery.Value, 3));
     var raw = await RawRedisRate.RunAsync(backendUrl, rounds, perRound, InFlight());
     Emit("redis.store_rate_grains_vs_driver", scheme, Median(rates), "results/s", "raw-redis", Math.Round(raw, 3));
+    var rawScript = await RawRedisScriptRate.RunAsync(backendUrl, rounds, perRound, InFlight());
+    Emit("redis.store_rate_grains_vs_script", scheme, Median(rates), "results/s", "raw-redis-script", Math.Round(rawScript, 3));
 }
 else if (scheme is "postgresql" or "mysql" or "sqlite")
 {
     // Peers on the same PostgreSQL in the same run: Celery's DatabaseBackend.store_result
-    // (SQLAlchemy + psycopg2, one worker process), and pgbench with 8 clients doing single-row
+    // (SQLAlchemy + psycopg2, one worker process per core), and pgbench with 8 clients doing single-row
     // upserts into a copy of the results table (same columns and indexes), the database alone.
     double? celery = null, pgbench = null;
     if (scheme == "postgresql")
@@ -487,14 +490,15 @@ namespace ResultGrid.Bench
 
     internal static class RawRedisRate
     {
+        // A document of the same size as the one ResultGrid writes for the benchmark payload.
+        public const string Document = """{"status":"SUCCESS","result":{"Status":"done","Code":42,"Items":[1,2,3]},"traceback":null,"children":[],"date_done":"2026-11-24T10:16:23.442966","task_id":"00000000000000000000000000000000-000000","rg_expires_at_ms":1795000000000}""";
+
         public static async Task<double> RunAsync(string url, int rounds, int perRound, int inFlight)
         {
             var uri = new Uri(url);
             await using var redis = await ConnectionMultiplexer.ConnectAsync($"{uri.Host}:{uri.Port}");
             var db = redis.GetDatabase();
-
-            // A document of the same size as the one ResultGrid writes for the benchmark payload.
-            var doc = (RedisValue)"""{"status":"SUCCESS","result":{"Status":"done","Code":42,"Items":[1,2,3]},"traceback":null,"children":[],"date_done":"2026-11-24T10:16:23.442966","task_id":"00000000000000000000000000000000-000000","rg_expires_at_ms":1795000000000}""";
+            var doc = (RedisValue)Document;
             await Rate.RunAsync(10_000, inFlight, id => db.StringSetAsync($"celery-task-meta-{id}", doc, TimeSpan.FromDays(1))); // warm-up
             var rates = new List<double>();
             for (var r = 0; r < rounds; r++)

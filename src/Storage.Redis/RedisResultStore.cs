@@ -19,7 +19,7 @@ internal sealed partial class RedisResultStore : IResultStore, IResultHistory, I
     // write was refused, nil when it was applied.
     // A key of another type at the result's key (WRONGTYPE for GET) holds no SUCCESS: the write
     // replaces it, as Celery's plain SET does, so a damaged key never fails its task's own write.
-    private const string WriteScriptText = """
+    internal const string WriteScriptText = """
         local current = redis.pcall('GET', @key)
         if type(current) == 'table' and current['err'] then current = false end
         if current then
@@ -213,6 +213,7 @@ internal sealed partial class RedisResultStore : IResultStore, IResultHistory, I
         _connections = connections;
         _databases = databases;
         _isCluster = Servers(connections[0]).Any(s => s.ServerType == ServerType.Cluster);
+        StartBatching();
         LogConnected(_logger, _settings.Endpoints, _settings.Database, connections.Length, _isCluster ? "cluster" : "standalone");
         if (_settings.Configuration.Ssl && _settings.CertReqs == "none")
         {
@@ -245,18 +246,30 @@ internal sealed partial class RedisResultStore : IResultStore, IResultHistory, I
     private ValueTask<T> Retry<T>(string operation, Func<ValueTask<T>> call) =>
         _retry.ExecuteAsync(call, IsTransient, _settings.Endpoints, operation);
 
+    /// <summary>
+    /// The never-replace-SUCCESS write, coalesced with the writes that arrive meanwhile into one
+    /// script call (see RedisResultStore.Batch.cs), or alone with coalescing off.
+    /// </summary>
     public async ValueTask<StoreWriteResult> WriteAsync(TaskResult result, CancellationToken cancellationToken = default)
     {
-        var key = _keys.Task(result.TaskId);
-        var doc = (RedisValue)CeleryDocument.Encode(result);
-        var refused = await Retry("write", async () =>
+        var write = ToWrite(result);
+        if (_writes is not { } writes)
         {
-            // The TTL is computed per attempt, so a retried write does not outlive its expiry.
-            var ttl = RedisTtl.Milliseconds(result.ExpiresAt, _time.GetUtcNow());
-            return await Database.ScriptEvaluateAsync(TaskWriteScript, new { key, doc, ttl });
-        });
+            return await WriteOneAsync(write);
+        }
 
-        return Outcome(result.TaskId, refused);
+        // A write with no other in flight goes at once, on the caller's own path: the batcher's
+        // queue and loop would only add a thread hop to it (the wake latency's write is such a
+        // write). With others in flight it joins the next batch.
+        var alone = Interlocked.Increment(ref _writesInFlight) == 1;
+        try
+        {
+            return alone ? await WriteOneAsync(write) : (await writes.RunAsync(write)).Unwrap();
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _writesInFlight);
+        }
     }
 
     /// <summary>What the write script answered: nil when applied; else the stored SUCCESS, or (single retrieval) the CONSUMED marker.</summary>
@@ -693,6 +706,12 @@ internal sealed partial class RedisResultStore : IResultStore, IResultHistory, I
 
     public async ValueTask DisposeAsync()
     {
+        // The queued writes first, while the connections that carry them are still open.
+        if (_writes is { } writes)
+        {
+            await writes.DisposeAsync();
+        }
+
         foreach (var connection in _connections)
         {
             await connection.DisposeAsync();

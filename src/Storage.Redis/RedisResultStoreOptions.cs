@@ -72,6 +72,28 @@ public sealed class RedisResultStoreOptions
     /// </summary>
     public bool SingleRetrieval { get; set; }
 
+    /// <summary>
+    /// Gather concurrent writes into one multi-key script call (URL: <c>coalesce_writes</c>), the
+    /// Redis group commit: while <see cref="Writers"/> batches are in flight, the writes that
+    /// arrive meanwhile wait and go together (per hash slot on Redis Cluster), each with its own
+    /// outcome, TTL and publish, each acknowledged only once its batch's reply has come. A lone
+    /// write goes at once with the single-key script. Default on; off sends every write alone.
+    /// </summary>
+    public bool CoalesceWrites { get; set; } = true;
+
+    /// <summary>
+    /// How long a batch waits for more writes after its first (URL: <c>batch_window_ms</c>).
+    /// Default 0: what queued while the previous batch was in flight goes at once, which gathers
+    /// as much under load and adds no wait to a lone write. 0 to 1000 ms.
+    /// </summary>
+    public TimeSpan BatchWindow { get; set; } = TimeSpan.Zero;
+
+    /// <summary>The most writes in one script call (URL: <c>batch_size</c>). Default 128; 1 to 1000.</summary>
+    public int MaxBatchSize { get; set; } = 128;
+
+    /// <summary>Write batches in flight at once (URL: <c>writers</c>). Default 2; 1 to 64.</summary>
+    public int Writers { get; set; } = 2;
+
     /// <summary>Retries of calls that lost the connection: exponential back-off with jitter.</summary>
     public StoreRetryOptions Retry { get; set; } = new();
 }

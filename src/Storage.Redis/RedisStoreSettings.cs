@@ -15,8 +15,11 @@ internal sealed class RedisStoreSettings
     [
         "global_keyprefix", "db", "master_name", "max_connections", "socket_timeout", "socket_connect_timeout", "socket_keepalive",
         "health_check_interval", "retry_on_timeout", "ssl_cert_reqs", "ssl_ca_certs", "ssl_certfile", "ssl_keyfile",
-        "single_retrieval",
+        "single_retrieval", "coalesce_writes", "batch_window_ms", "batch_size", "writers",
     ];
+
+    /// <summary>The most writes one batched script call carries: its keys and twice as many arguments stay far below Lua's stack limit.</summary>
+    internal const int MaxBatchSizeLimit = 1000;
 
     private static readonly Dictionary<string, string> CertReqNames = new(StringComparer.OrdinalIgnoreCase)
     {
@@ -25,8 +28,9 @@ internal sealed class RedisStoreSettings
         ["none"] = "none", ["cert_none"] = "none",
     };
 
-    private RedisStoreSettings(ConfigurationOptions configuration, int database, string keyPrefix, string endpoints, string redactedUrl, int connections, bool retryOnTimeout, StoreRetryOptions retry, string certReqs, bool singleRetrieval)
+    private RedisStoreSettings(ConfigurationOptions configuration, int database, string keyPrefix, string endpoints, string redactedUrl, int connections, bool retryOnTimeout, StoreRetryOptions retry, string certReqs, bool singleRetrieval, RedisWriteBatching batching)
     {
+        Batching = batching;
         Configuration = configuration;
         Database = database;
         KeyPrefix = keyPrefix;
@@ -59,6 +63,9 @@ internal sealed class RedisStoreSettings
     /// <summary>Each READY result is handed out once (URL: <c>single_retrieval</c>).</summary>
     public bool SingleRetrieval { get; }
 
+    /// <summary>Coalesced writes: on or off, window, size, batches in flight.</summary>
+    public RedisWriteBatching Batching { get; }
+
     /// <summary>Null when the URL and options are usable; otherwise what is wrong and what is allowed.</summary>
     public static string? Validate(BackendUrl url, RedisResultStoreOptions options)
     {
@@ -90,6 +97,21 @@ internal sealed class RedisStoreSettings
                 {
                     return $"Redis {name} is {value.TotalSeconds} s; it must be more than 0 and at most 600 seconds.";
                 }
+            }
+
+            if (merged.BatchWindow < TimeSpan.Zero || merged.BatchWindow > TimeSpan.FromSeconds(1))
+            {
+                return $"Redis batch_window_ms ({RedisResultStoreOptions.SectionName}:BatchWindow) is {merged.BatchWindow.TotalMilliseconds} ms; it must be from 0 to 1000 milliseconds.";
+            }
+
+            if (merged.MaxBatchSize is < 1 or > MaxBatchSizeLimit)
+            {
+                return $"Redis batch_size ({RedisResultStoreOptions.SectionName}:MaxBatchSize) is {merged.MaxBatchSize}; it must be from 1 to {MaxBatchSizeLimit}.";
+            }
+
+            if (merged.Writers is < 1 or > 64)
+            {
+                return $"Redis writers ({RedisResultStoreOptions.SectionName}:Writers) is {merged.Writers}; it must be from 1 to 64.";
             }
 
             if (!CertReqNames.ContainsKey(merged.SslCertReqs))
@@ -138,6 +160,10 @@ internal sealed class RedisStoreSettings
             SslCertFile = q.TryGetValue("ssl_certfile", out var cf) ? cf : options.SslCertFile,
             SslKeyFile = q.TryGetValue("ssl_keyfile", out var kf) ? kf : options.SslKeyFile,
             SingleRetrieval = q.TryGetValue("single_retrieval", out var sr) ? UrlParameters.Flag(sr, "single_retrieval") : options.SingleRetrieval,
+            CoalesceWrites = q.TryGetValue("coalesce_writes", out var cw) ? UrlParameters.Flag(cw, "coalesce_writes") : options.CoalesceWrites,
+            BatchWindow = q.TryGetValue("batch_window_ms", out var bw) ? UrlParameters.Milliseconds(bw, "batch_window_ms") : options.BatchWindow,
+            MaxBatchSize = q.TryGetValue("batch_size", out var bs) ? UrlParameters.WholeNumber(bs, "batch_size") : options.MaxBatchSize,
+            Writers = q.TryGetValue("writers", out var wr) ? UrlParameters.WholeNumber(wr, "writers") : options.Writers,
             Retry = options.Retry,
             AllowAdmin = options.AllowAdmin,
         };
@@ -182,7 +208,8 @@ internal sealed class RedisStoreSettings
         }
 
         return new RedisStoreSettings(configuration, address.Database, merged.KeyPrefix, address.Display, url.Redacted,
-            merged.MaxConnections, merged.RetryOnTimeout, merged.Retry, certReqs, merged.SingleRetrieval);
+            merged.MaxConnections, merged.RetryOnTimeout, merged.Retry, certReqs, merged.SingleRetrieval,
+            new RedisWriteBatching(merged.CoalesceWrites, merged.BatchWindow, merged.MaxBatchSize, merged.Writers));
     }
 
     /// <summary>ssl_cert_reqs: required checks chain and name, optional the chain, none nothing. A CA file replaces the system roots.</summary>

@@ -30,8 +30,8 @@ internal sealed partial class SqlResultStore : IResultStore, IResultHistory, IRe
     private readonly ConcurrentDictionary<int, string> _upserts = new();
     private readonly ConcurrentDictionary<int, string> _readMany = new();
     private DbDataSource? _dataSource;
-    private SqlBatcher<SqlWrite, StoreWriteResult>? _writes;
-    private SqlBatcher<string, TaskResult?>? _reads;
+    private StoreBatcher<SqlWrite, StoreWriteResult>? _writes;
+    private StoreBatcher<string, TaskResult?>? _reads;
     private long _statements;
     private long _rows;
 
@@ -78,11 +78,15 @@ internal sealed partial class SqlResultStore : IResultStore, IResultHistory, IRe
         _dataSource = _dialect.CreateDataSource(_settings, _history.Enabled);
         var version = await PrepareSchemaAsync(cancellationToken);
         var o = _settings.Options;
-        _writes = new SqlBatcher<SqlWrite, StoreWriteResult>(FlushAsync, w => w.Result.TaskId, w => SizeOf(w.Result), WriteBatches(o, _dialect), o.BatchWindow, o.MaxBatchSize, o.MaxBatchBytes);
+        // A failed multi-row statement rolled back and applied nothing: but for an unreachable
+        // database, its rows run again one by one, so one bad row fails only itself.
+        _writes = new StoreBatcher<SqlWrite, StoreWriteResult>(FlushAsync, w => w.Result.TaskId, w => SizeOf(w.Result), WriteBatches(o, _dialect), o.BatchWindow, o.MaxBatchSize, o.MaxBatchBytes,
+            splitOnFailure: ex => ex is not ResultStoreUnavailableException, store: "The SQL result store");
 
         // Reads never wait for a window: alone, a read goes at once; under load, the reads queued
         // while a query runs share the next one.
-        _reads = new SqlBatcher<string, TaskResult?>(ids => ReadManyAsync(ids).AsTask(), null, _ => 1, ReadBatches(o), TimeSpan.Zero, SqlParameters.ReadChunk, long.MaxValue);
+        _reads = new StoreBatcher<string, TaskResult?>(ids => ReadManyAsync(ids).AsTask(), null, _ => 1, ReadBatches(o), TimeSpan.Zero, SqlParameters.ReadChunk, long.MaxValue,
+            splitOnFailure: ex => ex is not ResultStoreUnavailableException, store: "The SQL result store");
         LogReady(_logger, Display, _tables.Tasks, version, o.MaxPoolSize);
         if (o.SslMode is { } mode && _dialect.Security(mode) != TransportSecurity.Verified)
         {

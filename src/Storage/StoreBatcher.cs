@@ -1,21 +1,26 @@
 using System.Threading.Channels;
 
-namespace ResultGrid.Storage.Sql;
+namespace ResultGrid.Storage;
 
 /// <summary>
-/// Statement batching: concurrent calls queue here, and a few loops each take what is queued
-/// (waiting up to the window for more, up to the count and byte caps) and hand it to the store
-/// as one statement. For writes this is group commit: a write's task completes only when the
-/// statement that carries it has committed, so nothing is acknowledged before it is durable, and
-/// two writes of one id never share a batch (the second waits for the next), since one upsert
-/// statement cannot change a row twice. For reads it turns many primary-key lookups into one
-/// <c>IN</c> query.
+/// Call batching, the stores' one group commit: concurrent calls queue here, and a few loops each
+/// take what is queued (waiting up to the window for more, up to the count and byte caps) and
+/// hand it to the store as one call: one SQL statement, one Redis script. A call's task
+/// completes only when the batch that carries it has its answer, so nothing is acknowledged
+/// before the store has it; while the loops' batches are in flight, the next calls gather. With
+/// an exclusive key, two items of one key never share a batch (the second waits for the next),
+/// since one upsert statement cannot change a row twice. For reads it turns many lookups into one
+/// (<c>IN</c>, MGET).
 /// </summary>
-internal sealed class SqlBatcher<TItem, TResult> : IAsyncDisposable
+/// <typeparam name="TItem">One call's input.</typeparam>
+/// <typeparam name="TResult">One call's answer.</typeparam>
+public sealed class StoreBatcher<TItem, TResult> : IAsyncDisposable
 {
     private readonly Channel<Pending> _queue = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleWriter = false, SingleReader = false });
     private readonly Func<IReadOnlyList<TItem>, Task<TResult[]>> _flush;
     private readonly Func<TItem, string>? _exclusiveKey;
+    private readonly Func<Exception, bool>? _splitOnFailure;
+    private readonly string _store;
     private readonly Func<TItem, long> _size;
     private readonly TimeSpan _window;
     private readonly int _maxCount;
@@ -29,10 +34,19 @@ internal sealed class SqlBatcher<TItem, TResult> : IAsyncDisposable
     /// <param name="window">How long a batch waits for more items after its first; zero sends what is queued.</param>
     /// <param name="maxCount">The most items in one batch.</param>
     /// <param name="maxBytes">A batch closes once its items weigh this much.</param>
-    public SqlBatcher(Func<IReadOnlyList<TItem>, Task<TResult[]>> flush, Func<TItem, string>? exclusiveKey, Func<TItem, long> size, int loops, TimeSpan window, int maxCount, long maxBytes)
+    /// <param name="splitOnFailure">
+    /// When given and true for a batch's error, its items run again one by one, so that one bad
+    /// item (a row too large for its column) does not fail the others; only for stores where a
+    /// failed batch applied nothing. Without it, a failed batch fails every item with its error.
+    /// </param>
+    /// <param name="store">The store, as calls after <see cref="DisposeAsync"/> are told (e.g. "The SQL result store").</param>
+    public StoreBatcher(Func<IReadOnlyList<TItem>, Task<TResult[]>> flush, Func<TItem, string>? exclusiveKey, Func<TItem, long> size, int loops, TimeSpan window, int maxCount, long maxBytes,
+        Func<Exception, bool>? splitOnFailure, string store)
     {
         _flush = flush;
         _exclusiveKey = exclusiveKey;
+        _splitOnFailure = splitOnFailure;
+        _store = store;
         _size = size;
         _window = window;
         _maxCount = maxCount;
@@ -40,12 +54,13 @@ internal sealed class SqlBatcher<TItem, TResult> : IAsyncDisposable
         _loops = Enumerable.Range(0, loops).Select(_ => Task.Run(LoopAsync)).ToArray();
     }
 
+    /// <summary>Queues one call; completes with its answer once its batch has one, or with the batch's error.</summary>
     public Task<TResult> RunAsync(TItem item)
     {
         var pending = new Pending(item);
         if (!_queue.Writer.TryWrite(pending))
         {
-            throw new ObjectDisposedException(nameof(SqlBatcher<TItem, TResult>), "The SQL result store is shutting down and takes no more calls.");
+            throw new ObjectDisposedException(nameof(StoreBatcher<TItem, TResult>), $"{_store} is shutting down and takes no more calls.");
         }
 
         return pending.Completion.Task;
@@ -132,9 +147,9 @@ internal sealed class SqlBatcher<TItem, TResult> : IAsyncDisposable
                 batch[i].Completion.TrySetResult(outcomes[i]);
             }
         }
-        catch (Exception ex) when (batch.Count > 1 && ex is not ResultStoreUnavailableException)
+        catch (Exception ex) when (batch.Count > 1 && _splitOnFailure is not null && _splitOnFailure(ex))
         {
-            // One bad row (too large for the column, say) must not fail the others: run them one by one.
+            // One bad item (a row too large for its column, say) must not fail the others: run them one by one.
             foreach (var write in batch)
             {
                 await FlushAsync([write]);
@@ -149,6 +164,7 @@ internal sealed class SqlBatcher<TItem, TResult> : IAsyncDisposable
         }
     }
 
+    /// <summary>Takes no more calls, and returns once every queued call has its answer.</summary>
     public async ValueTask DisposeAsync()
     {
         _queue.Writer.TryComplete();
