@@ -5,7 +5,7 @@ namespace ResultGrid.Storage.Redis;
 /// results into the same Redis as the store does (and benchmarks that measure that write from
 /// the bare driver), so that they keep its rules instead of a copy of them.
 /// </summary>
-public static class RedisWriteScript
+internal static class RedisWriteScript
 {
     /// <summary>
     /// The single-key write, in StackExchange.Redis' <c>LuaScript.Prepare</c> form with the named

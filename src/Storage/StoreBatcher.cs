@@ -14,7 +14,7 @@ namespace ResultGrid.Storage;
 /// </summary>
 /// <typeparam name="TItem">One call's input.</typeparam>
 /// <typeparam name="TResult">One call's answer.</typeparam>
-public sealed class StoreBatcher<TItem, TResult> : IAsyncDisposable
+internal sealed class StoreBatcher<TItem, TResult> : IAsyncDisposable
 {
     private readonly Channel<Pending> _queue = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleWriter = false, SingleReader = false });
     private readonly Func<IReadOnlyList<TItem>, Task<TResult[]>> _flush;
