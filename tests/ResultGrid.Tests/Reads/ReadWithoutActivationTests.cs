@@ -25,7 +25,13 @@ public abstract class ReadWithoutActivationTests(ResultCluster cluster)
         var run = Guid.NewGuid().ToString("N")[..8];
         var ids = States.ToDictionary(s => s, s => $"direct-{s}-{run}");
         var client = cluster.External;
-        await client.UpdateStateAsync(ids["started"], TaskStates.Started, new ProgressMeta(1, 10), cancellationToken: Ct);
+        // STARTED with Celery's meta (the worker's pid and hostname), as a worker bridge writes it.
+        await client.WriteAsync(new TaskResult
+        {
+            TaskId = ids["started"],
+            State = TaskStates.Started,
+            Payload = new ResultPayload { Data = """{"pid":4242,"hostname":"w1@host"}"""u8.ToArray(), ContentType = "application/json", ContentEncoding = "utf-8" },
+        }, cancellationToken: Ct);
         await client.UpdateStateAsync(ids["progress"], "PROGRESS", new ProgressMeta(3, 10), cancellationToken: Ct);
         await client.MarkSucceededAsync(ids["success"], new ProgressMeta(10, 10), new ResultWriteOptions { Worker = "w1@host", Retries = 2 }, Ct);
         await client.MarkFailedAsync(ids["failure"], new InvalidOperationException("bad value"), cancellationToken: Ct);
@@ -46,7 +52,7 @@ public abstract class ReadWithoutActivationTests(ResultCluster cluster)
     {
         var ids = await StageEveryStateAsync();
         var direct = new Dictionary<string, (TaskResultInfo Info, TaskResult OnSilo, string State, bool Exists, ResultExistence Existence)>();
-        using var activations = new ActivationCounter("TaskResultGrain");
+        using var activations = ActivationCounter.ResultGrains(cluster.Grains);
         foreach (var (label, id) in ids)
         {
             // Through the gateway (an external client) and co-hosted in the other silo.
@@ -84,7 +90,8 @@ public abstract class ReadWithoutActivationTests(ResultCluster cluster)
         // What each state reads as, so that "the same as the grain" is not "both wrong".
         Assert.Equal(TaskStates.Pending, direct["pending"].State);
         Assert.Equal(TaskStates.Started, direct["started"].State);
-        Assert.Equal(new ProgressMeta(1, 10), direct["started"].Info.GetValue<ProgressMeta>());
+        Assert.Equal(4242, direct["started"].Info.GetMeta<JsonElement>().GetProperty("pid").GetInt32());
+        Assert.Equal(new ProgressMeta(3, 10), direct["progress"].Info.GetMeta<ProgressMeta>());
         Assert.Equal("PROGRESS", direct["progress"].State);
         Assert.Equal(TaskStates.Success, direct["success"].State);
         Assert.Equal("w1@host", direct["success"].Info.Record.Worker);
@@ -103,7 +110,7 @@ public abstract class ReadWithoutActivationTests(ResultCluster cluster)
     [Fact]
     public async Task A_result_stored_before_the_read_began_is_read_at_once()
     {
-        using var activations = new ActivationCounter("TaskResultGrain");
+        using var activations = ActivationCounter.ResultGrains(cluster.Grains);
         for (var i = 0; i < 20; i++)
         {
             // Written and acknowledged, then read at once by the other client: never PENDING.
@@ -151,7 +158,7 @@ public abstract class ReadWithoutActivationTests(ResultCluster cluster)
             }
         });
         listener.Start();
-        using var activations = new ActivationCounter("TaskResultGrain");
+        using var activations = ActivationCounter.ResultGrains(cluster.Grains);
 
         var reads = await Task.WhenAll(ids.Select(id => cluster.External.GetAsync(id, Ct)));
 
@@ -193,7 +200,7 @@ public abstract class ReadWithoutActivationTests(ResultCluster cluster)
             }
         }
 
-        using var activations = new ActivationCounter("TaskResultGrain");
+        using var activations = ActivationCounter.ResultGrains(cluster.Grains);
         var read = await cluster.External.GetGroupResultsAsync(gid, Ct);
         Assert.Equal(0, activations.Created);
 

@@ -20,7 +20,7 @@ public sealed class ReadsThatNeedTheGrainTests(RpcCluster rpc)
     {
         var id = $"rpc-twice-{Guid.NewGuid():N}";
         await rpc.External.MarkSucceededAsync(id, 42, cancellationToken: Ct);
-        using var activations = new ActivationCounter("TaskResultGrain");
+        using var activations = ActivationCounter.ResultGrains(rpc.Grains);
 
         // The state is not a retrieval: asked twice, the result stays for its reader.
         Assert.Equal(TaskStates.Success, await rpc.External.GetStateAsync(id, Ct));
@@ -68,7 +68,7 @@ public sealed class ReadsThatNeedTheGrainTests(RpcCluster rpc)
         await client.MarkSucceededAsync(read, 1, cancellationToken: Ct);
         await client.MarkSucceededAsync(unread, 2, cancellationToken: Ct);
 
-        using (var activations = new ActivationCounter("TaskResultGrain"))
+        using (var activations = ActivationCounter.ResultGrains(cluster.Client))
         {
             Assert.Equal(1, (await client.GetAsync(read, Ct)).GetValue<int>());
             Assert.True(activations.Created > 0, "with ExpireAfterRead a read created no result grain activation: it bypassed the rule");
