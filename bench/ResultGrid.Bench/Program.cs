@@ -318,7 +318,7 @@ if (args.Contains("--codecs"))
 await host.StopAsync();
 
 // Memory per idle result, in a silo process of its own (IdleMemoryBench.cs).
-await IdleMemoryBench.RunAsync(scheme, backendUrl, quick ? 100_000 : 1_000_000);
+await IdleMemoryBench.RunAsync(scheme, backendUrl, quick ? 300_000 : 1_000_000);
 return 0;
 
 static void Emit(string name, string backend, double value, string unit, string? peer = null, double? peerValue = null) =>
