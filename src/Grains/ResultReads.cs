@@ -15,9 +15,11 @@ namespace ResultGrid.Grains;
 /// </summary>
 internal sealed class ResultReads
 {
-    // Batches in flight at once. Enough to keep the store's round trips overlapping while others
-    // decode; few enough that reads arriving meanwhile gather into the next batch, which is what
-    // makes the batches large under load (256 readers in flight: ~60 ids per MGET).
+    // Batches in flight at once: enough to keep store round trips overlapping while others
+    // decode, few enough that reads arriving meanwhile gather into the next batch. With 256
+    // readers in flight on Redis (2 shared cores, load average ~30) 1, 2, 4 and 8 made batches of
+    // 121, 58, 38 and 21 ids on average, and their read rates were within the machine's noise of
+    // each other (2 against 4, alternating runs: 44,000 and 42,000 against 34,000 and 53,000/s).
     private const int MaxBatchesInFlight = 4;
 
     private readonly IResultStore _store;
