@@ -39,4 +39,16 @@ internal static class Bench
         return string.Create(CultureInfo.InvariantCulture,
             $"Host={uri.Host};Port={uri.Port};Username={Uri.UnescapeDataString(uri.UserInfo.Split(':')[0])};Database={uri.AbsolutePath.Trim('/')};Pooling=true;Maximum Pool Size=20");
     }
+
+    /// <summary>This process's resident set in MB after a full, compacting, decommitting GC (the managed heap's share on stderr, after <paramref name="label"/>).</summary>
+    public static double SettledRssMegabytes(string label)
+    {
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+        GC.WaitForPendingFinalizers();
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+        var line = File.ReadLines("/proc/self/status").First(l => l.StartsWith("VmRSS:", StringComparison.Ordinal));
+        var rss = long.Parse(line["VmRSS:".Length..].Trim().Split(' ')[0], CultureInfo.InvariantCulture) / 1024.0;
+        Console.Error.WriteLine($"{label}: RSS {rss:F1} MB, managed heap {GC.GetGCMemoryInfo().HeapSizeBytes / 1048576.0:F1} MB, {GC.GetTotalMemory(false) / 1048576.0:F1} MB of it live");
+        return rss;
+    }
 }

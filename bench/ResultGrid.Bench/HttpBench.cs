@@ -203,7 +203,7 @@ internal static class HttpBench
         var prefix = $"open-{Guid.NewGuid():N}-";
         // After a full, compacting GC each time, so that the growth is what the open waits hold,
         // not garbage a server GC has not yet collected.
-        var rssBefore = SettledRssMegabytes();
+        var rssBefore = Bench.SettledRssMegabytes("http bench");
         var baseline = parked.Count;
         var start = new ProcessStartInfo(Environment.ProcessPath!)
         {
@@ -229,7 +229,7 @@ internal static class HttpBench
             var clock = Stopwatch.StartNew();
             await parked.WhenAtLeastAsync(baseline + OpenWaits, TimeSpan.FromSeconds(quick ? 60 : 120));
             await Console.Error.WriteLineAsync($"http bench: {OpenWaits} long-polls parked {clock.Elapsed.TotalSeconds:F1} s after the last connect");
-            var growth = SettledRssMegabytes() - rssBefore;
+            var growth = Bench.SettledRssMegabytes("http bench") - rssBefore;
             if (int.TryParse(Environment.GetEnvironmentVariable("BENCH_HTTP_HOLD_SECONDS"), CultureInfo.InvariantCulture, out var hold))
             {
                 // For a look inside while they are open: dotnet-gcdump collect -p PID.
@@ -281,7 +281,7 @@ internal static class HttpBench
     private static async Task<(double RssGrowth, List<double> Latencies)> SdkOpenWaitsAsync(IResultGridClient client, ParkedWaiters parked, bool quick)
     {
         var prefix = $"sdk-open-{Guid.NewGuid():N}-";
-        var rssBefore = SettledRssMegabytes();
+        var rssBefore = Bench.SettledRssMegabytes("http bench");
         var baseline = parked.Count;
         var answered = new long[OpenWaits];
         var waits = Enumerable.Range(0, OpenWaits).Select(async i =>
@@ -291,7 +291,7 @@ internal static class HttpBench
             return info.IsReady;
         }).ToArray();
         await parked.WhenAtLeastAsync(baseline + OpenWaits, TimeSpan.FromSeconds(quick ? 60 : 120));
-        var growth = SettledRssMegabytes() - rssBefore;
+        var growth = Bench.SettledRssMegabytes("http bench") - rssBefore;
         var siloCpu = Process.GetCurrentProcess().TotalProcessorTime;
         var (starts, written) = await BurstAsync(client, prefix);
         var ready = await Task.WhenAll(waits);
@@ -609,18 +609,6 @@ internal static class HttpBench
         Console.Error.WriteLine($"http bench: wrk {seconds} s {url}: {rate} latency {string.Join(", ", percentiles)}");
         var requests = lines.First(l => l.Contains(" requests in ", StringComparison.Ordinal)).Split(' ')[0];
         return (double.Parse(rate["Requests/sec:".Length..].Trim(), CultureInfo.InvariantCulture), long.Parse(requests, CultureInfo.InvariantCulture));
-    }
-
-    /// <summary>This process's resident set in MB after a full, compacting, decommitting GC (the managed heap's share on stderr).</summary>
-    private static double SettledRssMegabytes()
-    {
-        GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
-        GC.WaitForPendingFinalizers();
-        GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
-        var line = File.ReadLines("/proc/self/status").First(l => l.StartsWith("VmRSS:", StringComparison.Ordinal));
-        var rss = long.Parse(line["VmRSS:".Length..].Trim().Split(' ')[0], CultureInfo.InvariantCulture) / 1024.0;
-        Console.Error.WriteLine($"http bench: RSS {rss:F1} MB, managed heap {GC.GetGCMemoryInfo().HeapSizeBytes / 1048576.0:F1} MB, {GC.GetTotalMemory(false) / 1048576.0:F1} MB of it live");
-        return rss;
     }
 
     /// <summary>The soft limit on open files (Linux), null where /proc does not say.</summary>

@@ -20,6 +20,12 @@ if (args is ["--http-waiters", var waitPrefix, var waitCount])
     return await HttpBench.WaitersAsync(waitPrefix, int.Parse(waitCount, System.Globalization.CultureInfo.InvariantCulture));
 }
 
+if (args is [IdleMemoryBench.ChildFlag, var idleUrl, var idleCount])
+{
+    // The child silo of <backend>.rss_mb_per_million_idle (IdleMemoryBench.cs).
+    return await IdleMemoryBench.ChildAsync(idleUrl, int.Parse(idleCount, System.Globalization.CultureInfo.InvariantCulture));
+}
+
 var quick = args.Contains("--quick");
 if (args.Contains("--dashboard"))
 {
@@ -192,8 +198,13 @@ if (scheme != "rpc")
         }));
     }
 
-    Emit($"{scheme}.read_rate", scheme, Median(readRates), "reads/s");
+    // On Redis its peer is the driver alone reading the same keys at the same concurrency (ReadBench.cs).
+    var rawGet = scheme == "redis" ? await ReadBench.RawRedisGetAsync(backendUrl, stored, rounds, InFlight()) : (double?)null;
+    Emit($"{scheme}.read_rate", scheme, Median(readRates), "reads/s", rawGet is null ? null : "raw-redis-get", rawGet is null ? null : Math.Round(rawGet.Value, 3));
 }
+
+// The floor of any grain path: a call that does nothing, same concurrency (ReadBench.cs).
+Emit("orleans-empty-call", scheme, await ReadBench.EmptyCallsAsync(host.Services.GetRequiredService<IGrainFactory>(), rounds, perRound, InFlight()), "calls/s");
 
 // Write-to-waiter latency: a waiter is parked in the grain, then the write is timed until the
 // waiter's await completes.
@@ -308,6 +319,9 @@ if (args.Contains("--codecs"))
 }
 
 await host.StopAsync();
+
+// Memory per idle result, in a silo process of its own (IdleMemoryBench.cs).
+await IdleMemoryBench.RunAsync(scheme, backendUrl, quick ? 300_000 : 1_000_000);
 return 0;
 
 static void Emit(string name, string backend, double value, string unit, string? peer = null, double? peerValue = null) =>

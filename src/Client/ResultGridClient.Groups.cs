@@ -143,7 +143,7 @@ internal sealed partial class ResultGridClient
         }
     }
 
-    /// <summary>The children's stored results in submission order, PENDING where there is none.</summary>
+    /// <summary>The children's stored results in submission order, PENDING where there is none, read by the silo's reader (no result grain).</summary>
     private async Task<IReadOnlyList<TaskResult>> ReadChildrenAsync(IGroupResultGrain group, CancellationToken cancellationToken)
     {
         var ids = await Idempotent(group, static g => g.GetTaskIdsAsync(), cancellationToken).ConfigureAwait(false);
@@ -153,7 +153,7 @@ internal sealed partial class ResultGridClient
         var batches = await Task.WhenAll(Enumerable.Range(0, (ids.Length + GroupReads.BatchSize - 1) / GroupReads.BatchSize).Select(b =>
         {
             var batch = ids.AsSpan(b * GroupReads.BatchSize, Math.Min(GroupReads.BatchSize, ids.Length - (b * GroupReads.BatchSize))).ToArray();
-            return Idempotent(group, g => g.ReadResultsAsync(batch), cancellationToken);
+            return Idempotent(_reader.Value, g => g.ReadManyAsync(batch), cancellationToken);
         })).ConfigureAwait(false);
         return batches.SelectMany(b => b).ToArray();
     }
@@ -205,7 +205,7 @@ internal sealed partial class ResultGridClient
             for (var offset = 0; offset < fresh.Length; offset += GroupReads.BatchSize)
             {
                 var batch = fresh.AsSpan(offset, Math.Min(GroupReads.BatchSize, fresh.Length - offset)).ToArray();
-                foreach (var record in await Idempotent(group, g => g.ReadResultsAsync(batch), cancellationToken).ConfigureAwait(false))
+                foreach (var record in await Idempotent(_reader.Value, g => g.ReadManyAsync(batch), cancellationToken).ConfigureAwait(false))
                 {
                     yield return record;
                 }

@@ -14,6 +14,7 @@ internal sealed partial class ResultGridClient : IResultGridClient
     private readonly IGrainFactory _grainFactory;
     private readonly Lazy<ResultGrainReferences> _references;
     private readonly Lazy<IResultWriterGrain> _writer;
+    private readonly Lazy<IResultReaderGrain> _reader;
     private readonly Lazy<ITaskRunnerGrain> _runner;
     private readonly ResultSerializer _serializer;
     private readonly ResultGridClientOptions _options;
@@ -32,6 +33,7 @@ internal sealed partial class ResultGridClient : IResultGridClient
         // Lazy: inside a silo the grain type map is complete only once the silo has started.
         _references = new Lazy<ResultGrainReferences>(() => new ResultGrainReferences(grains));
         _writer = new Lazy<IResultWriterGrain>(() => grains.GetGrain<IResultWriterGrain>(0));
+        _reader = new Lazy<IResultReaderGrain>(() => grains.GetGrain<IResultReaderGrain>(0));
         _runner = new Lazy<ITaskRunnerGrain>(() => grains.GetGrain<ITaskRunnerGrain>(0));
         _serializer = serializer;
         _options = options.Value;
@@ -103,15 +105,26 @@ internal sealed partial class ResultGridClient : IResultGridClient
         return _references.Value.Get(taskId);
     }
 
+    /// <summary>
+    /// The reader on the silo that receives the call: reads of results go there, not to the
+    /// result grain, and the silo decides per call whether the read needs the grain (single
+    /// retrieval, expire-after-read), so this side needs no setting to be correct.
+    /// </summary>
+    private IResultReaderGrain Reader(string taskId)
+    {
+        TaskIds.Validate(taskId);
+        return _reader.Value;
+    }
+
     // ---- reader ----
 
     public async Task<TaskResultInfo> GetAsync(string taskId, CancellationToken cancellationToken = default)
     {
-        var grain = Grain(taskId);
+        var reader = Reader(taskId);
         using var activity = StartClientActivity(ResultGridActivity.ClientGet, ResultGridActivity.TaskIdTag, taskId);
         try
         {
-            var record = await Idempotent(grain, static g => g.GetAsync(), cancellationToken).ConfigureAwait(false);
+            var record = await Idempotent(reader, g => g.GetAsync(taskId), cancellationToken).ConfigureAwait(false);
             activity?.SetTag(ResultGridActivity.StateTag, record.State);
             return new TaskResultInfo(record, _serializer);
         }
@@ -290,13 +303,13 @@ internal sealed partial class ResultGridClient : IResultGridClient
     }
 
     public Task<string> GetStateAsync(string taskId, CancellationToken cancellationToken = default) =>
-        Idempotent(Grain(taskId), static g => g.GetStateAsync(), cancellationToken);
+        Idempotent(Reader(taskId), g => g.GetStateAsync(taskId), cancellationToken);
 
     public Task<bool> ExistsAsync(string taskId, CancellationToken cancellationToken = default) =>
-        Idempotent(Grain(taskId), static g => g.ExistsAsync(), cancellationToken);
+        Idempotent(Reader(taskId), g => g.ExistsAsync(taskId), cancellationToken);
 
     public Task<ResultExistence> GetExistenceAsync(string taskId, CancellationToken cancellationToken = default) =>
-        Idempotent(Grain(taskId), static g => g.GetExistenceAsync(), cancellationToken);
+        Idempotent(Reader(taskId), g => g.GetExistenceAsync(taskId), cancellationToken);
 
     /// <remarks>Sent again if the cluster did not answer; a forget that landed the first time then reports false.</remarks>
     public Task<bool> ForgetAsync(string taskId, CancellationToken cancellationToken = default) =>

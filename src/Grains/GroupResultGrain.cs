@@ -32,6 +32,7 @@ internal sealed partial class GroupResultGrain : Grain, IGroupResultGrain
     internal static readonly TimeSpan ReconcileMax = TimeSpan.FromSeconds(60);
 
     private readonly IResultStore _store;
+    private readonly ResultReads _reads;
     private readonly ResultGridOptions _options;
     private readonly ResultGridMetrics _metrics;
     private readonly TimeProvider _time;
@@ -58,8 +59,9 @@ internal sealed partial class GroupResultGrain : Grain, IGroupResultGrain
     private TimeSpan _reconcileDelay = ReconcileFirst;
     private int _completedAtLastLook;
 
-    public GroupResultGrain(ResultStores stores, IOptions<ResultGridOptions> options, ResultGridMetrics metrics, ResultSerializer serializer, TimeProvider time, ILogger<GroupResultGrain> logger)
+    public GroupResultGrain(ResultStores stores, ResultReads reads, IOptions<ResultGridOptions> options, ResultGridMetrics metrics, ResultSerializer serializer, TimeProvider time, ILogger<GroupResultGrain> logger)
     {
+        _reads = reads;
         _store = stores.Default;
         _serializer = serializer;
         _options = options.Value;
@@ -195,24 +197,8 @@ internal sealed partial class GroupResultGrain : Grain, IGroupResultGrain
         return new GroupCompletions { TaskIds = count == 0 ? [] : _completionOrder.GetRange(from, count).ToArray(), Status = Status() };
     }
 
-    public async Task<TaskResult[]> ReadResultsAsync(string[] taskIds)
-    {
-        ArgumentNullException.ThrowIfNull(taskIds);
-        if (taskIds.Length > GroupReads.BatchSize)
-        {
-            throw new ArgumentException($"At most {GroupReads.BatchSize} results are read at once; {taskIds.Length} were asked for.", nameof(taskIds));
-        }
-
-        var results = await StoreCall.Run(_store, _metrics, _logger, "read", GroupId, () => ReadOffTheActivation(taskIds));
-        var read = new TaskResult[taskIds.Length];
-        for (var i = 0; i < read.Length; i++)
-        {
-            read[i] = results[i] ?? TaskResult.Pending(taskIds[i]);
-            _metrics.Read(_store.Backend, read[i].State);
-        }
-
-        return read;
-    }
+    // The same read as the SDK's through the reader (IResultReaderGrain), for callers of this grain.
+    public Task<TaskResult[]> ReadResultsAsync(string[] taskIds) => _reads.ReadManyAsync(taskIds, GroupId);
 
     public async Task OnChildReadyAsync(string taskId, string state)
     {
@@ -450,13 +436,8 @@ internal sealed partial class GroupResultGrain : Grain, IGroupResultGrain
         return existed;
     }
 
-    /// <summary>
-    /// A batched store read run on the thread pool, not on this activation's single-threaded
-    /// scheduler: a join's concurrent batches then decode on every core (a 10,000-task join on
-    /// Redis spent ~25 ms decoding one batch after another here).
-    /// </summary>
-    private ValueTask<TaskResult?[]> ReadOffTheActivation(string[] taskIds) =>
-        new(Task.Run(() => _store.ReadManyAsync(taskIds).AsTask()));
+    /// <summary>A batched store read run on the thread pool, not on this activation's scheduler (see <see cref="ResultReads.OnThreadPool"/>).</summary>
+    private ValueTask<TaskResult?[]> ReadOffTheActivation(string[] taskIds) => ResultReads.OnThreadPool(_store, taskIds);
 
     /// <summary>Records a child's READY state; a child READY again (a FAILURE retried into SUCCESS) moves between the counts.</summary>
     private void Complete(string taskId, string state)

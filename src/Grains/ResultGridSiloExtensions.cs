@@ -77,6 +77,7 @@ public static class ResultGridSiloExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ResultNotificationOptions>, ResultNotificationOptionsValidator>());
         services.TryAddSingleton<ResultNotifier>();
         services.TryAddSingleton<ResultWriteService>();
+        services.TryAddSingleton<ResultReads>();
         services.TryAddSingleton<TaskRegistry>();
         services.TryAddSingleton<TaskExecutor>();
 

@@ -10,6 +10,7 @@ internal interface IMemoryResultPartitionGrain : IGrainWithStringKey
     [Alias("WriteWithHistory")] Task<StoreWriteResult> WriteWithHistoryAsync(TaskResult result, ResultHistoryEntry entry, int maxEntries);
     [Alias("ReadHistory"), ReadOnly] Task<ResultHistoryEntry[]> ReadHistoryAsync(string taskId);
     [Alias("Read"), ReadOnly] Task<TaskResult?> ReadAsync(string taskId);
+    [Alias("ReadMany"), ReadOnly] Task<TaskResult?[]> ReadManyAsync(string[] taskIds);
     [Alias("Exists"), ReadOnly] Task<bool> ExistsAsync(string taskId);
     [Alias("Existence"), ReadOnly] Task<ResultExistence> GetExistenceAsync(string taskId);
     [Alias("Forget")] Task<bool> ForgetAsync(string taskId);
@@ -96,6 +97,18 @@ internal sealed class MemoryResultPartitionGrain : Grain, IMemoryResultPartition
         var entry = Live(taskId);
         // The marker says when it goes, the result's own expiry, as the durable single-retrieval stores' markers do.
         return Task.FromResult(entry is null ? null : entry.Value.Consumed ? TaskResult.Consumed(taskId) with { ExpiresAt = entry.Value.Record.ExpiresAt } : entry.Value.Record);
+    }
+
+    /// <summary>Several of this partition's results in one call, each exactly as <see cref="ReadAsync"/> reads it.</summary>
+    public async Task<TaskResult?[]> ReadManyAsync(string[] taskIds)
+    {
+        var results = new TaskResult?[taskIds.Length];
+        for (var i = 0; i < results.Length; i++)
+        {
+            results[i] = await ReadAsync(taskIds[i]);
+        }
+
+        return results;
     }
 
     public Task<bool> ExistsAsync(string taskId) => Task.FromResult(Live(taskId) is { Consumed: false });

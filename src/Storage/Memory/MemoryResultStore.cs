@@ -47,6 +47,23 @@ internal sealed class MemoryResultStore : IResultStore, IResultHistory
     public ValueTask<TaskResult?> ReadAsync(string taskId, CancellationToken cancellationToken = default) =>
         new(PartitionOf(taskId).ReadAsync(taskId));
 
+    /// <summary>One call per partition that holds any of the ids (the silo's reader batches concurrent reads into these), all in flight at once.</summary>
+    public async ValueTask<TaskResult?[]> ReadManyAsync(IReadOnlyList<string> taskIds, CancellationToken cancellationToken = default)
+    {
+        var results = new TaskResult?[taskIds.Count];
+        var byPartition = Enumerable.Range(0, taskIds.Count).GroupBy(i => StableHash.Of(taskIds[i]) % (uint)_partitions.Length).ToArray();
+        await Task.WhenAll(byPartition.Select(async group =>
+        {
+            var positions = group.ToArray();
+            var read = await _partitions[group.Key].ReadManyAsync(positions.Select(i => taskIds[i]).ToArray());
+            for (var k = 0; k < positions.Length; k++)
+            {
+                results[positions[k]] = read[k];
+            }
+        }));
+        return results;
+    }
+
     public ValueTask<bool> ExistsAsync(string taskId, CancellationToken cancellationToken = default) =>
         new(PartitionOf(taskId).ExistsAsync(taskId));
 

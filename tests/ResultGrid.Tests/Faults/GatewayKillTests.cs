@@ -82,8 +82,10 @@ public sealed class GatewayKillTests
 
         // Which parked waits go through the frozen gateway: a state read of their grain stays
         // unanswered. (Once the client knows where a grain lives it sends the grain's calls to
-        // that silo's gateway, so these are mostly the waits whose grain the victim hosts.)
-        var reads = Enumerable.Range(0, Waits).Select(i => (Index: i, Read: results.GetStateAsync(waited[i], Ct))).ToArray();
+        // that silo's gateway, so these are mostly the waits whose grain the victim hosts.) Asked
+        // of the result grain itself: the SDK's own state read goes to the silo's reader, whose
+        // route is not the wait's.
+        var reads = Enumerable.Range(0, Waits).Select(i => (Index: i, Read: orleans.GetGrain<ITaskResultGrain>(waited[i]).GetStateAsync())).ToArray();
         await Task.Delay(700, Ct);
         var throughVictim = reads.Where(r => !r.Read.IsCompleted).Select(r => r.Index).ToHashSet();
 

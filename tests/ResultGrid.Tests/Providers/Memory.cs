@@ -26,3 +26,8 @@ public sealed class MemoryCodecMatrixTests(MemoryCluster cluster) : CodecMatrixT
 
 [Trait("Backend", "memory")]
 public sealed class MemoryWriteTruthTests(MemoryCluster cluster) : WriteTruthTests(cluster);
+
+/// <summary>Reads without a result grain activation (the silo's reader), counted process-wide, so in the serial collection.</summary>
+[Trait("Backend", "memory")]
+[Collection(nameof(Serial))]
+public sealed class MemoryReadWithoutActivationTests(MemoryCluster cluster) : ReadWithoutActivationTests(cluster);

@@ -55,3 +55,8 @@ public sealed class PostgresSingleRetrievalConformanceTests(PostgresCluster clus
         ResultGrid.Storage.Sql.SqlStoreSettings.Create(BackendUrl.Parse(cluster.Server.Url + "?single_retrieval=true"), new ResultGrid.Storage.Sql.SqlResultStoreOptions()),
         TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance));
 }
+
+/// <summary>Reads without a result grain activation (the silo's reader), counted process-wide, so in the serial collection.</summary>
+[Trait("Backend", "postgresql")]
+[Collection(nameof(Serial))]
+public sealed class PostgreSqlReadWithoutActivationTests(PostgresCluster cluster) : ReadWithoutActivationTests(cluster);

@@ -105,3 +105,8 @@ public sealed class RedisSingleRetrievalConformanceTests(RedisCluster cluster) :
         ResultGrid.Storage.Redis.RedisStoreSettings.Create(BackendUrl.Parse(await cluster.Server.UrlAsync() + "?single_retrieval=true"), new ResultGrid.Storage.Redis.RedisResultStoreOptions()),
         TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance));
 }
+
+/// <summary>Reads without a result grain activation (the silo's reader), counted process-wide, so in the serial collection.</summary>
+[Trait("Backend", "redis")]
+[Collection(nameof(Serial))]
+public sealed class RedisReadWithoutActivationTests(RedisCluster cluster) : ReadWithoutActivationTests(cluster);
