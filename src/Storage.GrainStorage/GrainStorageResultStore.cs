@@ -33,6 +33,8 @@ internal sealed partial class GrainStorageResultStore : IResultStore
     // dropped whole (a lost entry costs one read, never a wrong answer).
     private const int EtagCacheLimit = 100_000;
 
+    internal static int ReadsInFlight = 32;
+
     private readonly IGrainStorage _storage;
     private readonly string _name;
     private readonly TimeProvider _time;
@@ -88,6 +90,19 @@ internal sealed partial class GrainStorageResultStore : IResultStore
 
     public async ValueTask<TaskResult?> ReadAsync(string taskId, CancellationToken cancellationToken = default) =>
         (await ReadRecordAsync(ResultState, GrainIdOf(taskId), cancellationToken)).Live(taskId, _time.GetUtcNow());
+
+    /// <summary>
+    /// One read per id (a grain storage reads one state at a time), at most
+    /// <see cref="ReadsInFlight"/> in flight: more only queue on the storage's connection pool.
+    /// </summary>
+    public async ValueTask<TaskResult?[]> ReadManyAsync(IReadOnlyList<string> taskIds, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(taskIds);
+        var results = new TaskResult?[taskIds.Count];
+        await Parallel.ForAsync(0, taskIds.Count, new ParallelOptions { MaxDegreeOfParallelism = ReadsInFlight, CancellationToken = cancellationToken }, async (i, ct) =>
+            results[i] = await ReadAsync(taskIds[i], ct));
+        return results;
+    }
 
     public async ValueTask<bool> ExistsAsync(string taskId, CancellationToken cancellationToken = default) =>
         await ReadAsync(taskId, cancellationToken) is not null;
