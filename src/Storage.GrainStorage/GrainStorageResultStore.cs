@@ -14,7 +14,7 @@ namespace ResultGrid.Storage.GrainStorage;
 /// and written again with the read ETag. So the common write (a new id, or this silo's own
 /// STARTED followed by its SUCCESS) is one round trip with no read first.
 /// </summary>
-internal sealed partial class GrainStorageResultStore : IResultStore
+internal sealed partial class GrainStorageResultStore : IResultStore, IExpiredResultSweep
 {
     /// <summary>The grain type of every record's grain id (a storage keys state by grain id and state name).</summary>
     public const string GrainType = "resultgrid";
@@ -40,13 +40,15 @@ internal sealed partial class GrainStorageResultStore : IResultStore
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly ConcurrentDictionary<string, string> _etags = new(StringComparer.Ordinal);
+    private readonly ExpiryBuckets _buckets;
 
-    public GrainStorageResultStore(IGrainStorage storage, string name, TimeProvider time, ILogger logger)
+    public GrainStorageResultStore(IGrainStorage storage, string name, IGrainFactory grains, TimeSpan slot, TimeProvider time, ILogger logger)
     {
         _storage = storage;
         _name = name;
         _time = time;
         _logger = logger;
+        _buckets = new ExpiryBuckets(grains, name, slot, time);
     }
 
     public string Backend => "grainstorage";
@@ -59,6 +61,9 @@ internal sealed partial class GrainStorageResultStore : IResultStore
     public async ValueTask<StoreWriteResult> WriteAsync(TaskResult result, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(result);
+        // Filed before it is written: an index entry whose write failed is dropped by the sweep,
+        // a stored result missing from the index would never be swept.
+        await _buckets.FileAsync(result.TaskId, result.ExpiresAt);
         var id = GrainIdOf(result.TaskId);
         var state = new GrainState<GrainStorageRecord>(new GrainStorageRecord { Document = StoredDocument.Encode(result) })
         {
@@ -182,6 +187,7 @@ internal sealed partial class GrainStorageResultStore : IResultStore
                 return true;
             }
 
+            await _buckets.FileAsync(taskId, expiresAt);
             var state = new GrainState<GrainStorageRecord>(new GrainStorageRecord { Document = StoredDocument.Encode(current with { ExpiresAt = expiresAt }) }) { ETag = stored.ETag };
             try
             {
@@ -218,6 +224,84 @@ internal sealed partial class GrainStorageResultStore : IResultStore
 
                 // Lapsed (or cleared): take it over, through its ETag, so only one caller does.
                 state.ETag = stored.ETag;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Clears, in bounded batches, the results filed in the slots that ended a slot ago or more
+    /// (the grace keeps a writer whose clock is behind from filing in a slot being swept), slot
+    /// by slot, shard by shard; a result stored again since with a later expiry is left (it is
+    /// filed in its new slot). Results kept forever sit in their own bucket, never swept.
+    /// </summary>
+    public async ValueTask<int> DeleteExpiredAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
+        var deleted = 0;
+        foreach (var due in await _buckets.Directory.DueAsync(_buckets.SlotOf(now) - 1))
+        {
+            for (var shard = 0; shard < ExpiryBuckets.Shards; shard++)
+            {
+                var bucket = _buckets.Bucket(due.Slot, shard);
+                while (true)
+                {
+                    var ids = await bucket.PeekAsync(Math.Min(ExpiryBuckets.PeekSize, limit - deleted));
+                    if (ids.Length == 0)
+                    {
+                        break;
+                    }
+
+                    var cleared = new int[ids.Length];
+                    await Parallel.ForAsync(0, ids.Length, new ParallelOptions { MaxDegreeOfParallelism = ReadsInFlight, CancellationToken = cancellationToken }, async (i, ct) =>
+                        cleared[i] = await ClearIfExpiredAsync(ids[i], now, ct) ? 1 : 0);
+                    deleted += cleared.Sum();
+                    await bucket.RemoveAsync(ids);
+                    if (deleted >= limit)
+                    {
+                        return deleted;
+                    }
+                }
+            }
+
+            await _buckets.Directory.DoneAsync(due.Slot, due.Generation);
+        }
+
+        return deleted;
+    }
+
+    /// <summary>The start of the oldest slot that may still hold expired results; null when none does.</summary>
+    public async ValueTask<DateTimeOffset?> OldestExpiredAsync(DateTimeOffset now, CancellationToken cancellationToken = default)
+    {
+        var due = await _buckets.Directory.DueAsync(_buckets.SlotOf(now) + 1);
+        return due.Length == 0 ? null : _buckets.StartOf(due[0].Slot);
+    }
+
+    private async Task<bool> ClearIfExpiredAsync(string taskId, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var id = GrainIdOf(taskId);
+        for (var attempt = 1; ; attempt++)
+        {
+            var stored = await ReadRecordAsync(ResultState, id, cancellationToken);
+            if (stored.Document is null)
+            {
+                return false;
+            }
+
+            var result = StoredDocument.DecodeResult(taskId, stored.Document);
+            if (!result.IsExpired(now))
+            {
+                return false;
+            }
+
+            try
+            {
+                await _storage.ClearStateAsync(ResultState, id, new GrainState<GrainStorageRecord>(new GrainStorageRecord()) { ETag = stored.ETag, RecordExists = true }, cancellationToken);
+                _etags.TryRemove(taskId, out _);
+                return true;
+            }
+            catch (InconsistentStateException) when (attempt < MaxAttempts)
+            {
+                // Written meanwhile: judge the new record.
             }
         }
     }

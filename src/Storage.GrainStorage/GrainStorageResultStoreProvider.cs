@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -21,14 +22,24 @@ internal sealed partial class GrainStorageResultStoreProvider(GrainStorageRegist
 
     public IReadOnlyCollection<string> Schemes => SchemeNames;
 
+    /// <summary>The expiry slot's width when the URL gives none: the sweep clears a slot one slot after it ends.</summary>
+    public const int DefaultSlotSeconds = 60;
+
     public string? Validate(BackendUrl url)
     {
         ArgumentNullException.ThrowIfNull(url);
-        var parts = url.Rest.Split('?', 2);
-        var name = parts[0].TrimEnd('/');
-        if (parts.Length > 1 && parts[1].Length > 0)
+        var name = url.Rest.Split('?', 2)[0].TrimEnd('/');
+        foreach (var key in url.Query.Keys)
         {
-            return $"The backend URL '{url.Redacted}' has the parameters '{parts[1]}'; grainstorage:// takes none, only the name of a grain storage registered on the silo, e.g. grainstorage://results.";
+            if (!key.Equals("slot_seconds", StringComparison.OrdinalIgnoreCase))
+            {
+                return $"The backend URL '{url.Redacted}' has the unknown parameter '{key}'; grainstorage:// accepts only slot_seconds (1–3600, the width of an expiry slot), after the name of a grain storage registered on the silo, e.g. grainstorage://results.";
+            }
+        }
+
+        if (url.Query.TryGetValue("slot_seconds", out var text) && (!int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var seconds) || seconds < 1 || seconds > 3600))
+        {
+            return $"The backend URL '{url.Redacted}' has slot_seconds={text}; slot_seconds must be a whole number from 1 to 3600 (default {DefaultSlotSeconds}).";
         }
 
         if (name.Length == 0)
@@ -54,7 +65,8 @@ internal sealed partial class GrainStorageResultStoreProvider(GrainStorageRegist
             ?? throw new InvalidOperationException(
                 $"The backend URL '{url.Redacted}' names the grain storage '{storageName}', but no Orleans IGrainStorage is registered under that name on this silo; " +
                 $"registered: {registrations.Describe()}. Register one (ResultGrid:GrainStorage:Name with :Provider adonet or redis in the silo host, or Orleans' Add…GrainStorage(\"{storageName}\", …)) or name one of those.");
-        return new GrainStorageResultStore(storage, storageName, time, loggers.CreateLogger<GrainStorageResultStore>());
+        var slot = url.Query.TryGetValue("slot_seconds", out var text) ? int.Parse(text, CultureInfo.InvariantCulture) : DefaultSlotSeconds;
+        return new GrainStorageResultStore(storage, storageName, services.GetRequiredService<IGrainFactory>(), TimeSpan.FromSeconds(slot), time, loggers.CreateLogger<GrainStorageResultStore>());
     }
 }
 

@@ -127,6 +127,24 @@ internal static class StoredDocument
         }
     }
 
+    /// <summary>An expiry bucket's ids, or the slot directory's slots with their generations.</summary>
+    public static byte[] EncodeIds(IReadOnlyCollection<string> ids) =>
+        JsonSerializer.SerializeToUtf8Bytes(new IdsDto { V = Version, Ids = [.. ids] }, StoredDocumentJson.Default.IdsDto);
+
+    /// <exception cref="FormatException">The document is not a stored list of ids.</exception>
+    public static string[] DecodeIds(string what, byte[] document)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize(document, StoredDocumentJson.Default.IdsDto)?.Ids
+                ?? throw new FormatException($"The stored {what} holds no ids.");
+        }
+        catch (JsonException ex)
+        {
+            throw new FormatException($"The stored {what} is not a ResultGrid grain-storage document: {ex.Message}", ex);
+        }
+    }
+
     private static TaskResult Unreadable(string taskId, string reason) => new()
     {
         TaskId = taskId,
@@ -183,6 +201,13 @@ internal sealed class ClaimDto
     [JsonPropertyName("expires_ms")] public long? ExpiresMs { get; set; }
 }
 
+internal sealed class IdsDto
+{
+    [JsonPropertyName("v")] public int V { get; set; }
+    [JsonPropertyName("ids")] public string[]? Ids { get; set; }
+}
+
+[JsonSerializable(typeof(IdsDto))]
 [JsonSerializable(typeof(ResultDto))]
 [JsonSerializable(typeof(GroupDto))]
 [JsonSerializable(typeof(ClaimDto))]
