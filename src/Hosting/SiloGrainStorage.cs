@@ -25,6 +25,8 @@ internal static class SiloGrainStorage
     public static void Register(IServiceCollection services, IConfiguration configuration)
     {
         var options = configuration.GetSection(ResultGridGrainStorageOptions.SectionName).Get<ResultGridGrainStorageOptions>() ?? new ResultGridGrainStorageOptions();
-        services.AddResultGridGrainStorage(options);
+        // A Url (db+postgresql://, db+mysql://) takes the pool, TLS and password settings of ResultGrid:Sql, as the clustering does.
+        var sql = configuration.GetSection(Storage.Sql.SqlResultStoreOptions.SectionName).Get<Storage.Sql.SqlResultStoreOptions>() ?? new Storage.Sql.SqlResultStoreOptions();
+        services.AddResultGridGrainStorage(options, sql);
     }
 }

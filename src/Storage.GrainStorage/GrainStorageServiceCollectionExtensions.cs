@@ -36,7 +36,10 @@ public static class GrainStorageServiceCollectionExtensions
     /// <see cref="ResultGridGrainStorageOptions.Provider"/> is unset) and the <c>grainstorage://</c> provider.
     /// </summary>
     /// <exception cref="InvalidOperationException">The options are refused; the message lists each problem.</exception>
-    public static IServiceCollection AddResultGridGrainStorage(this IServiceCollection services, ResultGridGrainStorageOptions options)
+    /// <param name="services">The silo's services.</param>
+    /// <param name="options">What to register.</param>
+    /// <param name="sqlOptions">Pool, TLS and password settings for <see cref="ResultGridGrainStorageOptions.Url"/> (ResultGrid:Sql); null for the defaults.</param>
+    public static IServiceCollection AddResultGridGrainStorage(this IServiceCollection services, ResultGridGrainStorageOptions options, Storage.Sql.SqlResultStoreOptions? sqlOptions = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         if (ResultGridGrainStorageOptionsValidator.Problems(options) is { Count: > 0 } problems)
@@ -50,9 +53,18 @@ public static class GrainStorageServiceCollectionExtensions
             return services;
         }
 
-        return options.Provider!.Trim().Equals(ResultGridGrainStorageOptions.RedisProvider, StringComparison.OrdinalIgnoreCase)
-            ? services.AddResultGridRedisGrainStorage(options.Name, options.ConnectionString!)
-            : services.AddResultGridAdoNetGrainStorage(options.Name, options.Invariant!.Trim(), options.ConnectionString!);
+        if (options.Provider!.Trim().Equals(ResultGridGrainStorageOptions.RedisProvider, StringComparison.OrdinalIgnoreCase))
+        {
+            return services.AddResultGridRedisGrainStorage(options.Name, options.ConnectionString!);
+        }
+
+        if (!string.IsNullOrWhiteSpace(options.Url))
+        {
+            var (dataSource, invariant, _) = Storage.Sql.SqlConnections.Create(options.Url, sqlOptions ?? new Storage.Sql.SqlResultStoreOptions());
+            return services.RegisterAdoNet(options.Name, invariant, dataSource);
+        }
+
+        return services.AddResultGridAdoNetGrainStorage(options.Name, options.Invariant!.Trim(), options.ConnectionString!);
     }
 
     /// <summary>
@@ -80,6 +92,11 @@ public static class GrainStorageServiceCollectionExtensions
         DbDataSource dataSource = invariant == OrleansPersistenceSchema.PostgreSqlInvariant
             ? NpgsqlDataSource.Create(connectionString)
             : new MySqlDataSource(connectionString);
+        return services.RegisterAdoNet(name, invariant, dataSource);
+    }
+
+    private static IServiceCollection RegisterAdoNet(this IServiceCollection services, string name, string invariant, DbDataSource dataSource)
+    {
         services.AddAdoNetGrainStorage(name, builder => builder.Configure<Serializer>((o, serializer) =>
         {
             o.Invariant = invariant;

@@ -33,6 +33,14 @@ public sealed class ResultGridGrainStorageOptions
     /// </summary>
     public string? ConnectionString { get; set; }
 
+    /// <summary>
+    /// ADO.NET only, instead of <see cref="Invariant"/> and <see cref="ConnectionString"/>: the
+    /// database as a ResultGrid SQL URL (<c>db+postgresql://user@host:5432/db</c>,
+    /// <c>db+mysql://user@host:3306/db</c>), with the pool, TLS and password settings of
+    /// <c>ResultGrid:Sql</c> (the password may come from <c>RESULTGRID__SQL__PASSWORD</c>).
+    /// </summary>
+    public string? Url { get; set; }
+
     /// <summary>True when a storage is asked for.</summary>
     public bool Enabled => !string.IsNullOrWhiteSpace(Provider);
 
@@ -70,6 +78,26 @@ public sealed class ResultGridGrainStorageOptionsValidator : IValidateOptions<Re
         if (GrainStorageResultStoreProvider.Validate(options.Name) is { } nameProblem)
         {
             problems.Add($"{Section}:Name: {nameProblem}");
+        }
+
+        if (!string.IsNullOrWhiteSpace(options.Url))
+        {
+            if (provider == ResultGridGrainStorageOptions.RedisProvider || !string.IsNullOrWhiteSpace(options.ConnectionString) || !string.IsNullOrWhiteSpace(options.Invariant))
+            {
+                problems.Add($"{Section}:Url is set with {(provider == ResultGridGrainStorageOptions.RedisProvider ? "Provider redis" : "Invariant or ConnectionString")}; give the adonet provider either Url (db+postgresql://, db+mysql://) or Invariant with ConnectionString, not both, and the redis provider a ConnectionString.");
+                return problems;
+            }
+
+            try
+            {
+                using var _ = Storage.Sql.SqlConnections.Create(options.Url, new Storage.Sql.SqlResultStoreOptions()).DataSource;
+            }
+            catch (ArgumentException ex)
+            {
+                problems.Add($"{Section}:Url: {ex.Message}");
+            }
+
+            return problems;
         }
 
         if (string.IsNullOrWhiteSpace(options.ConnectionString))

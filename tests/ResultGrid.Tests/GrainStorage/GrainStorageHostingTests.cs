@@ -28,6 +28,8 @@ public sealed class GrainStorageHostingTests(GrainStoragePostgresCluster cluster
         { "Provider=redis|Invariant=Npgsql|ConnectionString=127.0.0.1:6379", "ResultGrid:GrainStorage:Invariant is 'Npgsql', but the redis provider takes none", "remove it" },
         { "Provider=adonet|Invariant=Npgsql", "ResultGrid:GrainStorage:ConnectionString is not set", "RESULTGRID__GRAINSTORAGE__CONNECTIONSTRING" },
         { "Provider=redis|Name=bad/name|ConnectionString=127.0.0.1:6379", "ResultGrid:GrainStorage:Name", "1 to 128 letters, digits" },
+        { "Provider=adonet|Url=db+sqlite:///x.db", "ResultGrid:GrainStorage:Url:", "db+postgresql:// or db+mysql://" },
+        { "Provider=adonet|Url=db+postgresql://u@h/db|Invariant=Npgsql", "ResultGrid:GrainStorage:Url is set with Invariant or ConnectionString", "not both" },
         { "Backend=grainstorage://results?prefix=x", "has the unknown parameter 'prefix'", "accepts only slot_seconds" },
         { "Backend=grainstorage://results?slot_seconds=0", "slot_seconds=0", "from 1 to 3600" },
         { "Backend=grainstorage://", "names no grain storage", "grainstorage://NAME" },
