@@ -15,7 +15,8 @@ namespace ResultGrid.Tests;
 [Trait("Backend", "grainstorage"), Trait("Backend", "postgresql")]
 public sealed class GrainStorageSweepTests(GrainStoragePostgresCluster cluster)
 {
-    // Sized for about a minute of writes on the shared 2-core machine (see the class's figures in the report).
+    // Sized for about a minute on the shared 2-core machine: 20,000 were written in 26 s and swept
+    // in 9.5 s here; 100,000 took about 2 minutes to write (the bucket filing included).
     private const int Expiring = 20_000;
     private const int Forever = 1_000;
 
@@ -49,8 +50,9 @@ public sealed class GrainStorageSweepTests(GrainStoragePostgresCluster cluster)
         var report = await cluster.External.SweepExpiredAsync(Ct);
         var swept = clock.Elapsed;
 
+        // The report is of the last sweep the client waited on: a sweep longer than the client's
+        // wait slice is followed by another, which finds nothing. What counts is the rows left.
         Assert.True(report.Swept);
-        Assert.True(report.Deleted >= Expiring, $"deleted {report.Deleted}");
         Assert.Equal(0L, await RowsAsync($"{prefix}-%") - await RowsAsync($"{prefix}-forever-%"));
         Assert.Equal(Forever, await RowsAsync($"{prefix}-forever-%"));
         Assert.Equal(ResultExistence.Pending, await cluster.Store(1).GetExistenceAsync(sample[0], Ct));
