@@ -39,6 +39,8 @@ public static class ResultGridSiloHostExtensions
         builder.UseOrleans(orleans =>
         {
             orleans.UseResultGridClustering(plan);
+            // The Orleans grain storage grainstorage:// names, when ResultGrid:GrainStorage asks for one.
+            SiloGrainStorage.Register(orleans.Services, builder.Configuration);
             // The callers' traces go on into the silo's grains (see AddResultGridActivityPropagation).
             orleans.AddResultGridActivityPropagation();
             configure?.Invoke(orleans);

@@ -29,6 +29,7 @@ public static class SiloConfiguration
         (ResultGridClientOptions.SectionName, typeof(ResultGridClientOptions)),
         (ResultNotificationOptions.SectionName, typeof(ResultNotificationOptions)),
         (Http.ResultGridHttpOptions.SectionName, typeof(Http.ResultGridHttpOptions)),
+        (Storage.GrainStorage.ResultGridGrainStorageOptions.SectionName, typeof(Storage.GrainStorage.ResultGridGrainStorageOptions)),
     ];
 
     /// <summary>Every value the silo's options (and the logging levels) cannot take; empty when all parse.</summary>
@@ -76,6 +77,7 @@ public static class SiloConfiguration
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<SiloHostOptions>, SiloHostOptionsValidator>());
         services.AddRedisResultStore();
         services.AddSqlResultStore();
+        SiloGrainStorage.AddValidatedOptions(services);
         services.AddResultGrid();
         services.AddResultGridHttpOptions();
         return services;

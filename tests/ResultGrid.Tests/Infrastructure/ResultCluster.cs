@@ -47,6 +47,7 @@ public abstract class ResultCluster : IAsyncLifetime
             silo.Services.AddRedisResultStore();
             silo.Services.AddSqlResultStore();
             silo.UseInMemoryReminderService();
+            ConfigureSilo(silo);
             silo.AddResultGrid(o =>
             {
                 o.Backend = backend;
@@ -57,15 +58,26 @@ public abstract class ResultCluster : IAsyncLifetime
             // The silos accept every built-in codec; the external client keeps the default
             // (JSON only), so tests can see the whitelist on both sides.
             silo.Services.Configure<ResultGrid.Serialization.ResultSerializationOptions>(o => o.AcceptContent = ["json", "raw", "msgpack"]);
-            silo.Services.Configure<SiloMessagingOptions>(o => o.ResponseTimeout = ResponseTimeout);
+            silo.Services.Configure<SiloMessagingOptions>(o => o.ResponseTimeout = CallTimeout);
         });
         builder.ConfigureClient(client =>
         {
             client.AddResultGridClient();
-            client.Services.Configure<ClientMessagingOptions>(o => o.ResponseTimeout = ResponseTimeout);
+            client.Services.Configure<ClientMessagingOptions>(o => o.ResponseTimeout = CallTimeout);
         });
         Cluster = builder.Build();
         await Cluster.DeployAsync();
+    }
+
+    /// <summary>
+    /// The grain-call timeout of this cluster: <see cref="ResponseTimeout"/>, or longer for a
+    /// backend whose group save (a read of every child) cannot finish 10,000 reads within it.
+    /// </summary>
+    protected virtual TimeSpan CallTimeout => ResponseTimeout;
+
+    /// <summary>More silo configuration for a backend that needs it (a grain storage to keep results in).</summary>
+    protected virtual void ConfigureSilo(Orleans.Hosting.ISiloBuilder silo)
+    {
     }
 
     /// <summary>The backend URL; a fixture whose server must be found first overrides this.</summary>
