@@ -11,7 +11,7 @@ namespace ResultGrid.Storage.GrainStorage;
 /// (<see cref="ExpiryBuckets"/>). Not for direct use.
 /// </summary>
 [Alias("ResultGrid.Storage.GrainStorage.IExpiryBucketGrain")]
-public interface IExpiryBucketGrain : IGrainWithStringKey
+internal interface IExpiryBucketGrain : IGrainWithStringKey
 {
     /// <summary>Files the ids; returns once the bucket's state holding them is stored.</summary>
     [Alias("File")] Task FileAsync(string[] ids);

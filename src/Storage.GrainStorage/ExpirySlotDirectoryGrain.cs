@@ -8,7 +8,7 @@ namespace ResultGrid.Storage.GrainStorage;
 /// sweep visits only slots that hold something. Not for direct use.
 /// </summary>
 [Alias("ResultGrid.Storage.GrainStorage.IExpirySlotDirectoryGrain")]
-public interface IExpirySlotDirectoryGrain : IGrainWithStringKey
+internal interface IExpirySlotDirectoryGrain : IGrainWithStringKey
 {
     /// <summary>Notes that ids were filed in <paramref name="slot"/>; returns once the slot is stored.</summary>
     [Alias("Register")] Task RegisterAsync(long slot);
@@ -29,7 +29,7 @@ public interface IExpirySlotDirectoryGrain : IGrainWithStringKey
 
 /// <summary>A slot due for the sweep and its registration count when it was listed.</summary>
 [GenerateSerializer, Immutable, Alias("ResultGrid.Storage.GrainStorage.DueSlot")]
-public readonly record struct DueSlot([property: Id(0)] long Slot, [property: Id(1)] long Generation);
+internal readonly record struct DueSlot([property: Id(0)] long Slot, [property: Id(1)] long Generation);
 
 /// <summary>
 /// Keeps the slot set in one grain state of the same storage, written only when a slot is added

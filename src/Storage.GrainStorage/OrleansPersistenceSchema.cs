@@ -1,7 +1,7 @@
 using System.Data.Common;
-using System.Text.RegularExpressions;
 using Microsoft.Extensions.Logging;
 using Orleans.Runtime;
+using ResultGrid.Storage.Sql;
 
 namespace ResultGrid.Storage.GrainStorage;
 
@@ -11,51 +11,16 @@ namespace ResultGrid.Storage.GrainStorage;
 /// Idempotent, and serialised with a database lock so that silos starting together do not race
 /// in the catalog (as ResultGrid.Clustering.Sql does for membership).
 /// </summary>
-internal static partial class OrleansPersistenceSchema
+internal static class OrleansPersistenceSchema
 {
     public const string PostgreSqlInvariant = "Npgsql";
     public const string MySqlInvariant = "MySql.Data.MySqlConnector";
 
-    // The scripts separate statements with a line holding only the comment "-- GO".
-    [GeneratedRegex(@"^[ \t]*-- GO[ \t]*\r?$", RegexOptions.Multiline)]
-    private static partial Regex Separator();
+    public static IReadOnlyList<string> Statements(string invariant) =>
+        OrleansScripts.Statements(typeof(OrleansPersistenceSchema).Assembly, invariant == PostgreSqlInvariant ? "PostgreSQL-Persistence.sql" : "MySQL-Persistence.sql");
 
-    public static IReadOnlyList<string> Statements(string invariant)
-    {
-        var name = invariant == PostgreSqlInvariant ? "PostgreSQL-Persistence.sql" : "MySQL-Persistence.sql";
-        using var stream = typeof(OrleansPersistenceSchema).Assembly.GetManifestResourceStream(name)
-            ?? throw new InvalidOperationException($"The embedded script {name} is missing from {typeof(OrleansPersistenceSchema).Assembly.GetName().Name}.");
-        using var reader = new StreamReader(stream);
-        return Separator().Split(reader.ReadToEnd())
-            .Select(piece => piece.Trim())
-            .Where(piece => piece.Split('\n').Any(line => line.Trim().Length > 0 && !line.Trim().StartsWith("--", StringComparison.Ordinal)))
-            .ToArray();
-    }
-
-    public static async Task EnsureAsync(DbDataSource dataSource, string invariant, CancellationToken cancellationToken)
-    {
-        var postgres = invariant == PostgreSqlInvariant;
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        await Execute(connection, postgres ? "SELECT pg_advisory_lock(4242032)" : "SELECT GET_LOCK('resultgrid_orleans_persistence', 60)", cancellationToken);
-        try
-        {
-            foreach (var statement in Statements(invariant))
-            {
-                await Execute(connection, statement, cancellationToken);
-            }
-        }
-        finally
-        {
-            await Execute(connection, postgres ? "SELECT pg_advisory_unlock(4242032)" : "SELECT RELEASE_LOCK('resultgrid_orleans_persistence')", CancellationToken.None);
-        }
-    }
-
-    private static async Task Execute(DbConnection connection, string sql, CancellationToken cancellationToken)
-    {
-        await using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        await command.ExecuteNonQueryAsync(cancellationToken);
-    }
+    public static Task EnsureAsync(DbDataSource dataSource, string invariant, CancellationToken cancellationToken) =>
+        OrleansScripts.RunLockedAsync(dataSource, invariant, Statements(invariant), 4242032, "resultgrid_orleans_persistence", cancellationToken);
 }
 
 /// <summary>Runs the grain storage script first thing in the silo's start-up, before the storage reads its queries.</summary>

@@ -23,7 +23,7 @@ public sealed class PackageConsumerTests(RedisCluster redis)
     private static readonly string[] Packages =
     [
         "ResultGrid.Abstractions", "ResultGrid.Serialization", "ResultGrid.Client", "ResultGrid.Storage",
-        "ResultGrid.Storage.Redis", "ResultGrid.Storage.Sql", "ResultGrid.Clustering.Sql", "ResultGrid.Grains",
+        "ResultGrid.Storage.Redis", "ResultGrid.Storage.Sql", "ResultGrid.Storage.GrainStorage", "ResultGrid.Clustering.Sql", "ResultGrid.Grains",
         "ResultGrid.Http", "ResultGrid.Hosting", "ResultGrid.Cli",
     ];
 
