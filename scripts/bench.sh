@@ -4,6 +4,7 @@
 # where peer is a real alternative measured in the same run, or null.
 #
 #   ./scripts/bench.sh [--quick] [--backend memory|rpc|redis|postgresql|mysql|sqlite] [--codecs]
+#   ./scripts/bench.sh [--quick] --backend grainstorage-adonet
 #   ./scripts/bench.sh [--quick] --migrate
 #   ./scripts/bench.sh [--quick] --http [--backend memory|redis|postgresql|mysql|sqlite]
 #   ./scripts/bench.sh [--quick] --dashboard
@@ -18,6 +19,9 @@
 # default durability: fsync on) and runs the peers celery-db (Celery's database backend through
 # SQLAlchemy and psycopg2) and pgbench-upsert against the same server; with --backend mysql, a
 # MariaDB of its own. --backend sqlite uses a file in a temporary directory.
+# --backend grainstorage-adonet starts a PostgreSQL the same way and measures grainstorage:// on
+# Orleans' ADO.NET grain storage there, against a grain per result on IPersistentState over the
+# same storage (orleans-persistent-state-adonet) and db+postgresql:// on the same server.
 # --http measures the HTTP API (a WebApplication that is also the silo, Kestrel on a free loopback
 # port) with Debian's wrk (installed here) and HttpClient: GET of a stored result (peer
 # kestrel-static, the same bytes from a bare endpoint in the same process), write-to-long-poll
@@ -78,10 +82,12 @@ install_missing() {
   fi
 }
 
-if [[ "$backend" == postgresql || $migrate -eq 1 || $dashboard -eq 1 ]]; then
-  need=()
+# A PostgreSQL of its own: initdb in a temporary directory on a free port (as the postgres user
+# when run as root, which PostgreSQL refuses), default durability (fsync on), database bench,
+# named in RESULTGRID_BENCH_SQL. One path for every mode that needs one.
+start_postgresql() {
+  local need=("$@")
   compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || need+=(postgresql)
-  [[ $http -eq 1 || $dashboard -eq 1 ]] || /usr/bin/python3 -c 'import celery, sqlalchemy, psycopg2' >/dev/null 2>&1 || need+=(python3-celery python3-sqlalchemy python3-psycopg2)
   install_missing "${need[@]}"
   pgbin="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)"
   port=$(free_port)
@@ -94,6 +100,19 @@ if [[ "$backend" == postgresql || $migrate -eq 1 || $dashboard -eq 1 ]]; then
   trap 'stop_pg; cleanup' EXIT
   "$pgbin/psql" -h 127.0.0.1 -p "$port" -U postgres -qc "CREATE DATABASE bench" >/dev/null
   export RESULTGRID_BENCH_SQL="db+postgresql://postgres@127.0.0.1:$port/bench" PGBENCH="$pgbin/pgbench"
+}
+
+if [[ "$backend" == postgresql || $migrate -eq 1 || $dashboard -eq 1 ]]; then
+  # The Celery peer's Debian packages; --http and --dashboard have none.
+  pg_need=()
+  [[ $http -eq 1 || $dashboard -eq 1 ]] || /usr/bin/python3 -c 'import celery, sqlalchemy, psycopg2' >/dev/null 2>&1 || pg_need+=(python3-celery python3-sqlalchemy python3-psycopg2)
+  start_postgresql "${pg_need[@]}"
+fi
+
+if [[ "$backend" == grainstorage-adonet ]]; then
+  # Orleans' ADO.NET grain storage, its IPersistentState peer and db+postgresql all on this one
+  # server (bench/ResultGrid.Bench/GrainStorageBench.cs); no Celery peer.
+  start_postgresql
 fi
 
 if [[ "$backend" == mysql ]]; then

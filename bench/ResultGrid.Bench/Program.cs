@@ -62,11 +62,22 @@ switch (scheme)
         }
 
         break;
+    case GrainStorageBench.Scheme:
+        // grainstorage:// on Orleans' ADO.NET storage against IPersistentState on the same
+        // storage and db+postgresql on the same server (GrainStorageBench.cs); scripts/bench.sh starts the PostgreSQL.
+        backendUrl = Environment.GetEnvironmentVariable("RESULTGRID_BENCH_SQL") ?? "";
+        if (!backendUrl.StartsWith("db+postgresql://", StringComparison.Ordinal))
+        {
+            await Console.Error.WriteLineAsync($"--backend {scheme} needs a db+postgresql:// RESULTGRID_BENCH_SQL; scripts/bench.sh sets it.");
+            return 2;
+        }
+
+        return await GrainStorageBench.RunAsync(backendUrl, quick);
     case "sqlite":
         backendUrl = "db+sqlite:///" + Path.Combine(Directory.CreateTempSubdirectory("rg-bench-").FullName, "results.db");
         break;
     default:
-        await Console.Error.WriteLineAsync($"--backend {scheme}: supported are memory, rpc, redis, postgresql, mysql and sqlite.");
+        await Console.Error.WriteLineAsync($"--backend {scheme}: supported are memory, rpc, redis, postgresql, mysql, sqlite and grainstorage-adonet.");
         return 2;
 }
 
@@ -181,21 +192,11 @@ else
 // out once, so it has no repeated reads to measure).
 if (scheme != "rpc")
 {
-    var stored = Enumerable.Range(0, quick ? 20_000 : 50_000).Select(_ => TaskIds.NewId()).ToArray();
-    var next = 0;
-    await Rate.RunAsync(stored.Length, InFlight(), _ => client.MarkSucceededAsync(stored[Interlocked.Increment(ref next) - 1], 7));
+    var stored = await ReadRate.SeedAsync(client, quick ? 20_000 : 50_000, InFlight());
     var readRates = new List<double>();
     for (var r = 0; r < rounds; r++)
     {
-        var i = -1;
-        readRates.Add(await Rate.RunAsync(stored.Length, InFlight(), async _ =>
-        {
-            var read = await client.GetAsync(stored[Interlocked.Increment(ref i)]);
-            if (read.State != TaskStates.Success)
-            {
-                throw new InvalidOperationException($"read {read.TaskId} as {read.State}");
-            }
-        }));
+        readRates.Add(await ReadRate.RunAsync(client, stored, stored.Length, InFlight()));
     }
 
     // On Redis its peer is the driver alone reading the same keys at the same concurrency (ReadBench.cs).
@@ -444,7 +445,7 @@ namespace ResultGrid.Bench
 
     internal static class StoreRate
     {
-        private static readonly Payload Value = new("done", 42, [1, 2, 3]);
+        public static readonly Payload Value = new("done", 42, [1, 2, 3]);
 
         public static Task<double> RunAsync(IResultGridClient client, int count, int inFlight) =>
             Rate.RunAsync(count, inFlight, id => client.MarkSucceededAsync(id, Value));

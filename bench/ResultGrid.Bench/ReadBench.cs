@@ -1,4 +1,5 @@
 using Orleans.Concurrency;
+using ResultGrid.Client;
 using StackExchange.Redis;
 
 namespace ResultGrid.Bench;
@@ -58,6 +59,33 @@ internal static class ReadBench
         }
 
         return Bench.Median(rates);
+    }
+}
+
+/// <summary>The read line's loop: results stored by id, then read back through the SDK (the silo's reader).</summary>
+internal static class ReadRate
+{
+    /// <summary>Stores <paramref name="count"/> SUCCESS results through <paramref name="client"/>; their ids.</summary>
+    public static async Task<string[]> SeedAsync(IResultGridClient client, int count, int inFlight)
+    {
+        var ids = Enumerable.Range(0, count).Select(_ => TaskIds.NewId()).ToArray();
+        var next = -1;
+        await Rate.RunAsync(count, inFlight, _ => client.MarkSucceededAsync(ids[Interlocked.Increment(ref next)], 7));
+        return ids;
+    }
+
+    /// <summary>Reads the first <paramref name="count"/> of <paramref name="ids"/>, each must be SUCCESS; reads/s.</summary>
+    public static Task<double> RunAsync(IResultGridClient client, string[] ids, int count, int inFlight)
+    {
+        var i = -1;
+        return Rate.RunAsync(count, inFlight, async _ =>
+        {
+            var read = await client.GetAsync(ids[Interlocked.Increment(ref i)]);
+            if (read.State != TaskStates.Success)
+            {
+                throw new InvalidOperationException($"read {read.TaskId} as {read.State}");
+            }
+        });
     }
 }
 
