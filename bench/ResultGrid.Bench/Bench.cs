@@ -11,8 +11,12 @@ internal static class Bench
     /// <summary>One JSON object per line on stdout, the shape of every other bench line (<c>rows</c> when the figure depends on a table's size).</summary>
     public static void Emit(string name, string backend, double value, string unit, string? peer = null, double? peerValue = null, int? rows = null) =>
         Console.WriteLine(rows is null
-            ? JsonSerializer.Serialize(new { name, backend, value = Math.Round(value, 3), unit, peer, peer_value = peerValue })
-            : JsonSerializer.Serialize(new { name, backend, value = Math.Round(value, 3), unit, peer, peer_value = peerValue, rows }));
+            ? JsonSerializer.Serialize(new { name, backend, value = Math.Round(value, 3), unit, peer, peer_value = peerValue }, Json)
+            : JsonSerializer.Serialize(new { name, backend, value = Math.Round(value, 3), unit, peer, peer_value = peerValue, rows }, Json));
+
+    // Names as written ("db+postgresql", not "db\u002Bpostgresql"): the lines are read by people
+    // too, and stdout is never embedded in HTML.
+    private static readonly JsonSerializerOptions Json = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     public static double Median(List<double> values) => Percentile(values, 0.5);
 

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Npgsql;
 using Orleans.Storage;
 using ResultGrid.Client;
 using ResultGrid.Hosting;
@@ -32,7 +33,7 @@ internal static class GrainStorageBench
     public static async Task<int> RunAsync(string sqlUrl, bool quick)
     {
         // Sized for 2 cores: grainstorage:// writes a few thousand results/s here, the peer fewer.
-        var (rounds, perRound, reads, warmUp) = quick ? (3, 4_000, 4_000, TimeSpan.FromSeconds(3)) : (5, 15_000, 15_000, TimeSpan.FromSeconds(6));
+        var (rounds, perRound, reads, warmUp) = quick ? (3, 4_000, 4_000, TimeSpan.FromSeconds(3)) : (5, 8_000, 8_000, TimeSpan.FromSeconds(6));
         using var grainHost = await StartAsync(new()
         {
             ["ResultGrid:Backend"] = $"grainstorage://{StorageName}",
@@ -56,7 +57,9 @@ internal static class GrainStorageBench
                 n => peer.StoreRateAsync(n, inFlight),
                 n => StoreRate.RunAsync(sqlClient, n, inFlight),
             ];
-            var storeRates = await RotatedAsync(stores, rounds, perRound, warmUp);
+            var wal = new WalMeter(sqlUrl);
+            var storeRates = await RotatedAsync(stores, rounds, perRound, warmUp, wal);
+            await Console.Error.WriteLineAsync($"grainstorage bench: WAL bytes per result stored (median of rounds) grainstorage {wal.PerOperation(0)}; persistent-state {wal.PerOperation(1)}; db+postgresql {wal.PerOperation(2)}");
 
             // Read rate: results stored just before in each, then read by id, rounds rotated alike.
             var grainIds = await ReadRate.SeedAsync(grainClient, reads, inFlight);
@@ -68,7 +71,7 @@ internal static class GrainStorageBench
                 n => peer.ReadRateAsync(peerIds, n, inFlight),
                 n => ReadRate.RunAsync(sqlClient, sqlIds, n, inFlight),
             ];
-            var readRates = await RotatedAsync(readers, rounds, reads, TimeSpan.FromSeconds(1));
+            var readRates = await RotatedAsync(readers, rounds, reads, TimeSpan.FromSeconds(1), null);
 
             string Rates(List<double> r) => string.Join(", ", r.Select(x => x.ToString("F0", CultureInfo.InvariantCulture)));
             await Console.Error.WriteLineAsync($"grainstorage bench: store results/s grainstorage {Rates(storeRates[0])}; persistent-state {Rates(storeRates[1])}; db+postgresql {Rates(storeRates[2])}");
@@ -93,7 +96,7 @@ internal static class GrainStorageBench
     /// Warms each runner for <paramref name="warmUp"/> (in turn), then runs <paramref name="rounds"/>
     /// rounds of all of them in rotated order; the rates per runner.
     /// </summary>
-    private static async Task<List<double>[]> RotatedAsync(Func<int, Task<double>>[] runners, int rounds, int perRound, TimeSpan warmUp)
+    private static async Task<List<double>[]> RotatedAsync(Func<int, Task<double>>[] runners, int rounds, int perRound, TimeSpan warmUp, WalMeter? wal)
     {
         var clock = Stopwatch.StartNew();
         while (clock.Elapsed < warmUp)
@@ -110,7 +113,12 @@ internal static class GrainStorageBench
             for (var k = 0; k < runners.Length; k++)
             {
                 var which = (k + round) % runners.Length;
+                var before = wal is null ? 0 : await wal.PositionAsync();
                 rates[which].Add(await runners[which](perRound));
+                if (wal is not null)
+                {
+                    wal.Add(which, (await wal.PositionAsync() - before) / (double)perRound);
+                }
             }
         }
 
@@ -148,4 +156,34 @@ internal static class GrainStorageBench
         await host.StartAsync();
         return host;
     }
+}
+
+/// <summary>
+/// The server's WAL position (pg_current_wal_lsn) around each timed round: the bytes of WAL each
+/// stored result cost. Unlike a rate, it does not depend on how loaded the shared machine is.
+/// </summary>
+internal sealed class WalMeter(string sqlUrl)
+{
+    private readonly Dictionary<int, List<double>> _perOperation = [];
+
+    public async Task<long> PositionAsync()
+    {
+        await using var connection = new NpgsqlConnection(Bench.NpgsqlConnectionString(sqlUrl));
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand("SELECT pg_current_wal_lsn() - '0/0'::pg_lsn", connection);
+        return Convert.ToInt64(await command.ExecuteScalarAsync(), CultureInfo.InvariantCulture);
+    }
+
+    public void Add(int runner, double bytesPerOperation)
+    {
+        if (!_perOperation.TryGetValue(runner, out var list))
+        {
+            _perOperation[runner] = list = [];
+        }
+
+        list.Add(bytesPerOperation);
+    }
+
+    public string PerOperation(int runner) =>
+        _perOperation.TryGetValue(runner, out var list) ? Bench.Median(list).ToString("F0", CultureInfo.InvariantCulture) : "-";
 }
