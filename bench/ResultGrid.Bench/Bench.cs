@@ -2,6 +2,10 @@ using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using System.Text.Json;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using ResultGrid.Hosting;
 
 namespace ResultGrid.Bench;
 
@@ -19,6 +23,25 @@ internal static class Bench
     private static readonly JsonSerializerOptions Json = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     public static double Median(List<double> values) => Percentile(values, 0.5);
+
+    /// <summary>
+    /// A silo of its own cluster (<paramref name="clusterPrefix"/> and a random suffix, free
+    /// ports) built by the silo host (AddResultGridSilo) from <paramref name="settings"/>, logs
+    /// on stderr (stdout carries the JSON lines and nothing else), started.
+    /// </summary>
+    public static async Task<IHost> StartSiloAsync(Dictionary<string, string?> settings, string clusterPrefix)
+    {
+        var builder = Host.CreateApplicationBuilder();
+        settings["ResultGrid:Silo:SiloPort"] = FreePort().ToString(CultureInfo.InvariantCulture);
+        settings["ResultGrid:Silo:GatewayPort"] = FreePort().ToString(CultureInfo.InvariantCulture);
+        settings["ResultGrid:Silo:ClusterId"] = $"{clusterPrefix}-{Guid.NewGuid():N}";
+        builder.Configuration.AddInMemoryCollection(settings);
+        builder.Logging.ClearProviders().AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace).SetMinimumLevel(LogLevel.Warning);
+        builder.AddResultGridSilo();
+        var host = builder.Build();
+        await host.StartAsync();
+        return host;
+    }
 
     public static double Percentile(List<double> values, double p)
     {

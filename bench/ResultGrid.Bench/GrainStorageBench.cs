@@ -1,13 +1,10 @@
 using System.Diagnostics;
 using System.Globalization;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
 using Npgsql;
 using Orleans.Storage;
 using ResultGrid.Client;
-using ResultGrid.Hosting;
 using ResultGrid.Storage.GrainStorage;
 
 namespace ResultGrid.Bench;
@@ -34,15 +31,15 @@ internal static class GrainStorageBench
     {
         // Sized for 2 cores: grainstorage:// writes a few thousand results/s here, the peer fewer.
         var (rounds, perRound, reads, warmUp) = quick ? (3, 4_000, 4_000, TimeSpan.FromSeconds(3)) : (5, 8_000, 8_000, TimeSpan.FromSeconds(6));
-        using var grainHost = await StartAsync(new()
+        using var grainHost = await Bench.StartSiloAsync(new()
         {
             ["ResultGrid:Backend"] = $"grainstorage://{StorageName}",
             ["ResultGrid:GrainStorage:Name"] = StorageName,
             ["ResultGrid:GrainStorage:Provider"] = ResultGridGrainStorageOptions.AdoNetProvider,
             ["ResultGrid:GrainStorage:Invariant"] = "Npgsql",
             ["ResultGrid:GrainStorage:ConnectionString"] = Bench.NpgsqlConnectionString(sqlUrl),
-        });
-        using var sqlHost = await StartAsync(new() { ["ResultGrid:Backend"] = sqlUrl });
+        }, "bench-grainstorage");
+        using var sqlHost = await Bench.StartSiloAsync(new() { ["ResultGrid:Backend"] = sqlUrl }, "bench-sql");
         try
         {
             var grainClient = grainHost.Services.GetRequiredService<IResultGridClient>();
@@ -139,22 +136,6 @@ internal static class GrainStorageBench
         return state.State?.Document is { Length: > 0 } document
             ? document
             : throw new InvalidOperationException($"The probe result {probe} was not found in grain storage '{StorageName}'.");
-    }
-
-    /// <summary>A silo of its own cluster (free ports) built by the silo host from <paramref name="settings"/>.</summary>
-    private static async Task<IHost> StartAsync(Dictionary<string, string?> settings)
-    {
-        var builder = Host.CreateApplicationBuilder();
-        settings["ResultGrid:Silo:SiloPort"] = Bench.FreePort().ToString(CultureInfo.InvariantCulture);
-        settings["ResultGrid:Silo:GatewayPort"] = Bench.FreePort().ToString(CultureInfo.InvariantCulture);
-        settings["ResultGrid:Silo:ClusterId"] = $"bench-gs-{Guid.NewGuid():N}";
-        builder.Configuration.AddInMemoryCollection(settings);
-        // Logs on stderr: stdout carries the JSON lines and nothing else.
-        builder.Logging.ClearProviders().AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace).SetMinimumLevel(LogLevel.Warning);
-        builder.AddResultGridSilo();
-        var host = builder.Build();
-        await host.StartAsync();
-        return host;
     }
 }
 

@@ -1,12 +1,9 @@
 using System.Diagnostics;
 using System.Globalization;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
 using Npgsql;
 using ResultGrid.Client;
-using ResultGrid.Hosting;
 using StackExchange.Redis;
 
 namespace ResultGrid.Bench;
@@ -86,24 +83,12 @@ internal static class HistoryBench
     }
 
     /// <summary>A silo of its own cluster on <paramref name="backendUrl"/>, the history on or off.</summary>
-    private static async Task<IHost> StartAsync(string backendUrl, bool history)
-    {
-        var builder = Host.CreateApplicationBuilder();
-        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+    private static Task<IHost> StartAsync(string backendUrl, bool history) =>
+        Bench.StartSiloAsync(new()
         {
             ["ResultGrid:Backend"] = backendUrl,
-            ["ResultGrid:Silo:SiloPort"] = Bench.FreePort().ToString(CultureInfo.InvariantCulture),
-            ["ResultGrid:Silo:GatewayPort"] = Bench.FreePort().ToString(CultureInfo.InvariantCulture),
-            ["ResultGrid:Silo:ClusterId"] = $"bench-history-{(history ? "on" : "off")}-{Guid.NewGuid():N}",
             [EnabledKey] = history ? "true" : "false",
-        });
-        // Logs on stderr: stdout carries the JSON lines and nothing else.
-        builder.Logging.ClearProviders().AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace).SetMinimumLevel(LogLevel.Warning);
-        builder.AddResultGridSilo();
-        var host = builder.Build();
-        await host.StartAsync();
-        return host;
-    }
+        }, $"bench-history-{(history ? "on" : "off")}");
 
     /// <summary>
     /// Whether the probe result left history in the store, looked for where the history contract
