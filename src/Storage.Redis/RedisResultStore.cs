@@ -706,6 +706,10 @@ internal sealed partial class RedisResultStore : IResultStore, IResultHistory, I
 
     public async ValueTask DisposeAsync()
     {
+        // Pages a copy read ahead and never asked for.
+        _resultsAhead?.Dispose();
+        _groupsAhead?.Dispose();
+
         // The queued writes first, while the connections that carry them are still open.
         if (_writes is { } writes)
         {

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Data.Common;
 using System.Globalization;
 using System.Text.Json;
+using ResultGrid.Storage.Migration;
 
 namespace ResultGrid.Storage.Sql;
 
@@ -100,7 +101,9 @@ internal sealed partial class SqlResultStore : IResultTransfer
                 end++;
             }
 
+            var importing = MigrationTimings.Start();
             added += await ImportChunkAsync(live.GetRange(start, end - start), cancellationToken);
+            MigrationTimings.Stop("sql.import chunk", importing);
             start = end;
         }
 

@@ -146,6 +146,7 @@ public sealed class ResultMigration(IResultTransfer source, IResultTransfer targ
         ArgumentNullException.ThrowIfNull(settings);
         state.Runs++;
         Save(state, settings);
+        var wall = System.Diagnostics.Stopwatch.StartNew();
         if (state.Phase == MigrationState.Results)
         {
             // A fresh copy into an empty target builds the target's indexes once at the end
@@ -154,8 +155,12 @@ public sealed class ResultMigration(IResultTransfer source, IResultTransfer targ
             var bulk = targetStore.Capability<IBulkLoadTarget>();
             if (bulk is not null && state.Cursor is null && state.ResultsScanned == 0)
             {
+                var begin = MigrationTimings.Start();
                 await bulk.BeginBulkLoadAsync(cancellationToken);
+                MigrationTimings.Stop("bulk.begin", begin);
             }
+
+            var results = MigrationTimings.Start();
 
             await CopyPhaseAsync(
                 state, settings, progress, MigrationState.Groups,
@@ -163,13 +168,16 @@ public sealed class ResultMigration(IResultTransfer source, IResultTransfer targ
                 (items, ct) => target.ImportResultsAsync(items, ct),
                 (scanned, added) => (state.ResultsScanned += scanned, state.ResultsAdded += added),
                 cancellationToken);
+            MigrationTimings.Stop("results phase", results);
         }
 
         // After the results phase, also when a kill between its last save and this line left a
         // resumed run starting at the groups: creates only what is missing.
         if (targetStore.Capability<IBulkLoadTarget>() is { } bulkTarget)
         {
+            var end = MigrationTimings.Start();
             await bulkTarget.EndBulkLoadAsync(cancellationToken);
+            MigrationTimings.Stop("bulk.end", end);
         }
 
         if (state.Phase == MigrationState.Groups)
@@ -182,6 +190,7 @@ public sealed class ResultMigration(IResultTransfer source, IResultTransfer targ
                 cancellationToken);
         }
 
+        MigrationTimings.Report("copy", wall.Elapsed);
         return state;
     }
 

@@ -45,8 +45,12 @@ internal static class TransferPipeline
                 var cursor = start;
                 for (long sequence = 0; ; sequence++)
                 {
+                    var waited = MigrationTimings.Start();
                     await window.WaitAsync(stop.Token);
+                    MigrationTimings.Stop("pipeline.window", waited);
+                    var reading = MigrationTimings.Start();
                     var page = await read(cursor, stop.Token);
+                    MigrationTimings.Stop("read", reading);
                     await pages.Writer.WriteAsync((sequence, page), stop.Token);
                     if (page.NextCursor is null)
                     {
@@ -69,7 +73,9 @@ internal static class TransferPipeline
         {
             await foreach (var (sequence, page) in pages.Reader.ReadAllAsync(stop.Token))
             {
+                var handling = MigrationTimings.Start();
                 var result = await handle(page, stop.Token);
+                MigrationTimings.Stop("handle", handling);
                 await gate.WaitAsync(stop.Token);
                 try
                 {
@@ -78,7 +84,9 @@ internal static class TransferPipeline
                     while (done.Remove(nextToCommit, out var ready))
                     {
                         nextToCommit++;
+                        var saving = MigrationTimings.Start();
                         await checkpoint(ready.Page, ready.Result, ready.Page.NextCursor);
+                        MigrationTimings.Stop("checkpoint", saving);
                         window.Release();
                     }
                 }
