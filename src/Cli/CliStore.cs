@@ -42,7 +42,7 @@ internal sealed class CliStore : IAsyncDisposable
             return new CliStore(null, null, parsed.Redacted);
         }
 
-        var opened = OperatorStore.Create(command, url, configuration ?? new ConfigurationBuilder().AddEnvironmentVariables().Build(), allowAdmin, readOnly, out var problem);
+        var (opened, problem) = await OperatorStore.CreateAsync(command, url, configuration ?? new ConfigurationBuilder().AddEnvironmentVariables().Build(), allowAdmin, readOnly);
         if (opened is null)
         {
             await Console.Error.WriteLineAsync($"resultgrid {command}: {problem}");

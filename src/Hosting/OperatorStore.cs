@@ -13,9 +13,10 @@ namespace ResultGrid.Hosting;
 /// </summary>
 internal sealed class OperatorStore : IAsyncDisposable
 {
-    private readonly ServiceProvider _services;
+    // What the store lives in: the providers' service provider, or a private silo (grainstorage://).
+    private readonly IAsyncDisposable _services;
 
-    private OperatorStore(ServiceProvider services, IResultStore store)
+    private OperatorStore(IAsyncDisposable services, IResultStore store)
     {
         _services = services;
         Store = store;
@@ -62,6 +63,41 @@ internal sealed class OperatorStore : IAsyncDisposable
         }
 
         return new OperatorStore(provider, registry.Create(provider, name, url));
+    }
+
+    /// <summary>
+    /// As <see cref="Create"/>, and for <c>grainstorage://NAME</c> a private in-process silo
+    /// (<see cref="GrainStorageHost"/>) started with the grain storage of <c>ResultGrid:GrainStorage</c>:
+    /// the only kind that connects here (a silo's start opens its storage).
+    /// </summary>
+    public static async Task<(OperatorStore? Store, string? Problem)> CreateAsync(string name, string url, IConfiguration configuration, bool allowAdmin, bool readOnly, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        if (!BackendUrl.TryParse(url, out var parsed, out _) || !parsed.Scheme.Equals(Storage.GrainStorage.GrainStorageResultStoreProvider.Scheme, StringComparison.OrdinalIgnoreCase))
+        {
+            var store = Create(name, url, configuration, allowAdmin, readOnly, out var problem);
+            return (store, problem);
+        }
+
+        if (Storage.GrainStorage.GrainStorageResultStoreProvider.ValidateUrl(parsed) is { } refused)
+        {
+            return (null, refused);
+        }
+
+        if (GrainStorageHost.Problem(parsed, configuration) is { } missing)
+        {
+            return (null, missing);
+        }
+
+        try
+        {
+            var host = await GrainStorageHost.StartAsync(name, parsed, configuration, cancellationToken);
+            return (new OperatorStore(host, host.Store), null);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            return (null, $"{parsed.Redacted}: the private Orleans silo for the grain storage could not start: {ex.GetBaseException().Message}");
+        }
     }
 
     public async ValueTask DisposeAsync()

@@ -21,6 +21,16 @@ internal interface IExpiryBucketGrain : IGrainWithStringKey
 
     /// <summary>Drops the ids (after the sweep cleared them); returns how many are left.</summary>
     [Alias("Remove")] Task<int> RemoveAsync(string[] ids);
+
+    /// <summary>
+    /// Up to <paramref name="limit"/> ids from position <paramref name="offset"/> in filing order,
+    /// for the migration's scan (a cursor holds the position). Ids are only appended, except by the
+    /// sweep in slots already over, whose ids are expired or filed again in a later slot.
+    /// </summary>
+    [Alias("List")] Task<string[]> ListAsync(int offset, int limit);
+
+    /// <summary>How many ids are filed.</summary>
+    [Alias("Count")] Task<int> CountAsync();
 }
 
 /// <summary>
@@ -71,6 +81,10 @@ internal sealed class ExpiryBucketGrain : Grain, IExpiryBucketGrain
     }
 
     public Task<string[]> PeekAsync(int limit) => Task.FromResult(_order.Take(limit).ToArray());
+
+    public Task<string[]> ListAsync(int offset, int limit) => Task.FromResult(_order.Skip(offset).Take(limit).ToArray());
+
+    public Task<int> CountAsync() => Task.FromResult(_order.Count);
 
     public async Task<int> RemoveAsync(string[] ids)
     {
@@ -141,8 +155,9 @@ internal sealed class ExpiryBucketGrain : Grain, IExpiryBucketGrain
             }
             catch (InconsistentStateException)
             {
-                // Another activation wrote this bucket (a duplicate after a silo failure): take its
-                // ids in too and write again, so that neither activation's ids are lost.
+                // Another activation wrote this bucket (a duplicate after a silo failure, or a silo of
+                // another cluster on the same storage: resultgrid migrate's private one): take its
+                // ids in too and write again (the caller's loop), so that neither one's ids are lost.
                 var stored = new GrainState<GrainStorageRecord>();
                 await _storage.ReadStateAsync(StateName, this.GetGrainId(), stored);
                 _etag = stored.ETag;

@@ -11,6 +11,9 @@ namespace ResultGrid.Storage.GrainStorage;
 /// </summary>
 internal sealed class ExpiryBuckets
 {
+    /// <summary>The kinds of record filed, each in buckets of its own: results, saved groups, chord claims.</summary>
+    public static readonly BucketKind[] Kinds = [BucketKind.Result, BucketKind.Group, BucketKind.Claim];
+
     /// <summary>Buckets per slot: spreads a burst of writes over this many grains and states.</summary>
     public const int Shards = 16;
 
@@ -44,26 +47,40 @@ internal sealed class ExpiryBuckets
 
     public DateTimeOffset StartOf(long slot) => DateTimeOffset.FromUnixTimeSeconds(slot * _slotSeconds);
 
-    public IExpiryBucketGrain Bucket(long slot, int shard) =>
-        _grains.GetGrain<IExpiryBucketGrain>($"{_storage}|{slot.ToString(CultureInfo.InvariantCulture)}|{shard.ToString(CultureInfo.InvariantCulture)}");
+    /// <summary>
+    /// The bucket of <paramref name="slot"/> (null: forever). Results keep the key they had before
+    /// groups and claims were filed (<c>storage|slot|shard</c>), so buckets stored by an earlier
+    /// version are read as they are; groups and claims add a suffix (<c>|g</c>, <c>|c</c>).
+    /// </summary>
+    public IExpiryBucketGrain Bucket(long? slot, int shard, BucketKind kind = BucketKind.Result) =>
+        _grains.GetGrain<IExpiryBucketGrain>(string.Concat(
+            _storage, "|", slot is { } s ? s.ToString(CultureInfo.InvariantCulture) : Forever, "|", shard.ToString(CultureInfo.InvariantCulture),
+            kind switch { BucketKind.Group => "|g", BucketKind.Claim => "|c", _ => "" }));
 
-    public IExpiryBucketGrain ForeverBucket(int shard) =>
-        _grains.GetGrain<IExpiryBucketGrain>($"{_storage}|{Forever}|{shard.ToString(CultureInfo.InvariantCulture)}");
+    public IExpiryBucketGrain ForeverBucket(int shard, BucketKind kind = BucketKind.Result) => Bucket(null, shard, kind);
 
     public static int ShardOf(string taskId) => (int)(StableHash.Of(taskId) % Shards);
 
     /// <summary>Files <paramref name="taskId"/> under <paramref name="expiresAt"/> (null: forever); returns once the index holds it.</summary>
-    public async Task FileAsync(string taskId, DateTimeOffset? expiresAt)
+    public Task FileAsync(string taskId, DateTimeOffset? expiresAt, BucketKind kind = BucketKind.Result) =>
+        FileManyAsync([(taskId, expiresAt)], kind);
+
+    /// <summary>
+    /// Files many ids at once (an import's page): one call per bucket they fall in, and one
+    /// directory note per slot; returns once the index holds them all.
+    /// </summary>
+    public async Task FileManyAsync(IReadOnlyCollection<(string Id, DateTimeOffset? ExpiresAt)> entries, BucketKind kind = BucketKind.Result)
     {
-        if (expiresAt is not { } at)
+        var byBucket = entries.GroupBy(e => (Slot: e.ExpiresAt is { } at ? SlotOf(at) : (long?)null, Shard: ShardOf(e.Id)));
+        await Task.WhenAll(byBucket.Select(b => Bucket(b.Key.Slot, b.Key.Shard, kind).FileAsync(b.Select(e => e.Id).ToArray())));
+        foreach (var slot in byBucket.Select(b => b.Key.Slot).OfType<long>().Distinct())
         {
-            await ForeverBucket(ShardOf(taskId)).FileAsync([taskId]);
-            return;
+            await RegisterAsync(slot);
         }
+    }
 
-        var slot = SlotOf(at);
-        await Bucket(slot, ShardOf(taskId)).FileAsync([taskId]);
-
+    private async Task RegisterAsync(long slot)
+    {
         // Noted after the id is filed, so a sweep that lists the slot before this note cannot
         // drop it (the note changes its count). A slot already over at this silo's clock is noted
         // every time: the sweep may be at it.
@@ -82,4 +99,12 @@ internal sealed class ExpiryBuckets
             }
         }
     }
+}
+
+/// <summary>What a bucket's ids name: which grain state (result, group, claim) the sweep and the scan read.</summary>
+internal enum BucketKind
+{
+    Result,
+    Group,
+    Claim,
 }

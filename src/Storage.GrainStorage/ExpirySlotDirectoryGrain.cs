@@ -57,15 +57,7 @@ internal sealed class ExpirySlotDirectoryGrain : Grain, IExpirySlotDirectoryGrai
         _storage = _services.GetRequiredKeyedService<IGrainStorage>(this.GetPrimaryKeyString());
         var state = new GrainState<GrainStorageRecord>();
         await _storage.ReadStateAsync(StateName, this.GetGrainId(), state, cancellationToken);
-        _etag = state.ETag;
-        _recordExists = state.RecordExists;
-        if (state.RecordExists && state.State?.Document is { } document)
-        {
-            foreach (var slot in StoredDocument.DecodeIds("expiry slot directory", document))
-            {
-                _slots[long.Parse(slot, System.Globalization.CultureInfo.InvariantCulture)] = _generation;
-            }
-        }
+        Merge(state);
     }
 
     public async Task RegisterAsync(long slot)
@@ -78,8 +70,11 @@ internal sealed class ExpirySlotDirectoryGrain : Grain, IExpirySlotDirectoryGrai
         }
     }
 
-    public Task<DueSlot[]> DueAsync(long beforeSlot) =>
-        Task.FromResult(_slots.TakeWhile(s => s.Key < beforeSlot).Select(s => new DueSlot(s.Key, s.Value)).ToArray());
+    public async Task<DueSlot[]> DueAsync(long beforeSlot)
+    {
+        await RefreshAsync();
+        return _slots.TakeWhile(s => s.Key < beforeSlot).Select(s => new DueSlot(s.Key, s.Value)).ToArray();
+    }
 
     public async Task<bool> DoneAsync(long slot, long generation)
     {
@@ -93,35 +88,67 @@ internal sealed class ExpirySlotDirectoryGrain : Grain, IExpirySlotDirectoryGrai
         return true;
     }
 
-    public Task<long[]> AllAsync() => Task.FromResult(_slots.Keys.ToArray());
+    public async Task<long[]> AllAsync()
+    {
+        await RefreshAsync();
+        return _slots.Keys.ToArray();
+    }
+
+    /// <summary>
+    /// Takes in the slots another writer of the same storage noted since this activation read it
+    /// (a silo of another cluster: resultgrid migrate's private one), so the sweep and the scan
+    /// see them without waiting for this activation's next write. One read a sweep.
+    /// </summary>
+    private async Task RefreshAsync()
+    {
+        var stored = new GrainState<GrainStorageRecord>();
+        await _storage.ReadStateAsync(StateName, this.GetGrainId(), stored);
+        if (stored.ETag == _etag)
+        {
+            return;
+        }
+
+        // What this activation holds beyond the stored set is written by its next write.
+        Merge(stored);
+    }
+
+    private void Merge(GrainState<GrainStorageRecord> stored)
+    {
+        if (stored.RecordExists && stored.State?.Document is { } document)
+        {
+            foreach (var slot in StoredDocument.DecodeIds("expiry slot directory", document))
+            {
+                _slots.TryAdd(long.Parse(slot, System.Globalization.CultureInfo.InvariantCulture), ++_generation);
+            }
+        }
+
+        _etag = stored.ETag;
+        _recordExists = stored.RecordExists;
+    }
 
     private async Task WriteAsync()
     {
-        var ids = _slots.Keys.Select(s => s.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToArray();
-        var state = new GrainState<GrainStorageRecord>(new GrainStorageRecord { Document = StoredDocument.EncodeIds(ids) }) { ETag = _etag, RecordExists = _recordExists };
-        try
+        while (true)
         {
-            await _storage.WriteStateAsync(StateName, this.GetGrainId(), state);
-        }
-        catch (InconsistentStateException)
-        {
-            // Another activation wrote the directory (a duplicate after a silo failure): keep the
-            // union of both and write it over the newer ETag.
-            var stored = new GrainState<GrainStorageRecord>();
-            await _storage.ReadStateAsync(StateName, this.GetGrainId(), stored);
-            if (stored.RecordExists && stored.State?.Document is { } document)
+            var ids = _slots.Keys.Select(s => s.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+            var state = new GrainState<GrainStorageRecord>(new GrainStorageRecord { Document = StoredDocument.EncodeIds(ids) }) { ETag = _etag, RecordExists = _recordExists };
+            try
             {
-                foreach (var slot in StoredDocument.DecodeIds("expiry slot directory", document))
-                {
-                    _slots.TryAdd(long.Parse(slot, System.Globalization.CultureInfo.InvariantCulture), ++_generation);
-                }
+                await _storage.WriteStateAsync(StateName, this.GetGrainId(), state);
+                _etag = state.ETag;
+                _recordExists = state.RecordExists;
+                return;
             }
-
-            state = new GrainState<GrainStorageRecord>(new GrainStorageRecord { Document = StoredDocument.EncodeIds(_slots.Keys.Select(s => s.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToArray()) }) { ETag = stored.ETag, RecordExists = stored.RecordExists };
-            await _storage.WriteStateAsync(StateName, this.GetGrainId(), state);
+            catch (InconsistentStateException)
+            {
+                // Another activation wrote the directory (a duplicate after a silo failure, or a
+                // silo of another cluster on the same storage): keep the union of both and write
+                // it over the newer ETag, as often as the storage refuses (each refusal is another
+                // writer's write that went in).
+                var stored = new GrainState<GrainStorageRecord>();
+                await _storage.ReadStateAsync(StateName, this.GetGrainId(), stored);
+                Merge(stored);
+            }
         }
-
-        _etag = state.ETag;
-        _recordExists = state.RecordExists;
     }
 }

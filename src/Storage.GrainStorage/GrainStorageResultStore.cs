@@ -14,7 +14,7 @@ namespace ResultGrid.Storage.GrainStorage;
 /// and written again with the read ETag. So the common write (a new id, or this silo's own
 /// STARTED followed by its SUCCESS) is one round trip with no read first.
 /// </summary>
-internal sealed partial class GrainStorageResultStore : IResultStore, IExpiredResultSweep
+internal sealed partial class GrainStorageResultStore : IResultStore, IExpiredResultSweep, IResultTransfer, IResultScan
 {
     /// <summary>The grain type of every record's grain id (a storage keys state by grain id and state name).</summary>
     public const string GrainType = "resultgrid";
@@ -129,6 +129,8 @@ internal sealed partial class GrainStorageResultStore : IResultStore, IExpiredRe
     public async ValueTask SaveGroupAsync(GroupMeta group, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(group);
+        // Filed before it is written, as a result is: the index the sweep and the migration walk.
+        await _buckets.FileAsync(group.GroupId, group.ExpiresAt, BucketKind.Group);
         var id = GrainIdOf(group.GroupId);
         var state = new GrainState<GrainStorageRecord>(new GrainStorageRecord { Document = StoredDocument.Encode(group) });
         for (var attempt = 1; ; attempt++)
@@ -204,6 +206,12 @@ internal sealed partial class GrainStorageResultStore : IResultStore, IExpiredRe
 
     public async ValueTask<bool> TryClaimAsync(string key, DateTimeOffset? expiresAt, CancellationToken cancellationToken = default)
     {
+        if (expiresAt is not null)
+        {
+            // Filed for the sweep; a claim held forever is never swept, so needs no index.
+            await _buckets.FileAsync(key, expiresAt, BucketKind.Claim);
+        }
+
         var id = GrainIdOf(key);
         var state = new GrainState<GrainStorageRecord>(new GrainStorageRecord { Document = StoredDocument.EncodeClaim(expiresAt) });
         for (var attempt = 1; ; attempt++)
@@ -229,10 +237,12 @@ internal sealed partial class GrainStorageResultStore : IResultStore, IExpiredRe
     }
 
     /// <summary>
-    /// Clears, in bounded batches, the results filed in the slots that ended a slot ago or more
-    /// (the grace keeps a writer whose clock is behind from filing in a slot being swept), slot
-    /// by slot, shard by shard; a result stored again since with a later expiry is left (it is
-    /// filed in its new slot). Results kept forever sit in their own bucket, never swept.
+    /// Clears, in bounded batches, the results, groups and chord claims filed in the slots that
+    /// ended a slot ago or more (the grace keeps a writer whose clock is behind from filing in a
+    /// slot being swept), slot by slot, shard by shard; a record stored again since with a later
+    /// expiry is left (it is filed in its new slot). Records kept forever sit in their own
+    /// buckets, never swept. <paramref name="limit"/> bounds the records of all three kinds
+    /// cleared in one call, and so does the count returned.
     /// </summary>
     public async ValueTask<int> DeleteExpiredAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken = default)
     {
@@ -240,25 +250,28 @@ internal sealed partial class GrainStorageResultStore : IResultStore, IExpiredRe
         var deleted = 0;
         foreach (var due in await _buckets.Directory.DueAsync(_buckets.SlotOf(now) - 1))
         {
-            for (var shard = 0; shard < ExpiryBuckets.Shards; shard++)
+            foreach (var kind in ExpiryBuckets.Kinds)
             {
-                var bucket = _buckets.Bucket(due.Slot, shard);
-                while (true)
+                for (var shard = 0; shard < ExpiryBuckets.Shards; shard++)
                 {
-                    var ids = await bucket.PeekAsync(Math.Min(ExpiryBuckets.PeekSize, limit - deleted));
-                    if (ids.Length == 0)
+                    var bucket = _buckets.Bucket(due.Slot, shard, kind);
+                    while (true)
                     {
-                        break;
-                    }
+                        var ids = await bucket.PeekAsync(Math.Min(ExpiryBuckets.PeekSize, limit - deleted));
+                        if (ids.Length == 0)
+                        {
+                            break;
+                        }
 
-                    var cleared = new int[ids.Length];
-                    await Parallel.ForAsync(0, ids.Length, new ParallelOptions { MaxDegreeOfParallelism = ReadsInFlight, CancellationToken = cancellationToken }, async (i, ct) =>
-                        cleared[i] = await ClearIfExpiredAsync(ids[i], now, ct) ? 1 : 0);
-                    deleted += cleared.Sum();
-                    await bucket.RemoveAsync(ids);
-                    if (deleted >= limit)
-                    {
-                        return deleted;
+                        var cleared = new int[ids.Length];
+                        await Parallel.ForAsync(0, ids.Length, new ParallelOptions { MaxDegreeOfParallelism = ReadsInFlight, CancellationToken = cancellationToken }, async (i, ct) =>
+                            cleared[i] = await ClearIfExpiredAsync(kind, ids[i], now, ct) ? 1 : 0);
+                        deleted += cleared.Sum();
+                        await bucket.RemoveAsync(ids);
+                        if (deleted >= limit)
+                        {
+                            return deleted;
+                        }
                     }
                 }
             }
@@ -276,27 +289,27 @@ internal sealed partial class GrainStorageResultStore : IResultStore, IExpiredRe
         return due.Length == 0 ? null : _buckets.StartOf(due[0].Slot);
     }
 
-    private async Task<bool> ClearIfExpiredAsync(string taskId, DateTimeOffset now, CancellationToken cancellationToken)
+    /// <summary>Clears the record of <paramref name="kind"/> under <paramref name="key"/> if it has expired at <paramref name="now"/>, through its ETag.</summary>
+    private async Task<bool> ClearIfExpiredAsync(BucketKind kind, string key, DateTimeOffset now, CancellationToken cancellationToken)
     {
-        var id = GrainIdOf(taskId);
+        var stateName = StateOf(kind);
+        var id = GrainIdOf(key);
         for (var attempt = 1; ; attempt++)
         {
-            var stored = await ReadRecordAsync(ResultState, id, cancellationToken);
-            if (stored.Document is null)
-            {
-                return false;
-            }
-
-            var result = StoredDocument.DecodeResult(taskId, stored.Document);
-            if (!result.IsExpired(now))
+            var stored = await ReadRecordAsync(stateName, id, cancellationToken);
+            if (stored.Document is null || !Expired(kind, key, stored.Document, now))
             {
                 return false;
             }
 
             try
             {
-                await _storage.ClearStateAsync(ResultState, id, new GrainState<GrainStorageRecord>(new GrainStorageRecord()) { ETag = stored.ETag, RecordExists = true }, cancellationToken);
-                _etags.TryRemove(taskId, out _);
+                await _storage.ClearStateAsync(stateName, id, new GrainState<GrainStorageRecord>(new GrainStorageRecord()) { ETag = stored.ETag, RecordExists = true }, cancellationToken);
+                if (kind == BucketKind.Result)
+                {
+                    _etags.TryRemove(key, out _);
+                }
+
                 return true;
             }
             catch (InconsistentStateException) when (attempt < MaxAttempts)
@@ -305,6 +318,35 @@ internal sealed partial class GrainStorageResultStore : IResultStore, IExpiredRe
             }
         }
     }
+
+    /// <summary>Whether a stored document has expired; one that cannot be read never has (it is kept for an operator to see).</summary>
+    private static bool Expired(BucketKind kind, string key, byte[] document, DateTimeOffset now)
+    {
+        switch (kind)
+        {
+            case BucketKind.Result:
+                return StoredDocument.DecodeResult(key, document).IsExpired(now);
+            case BucketKind.Group:
+                try
+                {
+                    return StoredDocument.DecodeGroup(key, document).IsExpired(now);
+                }
+                catch (FormatException)
+                {
+                    return false;
+                }
+
+            default:
+                return StoredDocument.ClaimExpiry(document) is { } until && until <= now;
+        }
+    }
+
+    private static string StateOf(BucketKind kind) => kind switch
+    {
+        BucketKind.Group => GroupState,
+        BucketKind.Claim => ClaimState,
+        _ => ResultState,
+    };
 
     /// <summary>Reads one record; <see cref="StoredRecord.Document"/> is null where none is stored.</summary>
     private async Task<StoredRecord> ReadRecordAsync(string stateName, GrainId id, CancellationToken cancellationToken)

@@ -25,7 +25,10 @@ internal sealed partial class GrainStorageResultStoreProvider(GrainStorageRegist
     /// <summary>The expiry slot's width when the URL gives none: the sweep clears a slot one slot after it ends.</summary>
     public const int DefaultSlotSeconds = 60;
 
-    public string? Validate(BackendUrl url)
+    public string? Validate(BackendUrl url) => ValidateUrl(url);
+
+    /// <summary>Null when <paramref name="url"/> is a usable grainstorage:// URL; otherwise what is wrong and what is allowed.</summary>
+    public static string? ValidateUrl(BackendUrl url)
     {
         ArgumentNullException.ThrowIfNull(url);
         var name = url.Rest.Split('?', 2)[0].TrimEnd('/');

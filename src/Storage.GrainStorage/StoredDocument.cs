@@ -21,6 +21,7 @@ internal static class StoredDocument
         Payload = PayloadDto.From(result.Payload),
         Traceback = result.Traceback,
         DoneMs = result.DateDone?.ToUnixTimeMilliseconds(),
+        DoneUs = Microseconds(result.DateDone),
         Children = result.Children,
         GroupId = result.GroupId,
         ParentId = result.ParentId,
@@ -57,7 +58,7 @@ internal static class StoredDocument
             State = dto.State,
             Payload = dto.Payload?.ToPayload(),
             Traceback = dto.Traceback,
-            DateDone = dto.DoneMs is { } done ? DateTimeOffset.FromUnixTimeMilliseconds(done) : null,
+            DateDone = DateDone(dto.DoneUs, dto.DoneMs),
             Children = dto.Children,
             GroupId = dto.GroupId,
             ParentId = dto.ParentId,
@@ -77,6 +78,7 @@ internal static class StoredDocument
         Id = group.GroupId,
         Children = group.TaskIds,
         DoneMs = group.DateDone?.ToUnixTimeMilliseconds(),
+        DoneUs = Microseconds(group.DateDone),
         ExpiresMs = group.ExpiresAt?.ToUnixTimeMilliseconds(),
         Chord = group.Chord?.ToJson(),
     }, StoredDocumentJson.Default.GroupDto);
@@ -103,7 +105,7 @@ internal static class StoredDocument
         {
             GroupId = groupId,
             TaskIds = dto.Children,
-            DateDone = dto.DoneMs is { } done ? DateTimeOffset.FromUnixTimeMilliseconds(done) : null,
+            DateDone = DateDone(dto.DoneUs, dto.DoneMs),
             ExpiresAt = dto.ExpiresMs is { } ms ? DateTimeOffset.FromUnixTimeMilliseconds(ms) : null,
             Chord = dto.Chord is { } chord ? ChordBody.FromJson(chord) : null,
         };
@@ -145,6 +147,15 @@ internal static class StoredDocument
         }
     }
 
+    // The completion time to the microsecond, as the SQL stores and Celery keep it (a migration's
+    // verify compares it exactly); done_ms is still written for readers of format 1 before it.
+    private static long? Microseconds(DateTimeOffset? at) => at is { } t ? (t.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks) / TimeSpan.TicksPerMicrosecond : null;
+
+    private static DateTimeOffset? DateDone(long? microseconds, long? milliseconds) =>
+        microseconds is { } us ? DateTimeOffset.UnixEpoch.AddTicks(us * TimeSpan.TicksPerMicrosecond)
+        : milliseconds is { } ms ? DateTimeOffset.FromUnixTimeMilliseconds(ms)
+        : null;
+
     private static TaskResult Unreadable(string taskId, string reason) => new()
     {
         TaskId = taskId,
@@ -161,6 +172,7 @@ internal sealed class ResultDto
     [JsonPropertyName("payload")] public PayloadDto? Payload { get; set; }
     [JsonPropertyName("traceback")] public string? Traceback { get; set; }
     [JsonPropertyName("done_ms")] public long? DoneMs { get; set; }
+    [JsonPropertyName("done_us")] public long? DoneUs { get; set; }
     [JsonPropertyName("children")] public string[]? Children { get; set; }
     [JsonPropertyName("group_id")] public string? GroupId { get; set; }
     [JsonPropertyName("parent_id")] public string? ParentId { get; set; }
@@ -191,6 +203,7 @@ internal sealed class GroupDto
     [JsonPropertyName("id")] public string? Id { get; set; }
     [JsonPropertyName("children")] public string[]? Children { get; set; }
     [JsonPropertyName("done_ms")] public long? DoneMs { get; set; }
+    [JsonPropertyName("done_us")] public long? DoneUs { get; set; }
     [JsonPropertyName("expires_ms")] public long? ExpiresMs { get; set; }
     [JsonPropertyName("chord")] public string? Chord { get; set; }
 }

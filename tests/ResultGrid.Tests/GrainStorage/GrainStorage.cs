@@ -5,9 +5,9 @@ namespace ResultGrid.Tests;
 // grainstorage:// — the shared suites on three Orleans grain storages: ADO.NET on PostgreSQL and
 // on MariaDB (registered as the silo host does, tables created by the silos), and Orleans' Redis
 // grain storage with its own defaults. Each backend's classes share one collection fixture, so
-// its servers start only when its tests run. Not here: TransferConformanceTests (no
-// IResultTransfer yet: the expiry buckets that index the ids are still to come),
-// single retrieval and history (not offered by this backend).
+// its servers start only when its tests run. TransferConformanceTests on PostgreSQL only (the
+// scan walks the expiry buckets, the same grains on every storage). Not here: single retrieval
+// and history (not offered by this backend).
 
 [Collection(GrainStoragePostgresCluster.Name)]
 [Trait("Backend", "grainstorage"), Trait("Backend", "postgresql")]
@@ -23,6 +23,13 @@ public sealed class GrainStoragePostgresGroupConformanceTests(GrainStoragePostgr
 [Collection(GrainStoragePostgresCluster.Name)]
 [Trait("Backend", "grainstorage"), Trait("Backend", "postgresql")]
 public sealed class GrainStoragePostgresChordConformanceTests(GrainStoragePostgresCluster cluster) : ChordConformanceTests(cluster);
+
+[Collection(GrainStoragePostgresCluster.Name)]
+[Trait("Backend", "grainstorage"), Trait("Backend", "postgresql")]
+public sealed class GrainStoragePostgresTransferConformanceTests(GrainStoragePostgresCluster cluster) : TransferConformanceTests
+{
+    protected override IResultStore Store => cluster.Store(1);
+}
 
 [Collection(GrainStorageMariaDbCluster.Name)]
 [Trait("Backend", "grainstorage"), Trait("Backend", "mariadb")]
