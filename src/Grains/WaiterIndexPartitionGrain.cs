@@ -6,9 +6,6 @@ internal interface IWaiterIndexPartitionGrain : IGrainWithIntegerKey
     [Alias("Register")] Task RegisterAsync(string taskId, Guid token, DateTimeOffset until);
     [Alias("Unregister")] Task UnregisterAsync(string taskId, Guid token);
     [Alias("HasWaiters"), Orleans.Concurrency.ReadOnly, ResponseTimeout("00:00:05")] Task<bool> HasWaitersAsync(string taskId);
-
-    /// <summary>For each of <paramref name="taskIds"/>, what <see cref="HasWaitersAsync"/> would answer: the writers' questions gathered into one call.</summary>
-    [Alias("HasWaitersMany"), Orleans.Concurrency.ReadOnly, ResponseTimeout("00:00:05")] Task<bool[]> HasWaitersManyAsync(string[] taskIds);
 }
 
 /// <summary>One shard of the waiter index. Synchronous methods: each runs whole on the grain's scheduler.</summary>
@@ -64,34 +61,21 @@ internal sealed class WaiterIndexPartitionGrain(TimeProvider time, IClusterMembe
         return Task.CompletedTask;
     }
 
-    public Task<bool> HasWaitersAsync(string taskId) => Task.FromResult(HasWaiters(taskId, time.GetUtcNow()));
-
-    public Task<bool[]> HasWaitersManyAsync(string[] taskIds)
+    public Task<bool> HasWaitersAsync(string taskId)
     {
         var now = time.GetUtcNow();
-        var answers = new bool[taskIds.Length];
-        for (var i = 0; i < answers.Length; i++)
-        {
-            answers[i] = HasWaiters(taskIds[i], now);
-        }
-
-        return Task.FromResult(answers);
-    }
-
-    private bool HasWaiters(string taskId, DateTimeOffset now)
-    {
         if (!_waiting.TryGetValue(taskId, out var entry))
         {
-            return now < _unsureUntil;
+            return Task.FromResult(now < _unsureUntil);
         }
 
         if (entry.Until <= now)
         {
             _waiting.Remove(taskId);
-            return now < _unsureUntil;
+            return Task.FromResult(now < _unsureUntil);
         }
 
-        return true;
+        return Task.FromResult(true);
     }
 
     private Task Sweep(CancellationToken cancellationToken)
