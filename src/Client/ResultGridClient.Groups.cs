@@ -153,10 +153,16 @@ internal sealed partial class ResultGridClient
         var batches = await Task.WhenAll(Enumerable.Range(0, (ids.Length + GroupReads.BatchSize - 1) / GroupReads.BatchSize).Select(b =>
         {
             var batch = ids.AsSpan(b * GroupReads.BatchSize, Math.Min(GroupReads.BatchSize, ids.Length - (b * GroupReads.BatchSize))).ToArray();
-            return Idempotent(_reader.Value, g => g.ReadManyAsync(batch), cancellationToken);
+            return ReadManyAsync(group, batch, cancellationToken);
         })).ConfigureAwait(false);
         return batches.SelectMany(b => b).ToArray();
     }
+
+    /// <summary>A batch of a group's children by the silo's reader; on a cluster without it (older silos), by the group grain, as those silos read them.</summary>
+    private Task<TaskResult[]> ReadManyAsync(IGroupResultGrain group, string[] batch, CancellationToken cancellationToken) =>
+        _readers.Reader is { } reader
+            ? Idempotent(reader, g => g.ReadManyAsync(batch), cancellationToken)
+            : Idempotent(group, g => g.ReadResultsAsync(batch), cancellationToken);
 
     public async IAsyncEnumerable<TaskOutcome<T>> AsCompletedAsync<T>(string groupId, TimeSpan? timeout = null, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
@@ -205,7 +211,7 @@ internal sealed partial class ResultGridClient
             for (var offset = 0; offset < fresh.Length; offset += GroupReads.BatchSize)
             {
                 var batch = fresh.AsSpan(offset, Math.Min(GroupReads.BatchSize, fresh.Length - offset)).ToArray();
-                foreach (var record in await Idempotent(_reader.Value, g => g.ReadManyAsync(batch), cancellationToken).ConfigureAwait(false))
+                foreach (var record in await ReadManyAsync(group, batch, cancellationToken).ConfigureAwait(false))
                 {
                     yield return record;
                 }

@@ -14,7 +14,7 @@ internal sealed partial class ResultGridClient : IResultGridClient
     private readonly IGrainFactory _grainFactory;
     private readonly Lazy<ResultGrainReferences> _references;
     private readonly Lazy<IResultWriterGrain> _writer;
-    private readonly Lazy<IResultReaderGrain> _reader;
+    private readonly ResultReaderRoute _readers;
     private readonly Lazy<ITaskRunnerGrain> _runner;
     private readonly ResultSerializer _serializer;
     private readonly ResultGridClientOptions _options;
@@ -33,11 +33,11 @@ internal sealed partial class ResultGridClient : IResultGridClient
         // Lazy: inside a silo the grain type map is complete only once the silo has started.
         _references = new Lazy<ResultGrainReferences>(() => new ResultGrainReferences(grains));
         _writer = new Lazy<IResultWriterGrain>(() => grains.GetGrain<IResultWriterGrain>(0));
-        _reader = new Lazy<IResultReaderGrain>(() => grains.GetGrain<IResultReaderGrain>(0));
         _runner = new Lazy<ITaskRunnerGrain>(() => grains.GetGrain<ITaskRunnerGrain>(0));
         _serializer = serializer;
         _options = options.Value;
         _time = time ?? TimeProvider.System;
+        _readers = new ResultReaderRoute(grains, _time);
     }
 
     // ---- upkeep ----
@@ -106,25 +106,26 @@ internal sealed partial class ResultGridClient : IResultGridClient
     }
 
     /// <summary>
-    /// The reader on the silo that receives the call: reads of results go there, not to the
-    /// result grain, and the silo decides per call whether the read needs the grain (single
-    /// retrieval, expire-after-read), so this side needs no setting to be correct.
+    /// A read by the reader on the silo that receives the call, not the result grain: the silo
+    /// decides per call whether the read needs the grain (single retrieval, expire-after-read),
+    /// so this side needs no setting to be correct. On a cluster without the reader (older
+    /// silos) the read is the result grain's, as it was there.
     /// </summary>
-    private IResultReaderGrain Reader(string taskId)
+    private Task<T> Read<T>(string taskId, Func<IResultReaderGrain, Task<T>> byReader, Func<ITaskResultGrain, Task<T>> byGrain, CancellationToken cancellationToken)
     {
         TaskIds.Validate(taskId);
-        return _reader.Value;
+        return _readers.Reader is { } reader ? Idempotent(reader, byReader, cancellationToken) : Idempotent(_references.Value.Get(taskId), byGrain, cancellationToken);
     }
 
     // ---- reader ----
 
     public async Task<TaskResultInfo> GetAsync(string taskId, CancellationToken cancellationToken = default)
     {
-        var reader = Reader(taskId);
+        TaskIds.Validate(taskId);
         using var activity = StartClientActivity(ResultGridActivity.ClientGet, ResultGridActivity.TaskIdTag, taskId);
         try
         {
-            var record = await Idempotent(reader, g => g.GetAsync(taskId), cancellationToken).ConfigureAwait(false);
+            var record = await Read(taskId, g => g.GetAsync(taskId), static g => g.GetAsync(), cancellationToken).ConfigureAwait(false);
             activity?.SetTag(ResultGridActivity.StateTag, record.State);
             return new TaskResultInfo(record, _serializer);
         }
@@ -303,13 +304,13 @@ internal sealed partial class ResultGridClient : IResultGridClient
     }
 
     public Task<string> GetStateAsync(string taskId, CancellationToken cancellationToken = default) =>
-        Idempotent(Reader(taskId), g => g.GetStateAsync(taskId), cancellationToken);
+        Read(taskId, g => g.GetStateAsync(taskId), static g => g.GetStateAsync(), cancellationToken);
 
     public Task<bool> ExistsAsync(string taskId, CancellationToken cancellationToken = default) =>
-        Idempotent(Reader(taskId), g => g.ExistsAsync(taskId), cancellationToken);
+        Read(taskId, g => g.ExistsAsync(taskId), static g => g.ExistsAsync(), cancellationToken);
 
     public Task<ResultExistence> GetExistenceAsync(string taskId, CancellationToken cancellationToken = default) =>
-        Idempotent(Reader(taskId), g => g.GetExistenceAsync(taskId), cancellationToken);
+        Read(taskId, g => g.GetExistenceAsync(taskId), static g => g.GetExistenceAsync(), cancellationToken);
 
     /// <remarks>Sent again if the cluster did not answer; a forget that landed the first time then reports false.</remarks>
     public Task<bool> ForgetAsync(string taskId, CancellationToken cancellationToken = default) =>
