@@ -61,7 +61,7 @@ internal sealed class ExpiryBucketGrain : Grain, IExpiryBucketGrain
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
         var storageName = this.GetPrimaryKeyString().Split('|', 2)[0];
-        _storage = _services.GetRequiredKeyedService<IGrainStorage>(storageName);
+        _storage = GuardedGrainStorage.For(_services.GetRequiredKeyedService<IGrainStorage>(storageName), storageName);
         var state = new GrainState<GrainStorageRecord>();
         await _storage.ReadStateAsync(StateName, this.GetGrainId(), state, cancellationToken);
         _etag = state.ETag;

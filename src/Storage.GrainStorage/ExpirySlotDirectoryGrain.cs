@@ -54,7 +54,7 @@ internal sealed class ExpirySlotDirectoryGrain : Grain, IExpirySlotDirectoryGrai
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        _storage = _services.GetRequiredKeyedService<IGrainStorage>(this.GetPrimaryKeyString());
+        _storage = GuardedGrainStorage.For(_services.GetRequiredKeyedService<IGrainStorage>(this.GetPrimaryKeyString()), this.GetPrimaryKeyString());
         var state = new GrainState<GrainStorageRecord>();
         await _storage.ReadStateAsync(StateName, this.GetGrainId(), state, cancellationToken);
         Merge(state);

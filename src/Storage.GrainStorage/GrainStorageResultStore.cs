@@ -44,7 +44,7 @@ internal sealed partial class GrainStorageResultStore : IResultStore, IExpiredRe
 
     public GrainStorageResultStore(IGrainStorage storage, string name, IGrainFactory grains, TimeSpan slot, TimeProvider time, ILogger logger)
     {
-        _storage = storage;
+        _storage = GuardedGrainStorage.For(storage, name);
         _name = name;
         _time = time;
         _logger = logger;

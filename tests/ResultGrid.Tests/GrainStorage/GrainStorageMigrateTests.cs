@@ -263,6 +263,38 @@ public sealed class GrainStorageMigrateTests(GrainStoragePostgresCluster cluster
         Assert.Equal(expected, stored.Order(StringComparer.Ordinal));
     }
 
+    [Fact]
+    public async Task A_storage_that_fails_is_reported_as_the_store_unavailable_naming_the_storage()
+    {
+        // A database of its own whose Orleans table is dropped once the host has created it:
+        // every storage call then fails in PostgreSQL itself (a PostgresException, which has no
+        // Orleans codec and so could not cross a grain call as it is).
+        var database = $"gs_fail_{Guid.NewGuid():N}";
+        await ExecuteAsync(cluster.ConnectionString, $"CREATE DATABASE {database}");
+        var connectionString = cluster.ConnectionString.Replace($"Database={SqlServerProcess.Database}", $"Database={database}", StringComparison.Ordinal);
+        var settings = Environment($"gsfail-{Guid.NewGuid():N}");
+        settings["RESULTGRID__GRAINSTORAGE__CONNECTIONSTRING"] = connectionString;
+        await using var host = await GrainStorageHost.StartAsync("test", BackendUrl.Parse("grainstorage://" + StorageName), new ConfigurationBuilder()
+            .AddInMemoryCollection(settings.ToDictionary(e => e.Key.Replace("__", ":", StringComparison.Ordinal), e => (string?)e.Value))
+            .Build(), Ct);
+        await host.Store.InitializeAsync(Ct);
+        await ExecuteAsync(connectionString, "DROP TABLE orleansstorage");
+
+        var result = new TaskResult { TaskId = $"fail-{Guid.NewGuid():N}", State = TaskStates.Success, Payload = Json("1"), ExpiresAt = DateTimeOffset.UtcNow.AddHours(1) };
+        var error = await Assert.ThrowsAsync<ResultStoreUnavailableException>(async () => await host.Store.WriteAsync(result, Ct));
+        Assert.Contains($"grain storage '{StorageName}'", error.Message, StringComparison.Ordinal);
+        Assert.Contains("orleansstorage", error.Message, StringComparison.OrdinalIgnoreCase);
+        Assert.Null(error.InnerException);
+    }
+
+    private static async Task ExecuteAsync(string connectionString, string sql)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync(Ct);
+        await using var command = new NpgsqlCommand(sql, connection);
+        await command.ExecuteNonQueryAsync(Ct);
+    }
+
     private async Task<long> RowsAsync(string stateName, string like)
     {
         await using var connection = new NpgsqlConnection(cluster.ConnectionString);
