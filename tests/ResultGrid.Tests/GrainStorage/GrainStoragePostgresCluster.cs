@@ -18,8 +18,12 @@ public sealed class GrainStoragePostgresCluster() : ResultCluster(Url), ICollect
 
     public PostgresProcess Server { get; } = new();
 
+    // Orleans' ADO.NET storage opens a connection per storage call, and this one server serves the
+    // fixture's silos, the CLI's private silo and the tests' own connections at once: a pool of
+    // 20 per process keeps them all within max_connections (an uncapped pool of 100 each ran the
+    // server out of connection slots, 53300, under the whole suite).
     public string ConnectionString =>
-        $"Host=127.0.0.1;Port={Server.Port};Username={SqlServerProcess.User};Password={SqlServerProcess.Password};Database={SqlServerProcess.Database}";
+        $"Host=127.0.0.1;Port={Server.Port};Username={SqlServerProcess.User};Password={SqlServerProcess.Password};Database={SqlServerProcess.Database};Maximum Pool Size=20";
 
     protected override async ValueTask<string> BackendUrlAsync()
     {

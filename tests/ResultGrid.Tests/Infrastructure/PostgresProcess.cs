@@ -53,7 +53,7 @@ public sealed class PostgresProcess : SqlServerProcess
         // fsync off: the tests crash processes, never the machine. Commits stay synchronous, so
         // an acknowledged write survives a killed server.
         await AsPostgres("pg_ctl", "start", "-w", "-D", Data, "-l", Path.Combine(Directory, "log"),
-            "-o", $"-p {Port} -k {Directory} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200{_tlsOptions}");
+            "-o", $"-p {Port} -k {Directory} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=400{_tlsOptions}");
         if (!_initialised)
         {
             await using var connection = new NpgsqlConnection($"Host=127.0.0.1;Port={Port};Username={User};Password={Password};Database=postgres");
