@@ -16,21 +16,25 @@ public static class ResultGridSiloExtensions
     /// <summary>
     /// Makes this silo a ResultGrid silo: result grains, the task runner, the backend chosen by
     /// <see cref="ResultGridOptions.Backend"/> (bound from the <c>ResultGrid</c> section and
-    /// validated at start-up), metrics, the client SDK for code co-hosted in the silo, and
-    /// Orleans' activity propagation (see <see cref="AddResultGridActivityPropagation"/>).
+    /// validated at start-up), metrics and the client SDK for code co-hosted in the silo. Orleans'
+    /// activity propagation is not turned on here: its grain call filters cost every call, traced
+    /// or not (the write path makes three), so a silo that traces adds it with
+    /// <see cref="AddResultGridActivityPropagation"/> (the silo host does when it exports traces).
     /// </summary>
     public static ISiloBuilder AddResultGrid(this ISiloBuilder builder, Action<ResultGridOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(builder);
         builder.Services.AddResultGrid(configure);
-        return builder.AddResultGridActivityPropagation();
+        return builder;
     }
 
     /// <summary>
     /// Orleans' activity propagation, once: a caller's trace (the SDK's span, an HTTP request's)
     /// goes with every grain call, so the spans of source <see cref="ResultGridActivity.Name"/>
     /// (write, store, notify, wake, wait, join, chord, sweep) join the caller's trace. With no
-    /// listener attached nothing is created or sent.
+    /// listener attached nothing is created or sent, but the filters still run on every grain
+    /// call (memory://'s store rate went from about 38,000 to 46,000 results/s without them):
+    /// add it where traces are recorded.
     /// </summary>
     public static ISiloBuilder AddResultGridActivityPropagation(this ISiloBuilder builder)
     {

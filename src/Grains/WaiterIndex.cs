@@ -30,20 +30,104 @@ internal sealed class WaiterIndex
     public static readonly TimeSpan RegistrationHorizon = MaxPark + RegistrationSlack;
 
     private readonly IWaiterIndexPartitionGrain[] _partitions = new IWaiterIndexPartitionGrain[Partitions];
+    private readonly Questions[] _questions = new Questions[Partitions];
 
     public WaiterIndex(IGrainFactory grains)
     {
         for (var i = 0; i < Partitions; i++)
         {
             _partitions[i] = grains.GetGrain<IWaiterIndexPartitionGrain>(i);
+            _questions[i] = new Questions(_partitions[i]);
         }
     }
 
-    private IWaiterIndexPartitionGrain PartitionOf(string taskId) => _partitions[Storage.StableHash.Of(taskId) % Partitions];
+    private static int PartitionIndexOf(string taskId) => (int)(Storage.StableHash.Of(taskId) % Partitions);
+
+    private IWaiterIndexPartitionGrain PartitionOf(string taskId) => _partitions[PartitionIndexOf(taskId)];
 
     public Task RegisterAsync(string taskId, Guid token, DateTimeOffset until) => PartitionOf(taskId).RegisterAsync(taskId, token, until);
 
     public Task UnregisterAsync(string taskId, Guid token) => PartitionOf(taskId).UnregisterAsync(taskId, token);
 
-    public Task<bool> HasWaitersAsync(string taskId) => PartitionOf(taskId).HasWaitersAsync(taskId);
+    /// <summary>
+    /// Whether <paramref name="taskId"/> may have waiters. Asked after every READY write, so the
+    /// questions to one partition are gathered: at most one call per partition is out from this
+    /// silo, and the ids asked meanwhile go together in the next one (a write alone is asked at
+    /// once). A failed call fails every question in it; the notifier then hands the results over.
+    /// </summary>
+    public async Task<bool> HasWaitersAsync(string taskId)
+    {
+        var (batch, index) = _questions[PartitionIndexOf(taskId)].Ask(taskId);
+        return (await batch.Answers.Task.ConfigureAwait(false))[index];
+    }
+
+    /// <summary>One partition's questions from this silo: the batch being gathered and whether a call is out.</summary>
+    private sealed class Questions(IWaiterIndexPartitionGrain partition)
+    {
+        private readonly Lock _lock = new();
+        private Batch _gathering = new();
+        private bool _calling;
+
+        public (Batch Batch, int Index) Ask(string taskId)
+        {
+            Batch batch;
+            int index;
+            bool call;
+            lock (_lock)
+            {
+                batch = _gathering;
+                index = batch.Ids.Count;
+                batch.Ids.Add(taskId);
+                call = !_calling;
+                _calling = true;
+            }
+
+            if (call)
+            {
+                _ = CallAsync();
+            }
+
+            return (batch, index);
+        }
+
+        // Sends the gathered batch, then the one gathered while it was out, until none is left.
+        private async Task CallAsync()
+        {
+            while (true)
+            {
+                Batch batch;
+                lock (_lock)
+                {
+                    if (_gathering.Ids.Count == 0)
+                    {
+                        _calling = false;
+                        return;
+                    }
+
+                    batch = _gathering;
+                    _gathering = new Batch();
+                }
+
+                try
+                {
+                    // One id alone takes the single call, which silos of an older version answer too.
+                    batch.Answers.SetResult(batch.Ids.Count == 1
+                        ? [await partition.HasWaitersAsync(batch.Ids[0]).ConfigureAwait(false)]
+                        : await partition.HasWaitersAsync([.. batch.Ids]).ConfigureAwait(false));
+                }
+                catch (Exception ex)
+                {
+                    batch.Answers.SetException(ex);
+                }
+            }
+        }
+    }
+
+    private sealed class Batch
+    {
+        public List<string> Ids { get; } = [];
+
+        // Continuations run on the thread pool: the writers resumed by one answer must not hold up the next call.
+        public TaskCompletionSource<bool[]> Answers { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
 }

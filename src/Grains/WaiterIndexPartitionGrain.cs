@@ -6,6 +6,9 @@ internal interface IWaiterIndexPartitionGrain : IGrainWithIntegerKey
     [Alias("Register")] Task RegisterAsync(string taskId, Guid token, DateTimeOffset until);
     [Alias("Unregister")] Task UnregisterAsync(string taskId, Guid token);
     [Alias("HasWaiters"), Orleans.Concurrency.ReadOnly, ResponseTimeout("00:00:05")] Task<bool> HasWaitersAsync(string taskId);
+
+    /// <summary>The answer of <see cref="HasWaitersAsync(string)"/> for each id, in order: the writers' questions gathered into one call.</summary>
+    [Alias("HasWaitersMany"), Orleans.Concurrency.ReadOnly, ResponseTimeout("00:00:05")] Task<bool[]> HasWaitersAsync(string[] taskIds);
 }
 
 /// <summary>One shard of the waiter index. Synchronous methods: each runs whole on the grain's scheduler.</summary>
@@ -61,21 +64,34 @@ internal sealed class WaiterIndexPartitionGrain(TimeProvider time, IClusterMembe
         return Task.CompletedTask;
     }
 
-    public Task<bool> HasWaitersAsync(string taskId)
+    public Task<bool> HasWaitersAsync(string taskId) => Task.FromResult(HasWaiters(taskId, time.GetUtcNow()));
+
+    public Task<bool[]> HasWaitersAsync(string[] taskIds)
     {
         var now = time.GetUtcNow();
+        var answers = new bool[taskIds.Length];
+        for (var i = 0; i < taskIds.Length; i++)
+        {
+            answers[i] = HasWaiters(taskIds[i], now);
+        }
+
+        return Task.FromResult(answers);
+    }
+
+    private bool HasWaiters(string taskId, DateTimeOffset now)
+    {
         if (!_waiting.TryGetValue(taskId, out var entry))
         {
-            return Task.FromResult(now < _unsureUntil);
+            return now < _unsureUntil;
         }
 
         if (entry.Until <= now)
         {
             _waiting.Remove(taskId);
-            return Task.FromResult(now < _unsureUntil);
+            return now < _unsureUntil;
         }
 
-        return Task.FromResult(true);
+        return true;
     }
 
     private Task Sweep(CancellationToken cancellationToken)

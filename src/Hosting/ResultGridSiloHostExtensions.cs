@@ -41,8 +41,12 @@ public static class ResultGridSiloHostExtensions
             orleans.UseResultGridClustering(plan);
             // The Orleans grain storage grainstorage:// names, when ResultGrid:GrainStorage asks for one.
             SiloGrainStorage.Register(orleans.Services, builder.Configuration);
-            // The callers' traces go on into the silo's grains (see AddResultGridActivityPropagation).
-            orleans.AddResultGridActivityPropagation();
+            // The callers' traces go on into the silo's grains when traces are exported (see
+            // AddResultGridActivityPropagation); otherwise its filters would only cost every call.
+            if (ResultGridTelemetry.ExportsTraces(builder.Configuration))
+            {
+                orleans.AddResultGridActivityPropagation();
+            }
             configure?.Invoke(orleans);
         });
         return builder;

@@ -28,6 +28,10 @@ internal static class ResultGridTelemetry
     /// <summary>The meters exported: ResultGrid's, Orleans', ASP.NET Core's.</summary>
     internal static readonly string[] Meters = [ResultGridMeter.Name, "Microsoft.Orleans", "Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel", "Microsoft.AspNetCore.Http.Connections"];
 
+    /// <summary>Whether <paramref name="configuration"/> asks for traces over OTLP (the endpoint, or the traces endpoint).</summary>
+    public static bool ExportsTraces(IConfiguration configuration) =>
+        !string.IsNullOrWhiteSpace(configuration[EndpointVariables[0]]) || !string.IsNullOrWhiteSpace(configuration[EndpointVariables[1]]);
+
     /// <summary>
     /// Registers the OTLP export described on <see cref="ResultGridTelemetry"/> when
     /// <paramref name="configuration"/> (environment variables included) names an endpoint;

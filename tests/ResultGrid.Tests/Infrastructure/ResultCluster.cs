@@ -54,6 +54,8 @@ public abstract class ResultCluster : IAsyncLifetime
                 o.ExtendedResults = true;
                 _configure?.Invoke(o);
             });
+            // The tracing tests follow one trace from the client into the grains.
+            silo.AddResultGridActivityPropagation();
             TestTasks.Register(silo.Services);
             // The silos accept every built-in codec; the external client keeps the default
             // (JSON only), so tests can see the whitelist on both sides.
