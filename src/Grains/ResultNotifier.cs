@@ -96,7 +96,11 @@ internal sealed partial class ResultNotifier
         }
     }
 
-    private async Task DeliverOnceAsync(Delivery delivery)
+    private Task DeliverOnceAsync(Delivery delivery) =>
+        // Without a listener there is no span to open: one async frame fewer per delivery.
+        ResultGridActivity.Source.HasListeners() ? DeliverSpannedAsync(delivery) : DeliverTracedAsync(delivery);
+
+    private async Task DeliverSpannedAsync(Delivery delivery)
     {
         // One span per attempt, a child of the write's (the background retries too: the
         // execution context, and so the trace, flows into them).

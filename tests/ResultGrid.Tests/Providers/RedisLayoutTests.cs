@@ -42,6 +42,37 @@ public sealed class RedisLayoutTests(RedisCluster cluster) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_json_payload_with_more_than_one_value_is_kept_whole_as_base64_and_the_document_stays_readable()
+    {
+        // "1 2" is not one JSON value: written raw into Celery's document it would make the whole
+        // document unreadable, for Celery and for us. It is kept as base64 with its content type.
+        var id = NewId();
+        var payload = new ResultPayload { Data = "1 2"u8.ToArray(), ContentType = "application/json", ContentEncoding = "utf-8" };
+        Assert.Equal(WriteOutcome.Stored, await cluster.External.WriteAsync(new TaskResult { TaskId = id, State = TaskStates.Success, Payload = payload }, cancellationToken: Ct));
+
+        var raw = await Db.StringGetAsync($"celery-task-meta-{id}");
+        using var doc = JsonDocument.Parse((string)raw!);
+        Assert.Equal(Convert.ToBase64String("1 2"u8), doc.RootElement.GetProperty("result").GetString());
+        Assert.Equal("application/json", doc.RootElement.GetProperty("rg_content_type").GetString());
+        var read = await cluster.External.GetAsync(id, Ct);
+        Assert.Equal("1 2"u8.ToArray(), read.Record.Payload!.Data);
+    }
+
+    [Fact]
+    public void Documents_encoded_one_after_another_on_a_thread_hold_only_their_own_bytes()
+    {
+        // The encoder reuses its buffer: a large document before a small one must leave nothing behind.
+        var large = new TaskResult { TaskId = "large", State = TaskStates.Success, Payload = new ResultPayload { Data = System.Text.Encoding.UTF8.GetBytes($"\"{new string('x', 100_000)}\""), ContentType = "application/json" } };
+        var small = new TaskResult { TaskId = "small", State = TaskStates.Success, Payload = new ResultPayload { Data = "7"u8.ToArray(), ContentType = "application/json" } };
+        var alone = ResultGrid.Storage.Redis.CeleryDocument.Encode(small);
+        ResultGrid.Storage.Redis.CeleryDocument.Encode(large);
+        Assert.Equal(alone, ResultGrid.Storage.Redis.CeleryDocument.Encode(small));
+        using var doc = JsonDocument.Parse(alone);
+        Assert.Equal(7, doc.RootElement.GetProperty("result").GetInt32());
+        Assert.Equal("small", doc.RootElement.GetProperty("task_id").GetString());
+    }
+
+    [Fact]
     public async Task A_result_kept_forever_has_no_ttl()
     {
         var id = NewId();
