@@ -173,6 +173,77 @@ public sealed class GrainStorageMigrateTests(GrainStoragePostgresCluster cluster
         }
     }
 
+    /// <summary>
+    /// A copy out of grainstorage:// stopped once a third of it is saved (the cursor a bucket position,
+    /// slot:shard:offset), then resumed from its state file: the target ends with every result once,
+    /// and the verify pass over the whole source finds no difference.
+    /// </summary>
+    [Fact(Timeout = 240_000)]
+    [Trait("Backend", "sqlite")]
+    public async Task A_copy_out_of_grainstorage_stopped_a_third_of_the_way_resumes_from_its_checkpoint_and_loses_nothing()
+    {
+        const int Count = 1_200;
+        await using var host = await HostAsync($"gsres-{Guid.NewGuid():N}");
+        var store = host.Store;
+        await store.InitializeAsync(Ct);
+        var transfer = store.Capability<IResultTransfer>()!;
+        var now = DateTimeOffset.UtcNow;
+        var prefix = $"res{Guid.NewGuid():N}"[..12];
+        var records = Enumerable.Range(0, Count).Select(i => Make(prefix, i, now)).ToArray();
+        foreach (var chunk in records.Chunk(200))
+        {
+            Assert.Equal(chunk.Length, await transfer.ImportResultsAsync(chunk, Ct));
+        }
+
+        var work = Directory.CreateTempSubdirectory("rg-gs-resume-").FullName;
+        await using var target = new SqlResultStore(SqlStoreSettings.Create(BackendUrl.Parse($"db+sqlite:///{Path.Combine(work, "target.db")}"), new SqlResultStoreOptions()), TimeProvider.System, NullLogger.Instance);
+        await target.InitializeAsync(Ct);
+        var settings = new ResultGrid.Storage.Migration.MigrationSettings { BatchSize = 100, Parallelism = 2, StatePath = Path.Combine(work, "state.json") };
+        var migration = new ResultGrid.Storage.Migration.ResultMigration(transfer, target.Capability<IResultTransfer>()!, target, TimeProvider.System);
+
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+        var state = ResultGrid.Storage.Migration.MigrationState.LoadOrStart(settings.StatePath, "grainstorage", "sqlite", now);
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => migration.CopyAsync(state, settings, new StopOnceScanned(Count / 3, stop), stop.Token));
+        var stopped = ResultGrid.Storage.Migration.MigrationState.LoadOrStart(settings.StatePath, "grainstorage", "sqlite", now);
+        Assert.Equal(ResultGrid.Storage.Migration.MigrationState.Results, stopped.Phase);
+        Assert.NotNull(stopped.Cursor);
+        Assert.InRange(stopped.ResultsScanned, Count / 3, Count - 1);
+        Assert.InRange(await target.EstimateResultCountAsync(Ct), stopped.ResultsScanned, Count - 1);
+        // The state object goes on counting in the second run: what the first one saved, kept apart.
+        var scannedBefore = stopped.ResultsScanned;
+
+        var done = await migration.CopyAsync(stopped, settings, null, Ct);
+        Assert.Equal(ResultGrid.Storage.Migration.MigrationState.Done, done.Phase);
+        Assert.Equal(Count, await target.EstimateResultCountAsync(Ct));
+        // Each result added once over both runs (one read again after the checkpoint is "already present").
+        Assert.Equal(Count, done.ResultsAdded);
+        Assert.Equal(done.ResultsScanned, done.ResultsAdded + done.ResultsAlreadyPresent);
+        // It went on from the checkpoint: what the first run saved is not scanned again.
+        Assert.InRange(done.ResultsScanned - scannedBefore, Count - scannedBefore, Count - scannedBefore + settings.BatchSize);
+        var verify = await migration.VerifyAsync(settings, null, Ct);
+        Assert.True(verify.Passed, string.Join("; ", verify.Differences.Select(d => $"{d.Id}: {d.What}")));
+        Assert.Equal(Count, verify.SourceResults);
+        foreach (var written in records)
+        {
+            var copy = await target.ReadAsync(written.TaskId, Ct);
+            Assert.NotNull(copy);
+            Assert.Equal(written.State, copy.State);
+            Assert.Equal(written.Payload!.Data, copy.Payload!.Data);
+        }
+    }
+
+    /// <summary>Cancels the copy once the pages it has saved hold <c>scanned</c> results.</summary>
+    private sealed class StopOnceScanned(long scanned, CancellationTokenSource stop) : IProgress<ResultGrid.Storage.Migration.MigrationProgress>
+    {
+        public void Report(ResultGrid.Storage.Migration.MigrationProgress value)
+        {
+            if (value.Scanned >= scanned)
+            {
+                stop.Cancel();
+            }
+        }
+    }
+
     [Fact(Timeout = 120_000)]
     public async Task Import_never_replaces_a_live_record_and_replaces_an_expired_one()
     {
