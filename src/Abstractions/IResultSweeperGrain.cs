@@ -42,6 +42,15 @@ public interface IResultSweeperGrain : IGrainWithStringKey
     [AlwaysInterleave, Alias("SweepNow")]
     Task<SweepReport?> SweepNowAsync(TimeSpan maxWait);
 
+    /// <summary>
+    /// As <see cref="SweepNowAsync(TimeSpan)"/> for a caller that first asked at
+    /// <paramref name="askedAt"/> and asks again because the sweep outlasted its wait: the sweep
+    /// running since before then is joined, not followed by a new one that would find nothing
+    /// left and report 0 deleted.
+    /// </summary>
+    [AlwaysInterleave, Alias("SweepNowAskedAt")]
+    Task<SweepReport?> SweepNowAsync(TimeSpan maxWait, DateTimeOffset askedAt);
+
     /// <summary>Registers (or updates) the sweep's reminder to the configured schedule. Idempotent.</summary>
     [Alias("EnsureScheduled")]
     Task EnsureScheduledAsync();

@@ -45,10 +45,13 @@ internal sealed partial class ResultGridClient : IResultGridClient
     public async Task<SweepReport> SweepExpiredAsync(CancellationToken cancellationToken = default)
     {
         // Bounded calls in a loop, like a wait: a sweep of millions of rows outlasts any call timeout.
+        // Every call names the time of the first: a sweep longer than a slice is joined again,
+        // and its report (what it deleted) is the answer, not that of a second sweep after it.
         var sweeper = _grainFactory.GetGrain<IResultSweeperGrain>("default");
+        var askedAt = _time.GetUtcNow();
         while (true)
         {
-            if (await sweeper.SweepNowAsync(_options.EffectiveWaitSlice).WaitAsync(cancellationToken).ConfigureAwait(false) is { } report)
+            if (await sweeper.SweepNowAsync(_options.EffectiveWaitSlice, askedAt).WaitAsync(cancellationToken).ConfigureAwait(false) is { } report)
             {
                 return report;
             }

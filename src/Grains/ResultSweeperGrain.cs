@@ -24,9 +24,11 @@ internal sealed partial class ResultSweeperGrain(
     private DateTimeOffset _runningFrom;
     private Task<SweepReport>? _followUp;
 
-    public async Task<SweepReport?> SweepNowAsync(TimeSpan maxWait)
+    public Task<SweepReport?> SweepNowAsync(TimeSpan maxWait) => SweepNowAsync(maxWait, time.GetUtcNow());
+
+    public async Task<SweepReport?> SweepNowAsync(TimeSpan maxWait, DateTimeOffset askedAt)
     {
-        var asked = time.GetUtcNow();
+        var asked = askedAt;
 
         // A sweep already running only deletes what had expired when it began: a caller who asks
         // later gets the sweep after it, so everything expired before the call is covered.

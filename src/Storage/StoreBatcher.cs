@@ -70,11 +70,23 @@ internal sealed class StoreBatcher<TItem, TResult> : IAsyncDisposable
     {
         var reader = _queue.Reader;
         var carry = new Queue<Pending>();
+
+        // A wait on the channel that a window ended before it did, taken up by the next batch.
+        // Waits on the channel are never cancelled: in .NET 10 a writer's TryWrite racing the
+        // removal of a cancelled waiter can throw NullReferenceException (dotnet/runtime#131141),
+        // which failed a PostgreSQL write in a full bench run when the window was a cancelled wait.
+        Task<bool>? waiting = null;
         while (true)
         {
-            if (carry.Count == 0 && !await reader.WaitToReadAsync())
+            if (carry.Count == 0)
             {
-                return;
+                waiting ??= reader.WaitToReadAsync().AsTask();
+                var more = await waiting;
+                waiting = null;
+                if (!more)
+                {
+                    return;
+                }
             }
 
             var batch = new List<Pending>();
@@ -108,20 +120,27 @@ internal sealed class StoreBatcher<TItem, TResult> : IAsyncDisposable
 
             if (open && _window > TimeSpan.Zero)
             {
-                using var windowEnd = new CancellationTokenSource(_window);
-                try
+                // Until the window closes or the batch is full; the window closing sends what there is.
+                var windowEnd = Task.Delay(_window);
+                while (open)
                 {
-                    while (open && await reader.WaitToReadAsync(windowEnd.Token))
+                    waiting ??= reader.WaitToReadAsync().AsTask();
+                    if (await Task.WhenAny(waiting, windowEnd) != waiting)
                     {
-                        while (open && reader.TryRead(out var next))
-                        {
-                            open = Add(next);
-                        }
+                        break;
                     }
-                }
-                catch (OperationCanceledException) when (windowEnd.IsCancellationRequested)
-                {
-                    // The window closed: send what there is.
+
+                    var more = await waiting;
+                    waiting = null;
+                    if (!more)
+                    {
+                        break;
+                    }
+
+                    while (open && reader.TryRead(out var next))
+                    {
+                        open = Add(next);
+                    }
                 }
             }
 
