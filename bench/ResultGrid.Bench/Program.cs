@@ -193,6 +193,8 @@ else
 if (scheme != "rpc")
 {
     var stored = await ReadRate.SeedAsync(client, quick ? 20_000 : 50_000, InFlight());
+    // A first round warms the JIT on the read path, as the store's warm-up and raw-redis-get's first round do.
+    await ReadRate.RunAsync(client, stored, stored.Length, InFlight());
     var readRates = new List<double>();
     for (var r = 0; r < rounds; r++)
     {
@@ -208,10 +210,16 @@ if (scheme != "rpc")
 Emit("orleans-empty-call", scheme, await ReadBench.EmptyCallsAsync(host.Services.GetRequiredService<IGrainFactory>(), rounds, perRound, InFlight()), "calls/s");
 
 // Write-to-waiter latency: a waiter is parked in the grain, then the write is timed until the
-// waiter's await completes.
-var latencies = await WakeLatency.RunAsync(client, samples);
-Emit($"{scheme}.wake_latency_p50", scheme, Percentile(latencies, 0.50), "ms");
-Emit($"{scheme}.wake_latency_p99", scheme, Percentile(latencies, 0.99), "ms");
+// waiter's await completes. On Redis each sample is followed by one of the peer raw-redis-set-publish:
+// the bare driver's SET and PUBLISH, timed until a subscriber already listening on the task's
+// channel hears it, the floor of any wake through Redis (Celery's own waits are this subscription).
+await using (var rawWake = scheme == "redis" ? await RawRedisWake.ConnectAsync(backendUrl) : null)
+{
+    var (latencies, peerLatencies) = await WakeLatency.RunAsync(client, samples, rawWake);
+    var peerName = rawWake is null ? null : RawRedisWake.Name;
+    Emit($"{scheme}.wake_latency_p50", scheme, Percentile(latencies, 0.50), "ms", peerName, rawWake is null ? null : Percentile(peerLatencies, 0.50));
+    Emit($"{scheme}.wake_latency_p99", scheme, Percentile(latencies, 0.99), "ms", peerName, rawWake is null ? null : Percentile(peerLatencies, 0.99));
+}
 
 // Groups: from the last child's write to JoinAsync returning, for a 10,000-task group; and
 // groups of 10 completed (saved, written, joined) per second.
@@ -474,11 +482,21 @@ namespace ResultGrid.Bench
 
     internal static class WakeLatency
     {
-        public static async Task<List<double>> RunAsync(IResultGridClient client, int samples)
+        public static async Task<(List<double> Samples, List<double> PeerSamples)> RunAsync(IResultGridClient client, int samples, RawRedisWake? peer)
         {
             var result = new List<double>(samples);
+            var peerResult = new List<double>(samples);
             for (var i = 0; i < samples + 50; i++)
             {
+                if (peer is not null)
+                {
+                    var peerMs = await peer.SampleAsync();
+                    if (i >= 50)
+                    {
+                        peerResult.Add(peerMs);
+                    }
+                }
+
                 var id = TaskIds.NewId();
                 var woke = client.WaitAsync<int>(id, TimeSpan.FromSeconds(10))
                     .ContinueWith(_ => Stopwatch.GetTimestamp(), TaskContinuationOptions.ExecuteSynchronously);
@@ -494,7 +512,7 @@ namespace ResultGrid.Bench
                 }
             }
 
-            return result;
+            return (result, peerResult);
         }
     }
 

@@ -15,6 +15,7 @@ internal sealed partial class ResultGridClient : IResultGridClient
     private readonly Lazy<ResultGrainReferences> _references;
     private readonly Lazy<IResultWriterGrain> _writer;
     private readonly ResultReaderRoute _readers;
+    private readonly GatheredReads _gathered;
     private readonly Lazy<ITaskRunnerGrain> _runner;
     private readonly ResultSerializer _serializer;
     private readonly ResultGridClientOptions _options;
@@ -38,6 +39,7 @@ internal sealed partial class ResultGridClient : IResultGridClient
         _options = options.Value;
         _time = time ?? TimeProvider.System;
         _readers = new ResultReaderRoute(grains, _time);
+        _gathered = new GatheredReads(ids => Idempotent(_readers.BatchReader!, g => g.GetManyAsync(ids), CancellationToken.None));
     }
 
     // ---- upkeep ----
@@ -120,6 +122,25 @@ internal sealed partial class ResultGridClient : IResultGridClient
         return _readers.Reader is { } reader ? Idempotent(reader, byReader, cancellationToken) : Idempotent(_references.Value.Get(taskId), byGrain, cancellationToken);
     }
 
+    /// <summary>
+    /// One result by id: gathered with the other reads in flight where the silos have the batch
+    /// reader (<see cref="GatheredReads"/>), alone otherwise.
+    /// </summary>
+    private async Task<TaskResult> ReadRecordAsync(string taskId, CancellationToken cancellationToken)
+    {
+        var gather = _gathered.Enter();
+        try
+        {
+            return gather && _readers.BatchReader is not null
+                ? await _gathered.ReadAsync(taskId, cancellationToken).ConfigureAwait(false)
+                : await Read(taskId, g => g.GetAsync(taskId), static g => g.GetAsync(), cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _gathered.Exit();
+        }
+    }
+
     // ---- reader ----
 
     public async Task<TaskResultInfo> GetAsync(string taskId, CancellationToken cancellationToken = default)
@@ -128,7 +149,7 @@ internal sealed partial class ResultGridClient : IResultGridClient
         using var activity = StartClientActivity(ResultGridActivity.ClientGet, ResultGridActivity.TaskIdTag, taskId);
         try
         {
-            var record = await Read(taskId, g => g.GetAsync(taskId), static g => g.GetAsync(), cancellationToken).ConfigureAwait(false);
+            var record = await ReadRecordAsync(taskId, cancellationToken).ConfigureAwait(false);
             activity?.SetTag(ResultGridActivity.StateTag, record.State);
             return new TaskResultInfo(record, _serializer);
         }

@@ -4,46 +4,57 @@ namespace ResultGrid.Client;
 /// Where reads go: the silos' <see cref="IResultReaderGrain"/>, or, when the cluster has none
 /// (silos older than this client, which resolves the grain from the cluster's type map), the
 /// result grains and the group grain's <see cref="IGroupResultGrain.ReadResultsAsync"/>, the
-/// read paths those silos have. The answer is remembered, and asked again after
-/// <see cref="RecheckAfter"/>, so a cluster upgraded under a running client moves to the reader.
+/// read paths those silos have; and reads gathered into one call where the silos have
+/// <see cref="IResultBatchReaderGrain"/>. Each answer is remembered, and asked again after
+/// <see cref="RecheckAfter"/>, so a cluster upgraded under a running client moves to the newer path.
 /// </summary>
 internal sealed class ResultReaderRoute(IGrainFactory grains, TimeProvider time)
 {
-    /// <summary>How long "the cluster has no reader" is believed before the type map is asked again.</summary>
+    /// <summary>How long "the cluster has no such grain" is believed before the type map is asked again.</summary>
     public static readonly TimeSpan RecheckAfter = TimeSpan.FromMinutes(1);
 
-    private IResultReaderGrain? _reader;
-    private long _recheckAt;
+    private Resolved<IResultReaderGrain> _reader;
+    private Resolved<IResultBatchReaderGrain> _batchReader;
 
     /// <summary>The reader grain; null while the cluster has no implementation of it.</summary>
-    public IResultReaderGrain? Reader
+    public IResultReaderGrain? Reader => Resolve(ref _reader);
+
+    /// <summary>The batch reader grain; null while the cluster has no implementation of it.</summary>
+    public IResultBatchReaderGrain? BatchReader => Resolve(ref _batchReader);
+
+    private T? Resolve<T>(ref Resolved<T> resolved)
+        where T : class, IGrainWithIntegerKey
     {
-        get
+        if (Volatile.Read(ref resolved.Grain) is { } grain)
         {
-            if (Volatile.Read(ref _reader) is { } reader)
-            {
-                return reader;
-            }
-
-            var now = time.GetTimestamp();
-            if (now < Volatile.Read(ref _recheckAt))
-            {
-                return null;
-            }
-
-            try
-            {
-                reader = grains.GetGrain<IResultReaderGrain>(0);
-                Volatile.Write(ref _reader, reader);
-                return reader;
-            }
-            catch (ArgumentException)
-            {
-                // Orleans' answer when no silo in the type map implements the interface (the
-                // key and the interface are fixed, so nothing else about this call is wrong).
-                Volatile.Write(ref _recheckAt, now + (long)(RecheckAfter.TotalSeconds * time.TimestampFrequency));
-                return null;
-            }
+            return grain;
         }
+
+        var now = time.GetTimestamp();
+        if (now < Volatile.Read(ref resolved.RecheckAt))
+        {
+            return null;
+        }
+
+        try
+        {
+            grain = grains.GetGrain<T>(0);
+            Volatile.Write(ref resolved.Grain, grain);
+            return grain;
+        }
+        catch (ArgumentException)
+        {
+            // Orleans' answer when no silo in the type map implements the interface (the
+            // key and the interface are fixed, so nothing else about this call is wrong).
+            Volatile.Write(ref resolved.RecheckAt, now + (long)(RecheckAfter.TotalSeconds * time.TimestampFrequency));
+            return null;
+        }
+    }
+
+    private struct Resolved<T>
+        where T : class
+    {
+        public T? Grain;
+        public long RecheckAt;
     }
 }

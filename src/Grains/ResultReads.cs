@@ -60,14 +60,19 @@ internal sealed class ResultReads
     /// </summary>
     public async Task<TaskResult[]> ReadManyAsync(string[] taskIds, string operationId)
     {
+        CheckBatch(taskIds);
+        var results = await StoreCall.Run(_store, _metrics, _logger, "read", operationId, () => OnThreadPool(_store, taskIds));
+        return Counted(taskIds, results);
+    }
+
+    /// <summary>The one limit on a batch of reads: at most <see cref="GroupReads.BatchSize"/> ids.</summary>
+    public static void CheckBatch(string[] taskIds)
+    {
         ArgumentNullException.ThrowIfNull(taskIds);
         if (taskIds.Length > GroupReads.BatchSize)
         {
             throw new ArgumentException($"At most {GroupReads.BatchSize} results are read at once; {taskIds.Length} were asked for.", nameof(taskIds));
         }
-
-        var results = await StoreCall.Run(_store, _metrics, _logger, "read", operationId, () => OnThreadPool(_store, taskIds));
-        return Counted(taskIds, results);
     }
 
     /// <summary>
