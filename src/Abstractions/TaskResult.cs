@@ -217,3 +217,14 @@ public sealed record ChordBody
         [property: System.Text.Json.Serialization.JsonPropertyName("queue")] string? Queue,
         [property: System.Text.Json.Serialization.JsonPropertyName("expires_ms")] double? ExpiresMs);
 }
+
+/// <summary>
+/// A result's weight against a batch's byte cap (the SQL write batches, the SDK's gathered
+/// writes): its values, with the fixed fields as 256 bytes and text as UTF-16. One measure, so
+/// every batch of results counts the same bytes.
+/// </summary>
+internal static class TaskResultWeight
+{
+    public static long Of(TaskResult r) =>
+        256 + (r.Payload?.Data.Length ?? 0) + (r.Args?.Data.Length ?? 0) + (r.Kwargs?.Data.Length ?? 0) + (r.Traceback?.Length ?? 0) * 2;
+}

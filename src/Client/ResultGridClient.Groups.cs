@@ -160,7 +160,7 @@ internal sealed partial class ResultGridClient
 
     /// <summary>A batch of a group's children by the silo's reader; on a cluster without it (older silos), by the group grain, as those silos read them.</summary>
     private Task<TaskResult[]> ReadManyAsync(IGroupResultGrain group, string[] batch, CancellationToken cancellationToken) =>
-        _readers.Reader is { } reader
+        _routes.Reader is { } reader
             ? Idempotent(reader, g => g.ReadManyAsync(batch), cancellationToken)
             : Idempotent(group, g => g.ReadResultsAsync(batch), cancellationToken);
 

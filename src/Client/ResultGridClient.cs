@@ -14,8 +14,9 @@ internal sealed partial class ResultGridClient : IResultGridClient
     private readonly IGrainFactory _grainFactory;
     private readonly Lazy<ResultGrainReferences> _references;
     private readonly Lazy<IResultWriterGrain> _writer;
-    private readonly ResultReaderRoute _readers;
-    private readonly GatheredReads _gathered;
+    private readonly GrainRoutes _routes;
+    private readonly CallGathering<string, TaskResult> _gatheredReads;
+    private readonly CallGathering<ResultWrite, ResultWriteReply> _gatheredWrites;
     private readonly Lazy<ITaskRunnerGrain> _runner;
     private readonly ResultSerializer _serializer;
     private readonly ResultGridClientOptions _options;
@@ -38,8 +39,9 @@ internal sealed partial class ResultGridClient : IResultGridClient
         _serializer = serializer;
         _options = options.Value;
         _time = time ?? TimeProvider.System;
-        _readers = new ResultReaderRoute(grains, _time);
-        _gathered = new GatheredReads(ids => Idempotent(_readers.BatchReader!, g => g.GetManyAsync(ids), CancellationToken.None));
+        _routes = new GrainRoutes(grains, _time);
+        _gatheredReads = new CallGathering<string, TaskResult>(ids => Idempotent(_routes.BatchReader!, g => g.GetManyAsync(ids), CancellationToken.None));
+        _gatheredWrites = new CallGathering<ResultWrite, ResultWriteReply>(SendWritesAsync, static w => TaskResultWeight.Of(w.Result));
     }
 
     // ---- upkeep ----
@@ -119,25 +121,25 @@ internal sealed partial class ResultGridClient : IResultGridClient
     private Task<T> Read<T>(string taskId, Func<IResultReaderGrain, Task<T>> byReader, Func<ITaskResultGrain, Task<T>> byGrain, CancellationToken cancellationToken)
     {
         TaskIds.Validate(taskId);
-        return _readers.Reader is { } reader ? Idempotent(reader, byReader, cancellationToken) : Idempotent(_references.Value.Get(taskId), byGrain, cancellationToken);
+        return _routes.Reader is { } reader ? Idempotent(reader, byReader, cancellationToken) : Idempotent(_references.Value.Get(taskId), byGrain, cancellationToken);
     }
 
     /// <summary>
     /// One result by id: gathered with the other reads in flight where the silos have the batch
-    /// reader (<see cref="GatheredReads"/>), alone otherwise.
+    /// reader (<see cref="CallGathering{TItem, TResult}"/>), alone otherwise.
     /// </summary>
     private async Task<TaskResult> ReadRecordAsync(string taskId, CancellationToken cancellationToken)
     {
-        var gather = _gathered.Enter();
+        var gather = _gatheredReads.Enter();
         try
         {
-            return gather && _readers.BatchReader is not null
-                ? await _gathered.ReadAsync(taskId, cancellationToken).ConfigureAwait(false)
+            return gather && _routes.BatchReader is not null
+                ? await _gatheredReads.CallAsync(taskId, cancellationToken).ConfigureAwait(false)
                 : await Read(taskId, g => g.GetAsync(taskId), static g => g.GetAsync(), cancellationToken).ConfigureAwait(false);
         }
         finally
         {
-            _gathered.Exit();
+            _gatheredReads.Exit();
         }
     }
 
@@ -411,8 +413,10 @@ internal sealed partial class ResultGridClient : IResultGridClient
     /// could not learn whether the store has the result.
     /// </summary>
     private Task<WriteOutcome> WriteWithRetriesAsync(TaskResult record, TimeSpan? expires, CancellationToken cancellationToken) =>
-        // Without a listener there is no span to wrap the attempts in: one async frame fewer per write.
-        ResultGridActivity.Source.HasListeners() ? WriteSpannedAsync(record, expires, cancellationToken) : WriteAttemptsAsync(record, expires, cancellationToken);
+        // Without a listener there is no span to wrap the attempts in: one async frame fewer per
+        // write, and the write may be gathered with others (a gathered write's call carries no
+        // one caller's trace, so a traced write goes alone).
+        ResultGridActivity.Source.HasListeners() ? WriteSpannedAsync(record, expires, cancellationToken) : WriteGatheredAsync(record, expires, cancellationToken);
 
     private async Task<WriteOutcome> WriteSpannedAsync(TaskResult record, TimeSpan? expires, CancellationToken cancellationToken)
     {
@@ -431,15 +435,70 @@ internal sealed partial class ResultGridClient : IResultGridClient
         }
     }
 
-    private async Task<WriteOutcome> WriteAttemptsAsync(TaskResult record, TimeSpan? expires, CancellationToken cancellationToken)
+    /// <summary>
+    /// A write gathered with the others in flight where the silos have the batch writer
+    /// (<see cref="CallGathering{TItem, TResult}"/>), alone otherwise; its answer is its own either
+    /// way: its outcome, or the failure it alone would have met.
+    /// </summary>
+    private async Task<WriteOutcome> WriteGatheredAsync(TaskResult record, TimeSpan? expires, CancellationToken cancellationToken)
+    {
+        var gather = _gatheredWrites.Enter();
+        try
+        {
+            if (!gather || _routes.BatchWriter is null)
+            {
+                return await WriteAttemptsAsync(record, expires, cancellationToken).ConfigureAwait(false);
+            }
+
+            var reply = await _gatheredWrites.CallAsync(new ResultWrite(record, expires), cancellationToken).ConfigureAwait(false);
+            if (reply.Error is { } error)
+            {
+                if (ClusterFailures.IsTransient(error))
+                {
+                    // The cluster failed this one write, not the batch: it is tried again alone, as
+                    // a single write's transient failure is.
+                    return await WriteAttemptsAsync(record, expires, cancellationToken).ConfigureAwait(false);
+                }
+
+                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(error);
+            }
+
+            return reply.Outcome;
+        }
+        finally
+        {
+            _gatheredWrites.Exit();
+        }
+    }
+
+    private Task<WriteOutcome> WriteAttemptsAsync(TaskResult record, TimeSpan? expires, CancellationToken cancellationToken) =>
+        WriteRetriesAsync<WriteOutcome>(() => _writer.Value.WriteAsync(record, expires), (ex, elapsed, attempts) => throw Unanswered(record, elapsed, attempts, ex), cancellationToken);
+
+    /// <summary>
+    /// A batch of gathered writes, sent again while the cluster does not answer, as a single write
+    /// is (each write is safe to repeat); when no attempt answered, each write's reply says so.
+    /// </summary>
+    private Task<ResultWriteReply[]> SendWritesAsync(ResultWrite[] writes) =>
+        WriteRetriesAsync(
+            () => _routes.BatchWriter!.WriteManyAsync(writes),
+            (ex, elapsed, attempts) => Array.ConvertAll(writes, w => new ResultWriteReply(default, Unanswered(w.Result, elapsed, attempts, ex))),
+            CancellationToken.None);
+
+    /// <summary>
+    /// A write's attempts: while the cluster does not answer, again within the retry budget (a
+    /// repeated write changes nothing, and an answer that was lost is learned as Stored); once the
+    /// budget is spent one last attempt, whose failure to be answered becomes <paramref name="unanswered"/>'s
+    /// (given it, the time spent and the attempts made).
+    /// </summary>
+    private async Task<T> WriteRetriesAsync<T>(Func<Task<T>> call, Func<Exception, TimeSpan, int, T> unanswered, CancellationToken cancellationToken)
     {
         var started = _time.GetTimestamp();
         var failures = 0;
         while (_time.GetElapsedTime(started) < _options.RetryBudget || failures == 0)
         {
-            if (await Attempt(_writer.Value.WriteAsync(record, expires), limit: null, cancellationToken).ConfigureAwait(false) is { Answered: true, Value: var outcome })
+            if (await Attempt(call(), limit: null, cancellationToken).ConfigureAwait(false) is { Answered: true, Value: var answer })
             {
-                return outcome;
+                return answer;
             }
 
             await Backoff(ref failures, cancellationToken).ConfigureAwait(false);
@@ -448,16 +507,19 @@ internal sealed partial class ResultGridClient : IResultGridClient
         // The budget is spent: one last attempt, whose failure is reported as what it is.
         try
         {
-            return await _writer.Value.WriteAsync(record, expires).WaitAsync(cancellationToken).ConfigureAwait(false);
+            return await call().WaitAsync(cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (ClusterFailures.IsTransient(ex))
         {
-            throw new ResultGridUnavailableException(
-                $"The {record.State} write of task '{record.TaskId}' got no answer from the cluster in {_time.GetElapsedTime(started).TotalSeconds:0.#} s ({failures + 1} attempts; ResultGrid:Client:RetryBudget is {_options.RetryBudget}), " +
-                "so whether the store has it is not known. Writing it again is safe: the same state again changes nothing and a stored SUCCESS is never replaced.",
-                ex);
+            return unanswered(ex, _time.GetElapsedTime(started), failures + 1);
         }
     }
+
+    private ResultGridUnavailableException Unanswered(TaskResult record, TimeSpan elapsed, int attempts, Exception cause) =>
+        new(
+            $"The {record.State} write of task '{record.TaskId}' got no answer from the cluster in {elapsed.TotalSeconds:0.#} s ({attempts} attempts; ResultGrid:Client:RetryBudget is {_options.RetryBudget}), " +
+            "so whether the store has it is not known. Writing it again is safe: the same state again changes nothing and a stored SUCCESS is never replaced.",
+            cause);
 
     private ResultPayload? EncodeArgument(string taskId, string field, object? value) => value switch
     {

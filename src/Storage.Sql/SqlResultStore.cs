@@ -168,9 +168,8 @@ internal sealed partial class SqlResultStore : IResultStore, IResultHistory, IRe
     /// <summary>A write in the batcher's queue: the result, and its history entry while history is on.</summary>
     private readonly record struct SqlWrite(TaskResult Result, ResultHistoryEntry? Entry);
 
-    // A result's weight against MaxBatchBytes: its values, with a row's fixed columns as 256 bytes and text as UTF-16.
-    private static long SizeOf(TaskResult r) =>
-        256 + (r.Payload?.Data.Length ?? 0) + (r.Args?.Data.Length ?? 0) + (r.Kwargs?.Data.Length ?? 0) + (r.Traceback?.Length ?? 0) * 2;
+    // A result's weight against MaxBatchBytes.
+    private static long SizeOf(TaskResult r) => TaskResultWeight.Of(r);
 
     /// <summary>
     /// One batch, one commit: a multi-row upsert statement (and, on MySQL, the SELECT that tells

@@ -19,7 +19,7 @@ public sealed class GatheredReadsTests
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     /// <summary>Calls the silo received, by interface and method.</summary>
-    private sealed class CallCounts
+    internal sealed class CallCounts
     {
         private readonly ConcurrentDictionary<string, int> _counts = new();
 
@@ -31,15 +31,23 @@ public sealed class GatheredReadsTests
         public int Batches => this[$"{nameof(IResultBatchReaderGrain)}.{nameof(IResultBatchReaderGrain.GetManyAsync)}"];
 
         public int Singles => this[$"{nameof(IResultReaderGrain)}.{nameof(IResultReaderGrain.GetAsync)}"];
+
+        public int WriteBatches => this[$"{nameof(IResultBatchWriterGrain)}.{nameof(IResultBatchWriterGrain.WriteManyAsync)}"];
+
+        public int SingleWrites => this[$"{nameof(IResultWriterGrain)}.{nameof(IResultWriterGrain.WriteAsync)}"];
     }
 
-    private static async Task<(InProcessTestCluster Cluster, CallCounts Calls)> StartAsync(string backend, bool withoutBatchReader = false)
+    internal static async Task<(InProcessTestCluster Cluster, CallCounts Calls)> StartAsync(string backend, bool withoutBatchReader = false, bool withoutBatchWriter = false, Action<ResultGridOptions>? configure = null)
     {
         var calls = new CallCounts();
         var builder = new InProcessTestClusterBuilder(1);
         builder.ConfigureSilo((_, silo) =>
         {
-            silo.AddResultGrid(o => o.Backend = backend);
+            silo.AddResultGrid(o =>
+            {
+                o.Backend = backend;
+                configure?.Invoke(o);
+            });
             silo.AddIncomingGrainCallFilter(context =>
             {
                 calls.Add(context);
@@ -50,6 +58,11 @@ public sealed class GatheredReadsTests
                 // A silo built before the batch reader: its type map has the reader but not this.
                 silo.Services.PostConfigure<GrainTypeOptions>(o => o.Classes.Remove(typeof(ResultBatchReaderGrain)));
             }
+
+            if (withoutBatchWriter)
+            {
+                silo.Services.PostConfigure<GrainTypeOptions>(o => o.Classes.Remove(typeof(ResultBatchWriterGrain)));
+            }
         });
         builder.ConfigureClient(c => c.AddResultGridClient());
         var cluster = builder.Build();
@@ -57,7 +70,7 @@ public sealed class GatheredReadsTests
         return (cluster, calls);
     }
 
-    private static IResultGridClient Client(InProcessTestCluster cluster) => cluster.Client.ServiceProvider.GetRequiredService<IResultGridClient>();
+    internal static IResultGridClient Client(InProcessTestCluster cluster) => cluster.Client.ServiceProvider.GetRequiredService<IResultGridClient>();
 
     /// <summary>Stores 300 results: SUCCESS with its index, FAILURE for every 7th, none for every 10th.</summary>
     private static async Task<string[]> StageAsync(IResultGridClient client)

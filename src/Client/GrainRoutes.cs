@@ -1,26 +1,30 @@
 namespace ResultGrid.Client;
 
 /// <summary>
-/// Where reads go: the silos' <see cref="IResultReaderGrain"/>, or, when the cluster has none
-/// (silos older than this client, which resolves the grain from the cluster's type map), the
-/// result grains and the group grain's <see cref="IGroupResultGrain.ReadResultsAsync"/>, the
-/// read paths those silos have; and reads gathered into one call where the silos have
-/// <see cref="IResultBatchReaderGrain"/>. Each answer is remembered, and asked again after
-/// <see cref="RecheckAfter"/>, so a cluster upgraded under a running client moves to the newer path.
+/// The grains newer than some silos a client may meet, each resolved from the cluster's type map:
+/// the reader (<see cref="IResultReaderGrain"/>; without it, reads go to the result grains and the
+/// group grain's <see cref="IGroupResultGrain.ReadResultsAsync"/>, the paths older silos have),
+/// and the batch reader and writer that gathered calls go to (without them, calls go one by one).
+/// Each answer is remembered, and asked again after <see cref="RecheckAfter"/>, so a cluster
+/// upgraded under a running client moves to the newer path.
 /// </summary>
-internal sealed class ResultReaderRoute(IGrainFactory grains, TimeProvider time)
+internal sealed class GrainRoutes(IGrainFactory grains, TimeProvider time)
 {
     /// <summary>How long "the cluster has no such grain" is believed before the type map is asked again.</summary>
     public static readonly TimeSpan RecheckAfter = TimeSpan.FromMinutes(1);
 
     private Resolved<IResultReaderGrain> _reader;
     private Resolved<IResultBatchReaderGrain> _batchReader;
+    private Resolved<IResultBatchWriterGrain> _batchWriter;
 
     /// <summary>The reader grain; null while the cluster has no implementation of it.</summary>
     public IResultReaderGrain? Reader => Resolve(ref _reader);
 
     /// <summary>The batch reader grain; null while the cluster has no implementation of it.</summary>
     public IResultBatchReaderGrain? BatchReader => Resolve(ref _batchReader);
+
+    /// <summary>The batch writer grain; null while the cluster has no implementation of it.</summary>
+    public IResultBatchWriterGrain? BatchWriter => Resolve(ref _batchWriter);
 
     private T? Resolve<T>(ref Resolved<T> resolved)
         where T : class, IGrainWithIntegerKey
