@@ -17,6 +17,7 @@ internal sealed partial class ResultGridClient : IResultGridClient
     private readonly GrainRoutes _routes;
     private readonly CallGathering<string, TaskResult> _gatheredReads;
     private readonly CallGathering<ResultWrite, ResultWriteReply> _gatheredWrites;
+    private const int GatheredBatch = 128;
     private readonly Lazy<ITaskRunnerGrain> _runner;
     private readonly ResultSerializer _serializer;
     private readonly ResultGridClientOptions _options;
@@ -40,8 +41,10 @@ internal sealed partial class ResultGridClient : IResultGridClient
         _options = options.Value;
         _time = time ?? TimeProvider.System;
         _routes = new GrainRoutes(grains, _time);
-        _gatheredReads = new CallGathering<string, TaskResult>(ids => Idempotent(_routes.BatchReader!, g => g.GetManyAsync(ids), CancellationToken.None));
-        _gatheredWrites = new CallGathering<ResultWrite, ResultWriteReply>(SendWritesAsync, static w => TaskResultWeight.Of(w.Result));
+        // At most 128 calls a batch: enough to share one call's cost many ways, and a batch's
+        // answers are handed out one after another, so a smaller batch has its first back sooner.
+        _gatheredReads = new CallGathering<string, TaskResult>(ids => Idempotent(_routes.BatchReader!, g => g.GetManyAsync(ids), CancellationToken.None), GatheredBatch);
+        _gatheredWrites = new CallGathering<ResultWrite, ResultWriteReply>(SendWritesAsync, GatheredBatch, static w => TaskResultWeight.Of(w.Result));
     }
 
     // ---- upkeep ----

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using ResultGrid.Storage;
@@ -15,24 +14,17 @@ namespace ResultGrid.Grains;
 /// </summary>
 internal sealed class ResultReads
 {
-    // Batches in flight at once: enough to keep store round trips overlapping while others
-    // decode, few enough that reads arriving meanwhile gather into the next batch. With 256
-    // readers in flight on Redis (2 shared cores, load average ~30) 1, 2, 4 and 8 made batches of
-    // 121, 58, 38 and 21 ids on average, and their read rates were within the machine's noise of
-    // each other (2 against 4, alternating runs: 44,000 and 42,000 against 34,000 and 53,000/s).
-    private const int MaxBatchesInFlight = 4;
-
     private readonly IResultStore _store;
     private readonly ResultGridMetrics _metrics;
     private readonly ILogger<ResultReads> _logger;
-    private readonly ConcurrentQueue<(string TaskId, TaskCompletionSource<TaskResult> Done)> _queue = new();
-    private int _inFlight;
+    private readonly CallGathering<string, TaskResult> _gathered;
 
     public ResultReads(ResultStores stores, IOptions<ResultGridOptions> options, ResultGridMetrics metrics, ILogger<ResultReads> logger)
     {
         _store = stores.Default;
         _metrics = metrics;
         _logger = logger;
+        _gathered = new CallGathering<string, TaskResult>(ReadBatchAsync, GroupReads.BatchSize, flowContext: true);
 
         // One rule, decided here for every read: a read may skip the rendezvous when reading is
         // all it does. A single-retrieval store's read of a READY result consumes it, and
@@ -46,13 +38,11 @@ internal sealed class ResultReads
     public bool Direct { get; }
 
     /// <summary>One result as stored now, PENDING when there is none: batched with the reads in flight beside it.</summary>
-    public Task<TaskResult> ReadAsync(string taskId)
-    {
-        var done = new TaskCompletionSource<TaskResult>(TaskCreationOptions.RunContinuationsAsynchronously);
-        _queue.Enqueue((taskId, done));
-        StartBatches();
-        return done.Task;
-    }
+    public Task<TaskResult> ReadAsync(string taskId) => _gathered.CallAsync(taskId, CancellationToken.None);
+
+    // One batch's store read; a failure is each of its readers' as a grain read's would be: nothing was read.
+    private async Task<TaskResult[]> ReadBatchAsync(string[] ids) =>
+        Counted(ids, await StoreCall.Run(_store, _metrics, _logger, "read", ids.Length == 1 ? ids[0] : StoreCall.AllTasks, () => _store.ReadManyAsync(ids)));
 
     /// <summary>
     /// The results of <paramref name="taskIds"/> in one store read, PENDING where there is none,
@@ -99,75 +89,5 @@ internal sealed class ResultReads
         }
 
         return read;
-    }
-
-    /// <summary>Starts another batch loop while reads are queued and fewer than the most are in flight.</summary>
-    private void StartBatches()
-    {
-        while (!_queue.IsEmpty)
-        {
-            var running = Volatile.Read(ref _inFlight);
-            if (running >= MaxBatchesInFlight)
-            {
-                // A loop in flight takes these when its batch is done (and, as it ends, starts
-                // again if any were queued after its last look).
-                return;
-            }
-
-            if (Interlocked.CompareExchange(ref _inFlight, running + 1, running) == running)
-            {
-                _ = Task.Run(RunBatchesAsync);
-                return;
-            }
-        }
-    }
-
-    private async Task RunBatchesAsync()
-    {
-        try
-        {
-            var batch = new List<(string TaskId, TaskCompletionSource<TaskResult> Done)>();
-            while (true)
-            {
-                batch.Clear();
-                while (batch.Count < GroupReads.BatchSize && _queue.TryDequeue(out var next))
-                {
-                    batch.Add(next);
-                }
-
-                if (batch.Count == 0)
-                {
-                    return;
-                }
-
-                var ids = new string[batch.Count];
-                for (var i = 0; i < ids.Length; i++)
-                {
-                    ids[i] = batch[i].TaskId;
-                }
-
-                try
-                {
-                    var results = Counted(ids, await StoreCall.Run(_store, _metrics, _logger, "read", ids.Length == 1 ? ids[0] : StoreCall.AllTasks, () => _store.ReadManyAsync(ids)));
-                    for (var i = 0; i < results.Length; i++)
-                    {
-                        batch[i].Done.TrySetResult(results[i]);
-                    }
-                }
-                catch (Exception ex)
-                {
-                    // Each reader gets the store's failure as a grain read would: nothing was read.
-                    foreach (var (_, done) in batch)
-                    {
-                        done.TrySetException(ex);
-                    }
-                }
-            }
-        }
-        finally
-        {
-            Interlocked.Decrement(ref _inFlight);
-            StartBatches();
-        }
     }
 }
