@@ -15,7 +15,7 @@ internal sealed partial class ResultGridClient : IResultGridClient
     private readonly Lazy<ResultGrainReferences> _references;
     private readonly Lazy<IResultWriterGrain> _writer;
     private readonly GrainRoutes _routes;
-    private readonly CallGathering<string, TaskResult> _gatheredReads;
+    private readonly CallGathering<string, ResultReadReply> _gatheredReads;
     private readonly CallGathering<ResultWrite, ResultWriteReply> _gatheredWrites;
     private const int GatheredBatch = 128;
     private readonly Lazy<ITaskRunnerGrain> _runner;
@@ -43,7 +43,7 @@ internal sealed partial class ResultGridClient : IResultGridClient
         _routes = new GrainRoutes(grains, _time);
         // At most 128 calls a batch: enough to share one call's cost many ways, and a batch's
         // answers are handed out one after another, so a smaller batch has its first back sooner.
-        _gatheredReads = new CallGathering<string, TaskResult>(ids => Idempotent(_routes.BatchReader!, g => g.GetManyAsync(ids), CancellationToken.None), GatheredBatch);
+        _gatheredReads = new CallGathering<string, ResultReadReply>(ids => Idempotent(_routes.BatchReader!, g => g.GetManyAsync(ids), CancellationToken.None), GatheredBatch);
         _gatheredWrites = new CallGathering<ResultWrite, ResultWriteReply>(SendWritesAsync, GatheredBatch, static w => TaskResultWeight.Of(w.Result));
     }
 
@@ -136,9 +136,24 @@ internal sealed partial class ResultGridClient : IResultGridClient
         var gather = _gatheredReads.Enter();
         try
         {
-            return gather && _routes.BatchReader is not null
-                ? await _gatheredReads.CallAsync(taskId, cancellationToken).ConfigureAwait(false)
-                : await Read(taskId, g => g.GetAsync(taskId), static g => g.GetAsync(), cancellationToken).ConfigureAwait(false);
+            if (gather && _routes.BatchReader is not null)
+            {
+                var reply = await _gatheredReads.CallAsync(taskId, cancellationToken).ConfigureAwait(false);
+                if (reply.Error is null)
+                {
+                    return reply.Result!;
+                }
+
+                if (!ClusterFailures.IsTransient(reply.Error))
+                {
+                    System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(reply.Error);
+                }
+
+                // The cluster failed this one read, not the batch: it is tried again alone, as a
+                // single read's transient failure is.
+            }
+
+            return await Read(taskId, g => g.GetAsync(taskId), static g => g.GetAsync(), cancellationToken).ConfigureAwait(false);
         }
         finally
         {

@@ -10,7 +10,7 @@ namespace ResultGrid.Grains;
 [Orleans.Concurrency.StatelessWorker, Orleans.Concurrency.Reentrant]
 internal sealed class ResultBatchReaderGrain(ResultReads reads) : Grain, IResultBatchReaderGrain
 {
-    public Task<TaskResult[]> GetManyAsync(string[] taskIds)
+    public async Task<ResultReadReply[]> GetManyAsync(string[] taskIds)
     {
         ResultReads.CheckBatch(taskIds);
         foreach (var taskId in taskIds)
@@ -18,17 +18,34 @@ internal sealed class ResultBatchReaderGrain(ResultReads reads) : Grain, IResult
             TaskIds.Validate(taskId, nameof(taskIds));
         }
 
-        return reads.Direct ? reads.ReadManyAsync(taskIds, StoreCall.AllTasks) : ByResultGrainsAsync(taskIds);
-    }
-
-    private Task<TaskResult[]> ByResultGrainsAsync(string[] taskIds)
-    {
-        var reads = new Task<TaskResult>[taskIds.Length];
-        for (var i = 0; i < reads.Length; i++)
+        if (reads.Direct)
         {
-            reads[i] = GrainFactory.GetGrain<ITaskResultGrain>(taskIds[i]).GetAsync();
+            // One store read: its failure is every read's (nothing was read, nothing consumed).
+            return Array.ConvertAll(await reads.ReadManyAsync(taskIds, StoreCall.AllTasks), static r => new ResultReadReply(r, null));
         }
 
-        return Task.WhenAll(reads);
+        // Each id its result grain's read, and each failure that read's alone: on a single-retrieval
+        // store a read that succeeded has handed its result out, so another id's failure must not
+        // fail the batch (its retry would find the result consumed and lose the answer).
+        var pending = new Task<TaskResult>[taskIds.Length];
+        for (var i = 0; i < pending.Length; i++)
+        {
+            pending[i] = GrainFactory.GetGrain<ITaskResultGrain>(taskIds[i]).GetAsync();
+        }
+
+        var replies = new ResultReadReply[pending.Length];
+        for (var i = 0; i < pending.Length; i++)
+        {
+            try
+            {
+                replies[i] = new ResultReadReply(await pending[i], null);
+            }
+            catch (Exception ex)
+            {
+                replies[i] = new ResultReadReply(null, ex);
+            }
+        }
+
+        return replies;
     }
 }
