@@ -33,19 +33,6 @@ internal sealed class ResultBatchReaderGrain(ResultReads reads) : Grain, IResult
             pending[i] = GrainFactory.GetGrain<ITaskResultGrain>(taskIds[i]).GetAsync();
         }
 
-        var replies = new ResultReadReply[pending.Length];
-        for (var i = 0; i < pending.Length; i++)
-        {
-            try
-            {
-                replies[i] = new ResultReadReply(await pending[i], null);
-            }
-            catch (Exception ex)
-            {
-                replies[i] = new ResultReadReply(null, ex);
-            }
-        }
-
-        return replies;
+        return await EachAnswer.Of(pending, static r => new ResultReadReply(r, null), static ex => new ResultReadReply(null, ex));
     }
 }

@@ -44,6 +44,66 @@ internal sealed partial class ResultNotifier
     public Task WakeAsync(TaskResult ready) => DeliverAsync(new Delivery(DeliveryKind.Wake, ready.TaskId, null, ready, null));
 
     /// <summary>
+    /// Wakes the waiters of each of <paramref name="ready"/> (results stored together): the index
+    /// is asked about all of them at once, and only those that may have waiters are handed to
+    /// their grains, each delivery retried on its own as <see cref="WakeAsync(TaskResult)"/>'s is.
+    /// Ends as <see cref="WakeAsync(TaskResult)"/> does; never fails.
+    /// </summary>
+    public Task WakeManyAsync(IReadOnlyList<TaskResult> ready)
+    {
+        if (ready.Count <= 1 || ResultGridActivity.Source.HasListeners())
+        {
+            // Traced: each wake its own span, as a single write's.
+            return ready.Count == 0 ? Task.CompletedTask : Task.WhenAll(ready.Select(WakeAsync));
+        }
+
+        if (!_options.AwaitDelivery || _time.GetTimestamp() < Volatile.Read(ref _troubleUntil))
+        {
+            _ = WakeManyOnceAsync(ready);
+            return Task.CompletedTask;
+        }
+
+        return WakeManyOnceAsync(ready);
+    }
+
+    private async Task WakeManyOnceAsync(IReadOnlyList<TaskResult> ready)
+    {
+        bool?[] mayWait;
+        try
+        {
+            mayWait = await _waiters.HasWaitersManyAsync(ready.Select(r => r.TaskId).ToArray()).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            LogIndexUnavailable(_logger, ex, ready[0].TaskId);
+            mayWait = new bool?[ready.Count];
+        }
+
+        List<Task>? deliveries = null;
+        for (var i = 0; i < ready.Count; i++)
+        {
+            if (mayWait[i] is false)
+            {
+                continue;
+            }
+
+            if (mayWait[i] is null)
+            {
+                // Its partition could not be asked: hand the result over, as a single wake does.
+                LogIndexUnavailable(_logger, null, ready[i].TaskId);
+            }
+
+            var result = ready[i];
+            (deliveries ??= []).Add(DeliverWithRetriesAsync(new Delivery(DeliveryKind.WakeGrain, result.TaskId, null, result, _grains.GetGrain<ITaskResultGrain>(result.TaskId))));
+        }
+
+        if (deliveries is not null)
+        {
+            await Task.WhenAll(deliveries).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
     /// Tells the watchers of <paramref name="changed"/>'s task, if it has any, that a state that
     /// is not READY was stored. In the background: the write's answer never waits for it.
     /// </summary>
@@ -230,7 +290,7 @@ internal sealed partial class ResultNotifier
     }
 
     [LoggerMessage(30, LogLevel.Debug, "Task {TaskId}: the waiter index could not be asked; handing the result to its grain anyway")]
-    private static partial void LogIndexUnavailable(ILogger logger, Exception exception, string taskId);
+    private static partial void LogIndexUnavailable(ILogger logger, Exception? exception, string taskId);
 
     [LoggerMessage(31, LogLevel.Debug, "Task {TaskId}: {Kind} delivery failed (group {GroupId}); the write stands and the delivery is retried")]
     private static partial void LogAttemptFailed(ILogger logger, Exception exception, string kind, string taskId, string groupId);

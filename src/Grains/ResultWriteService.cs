@@ -68,15 +68,157 @@ internal sealed partial class ResultWriteService
         var outcome = _history is { } history
             ? await StoreCall.Run(_store, _metrics, _logger, "write", record.TaskId, () => history.WriteWithHistoryAsync(record, HistoryEntry(record)))
             : await StoreCall.Run(_store, _metrics, _logger, "write", record.TaskId, () => _store.WriteAsync(record));
+        return await DeliverAsync(record, outcome);
+    }
 
-        // From here on the answer is the store's: what follows is delivered apart from it (the
-        // notifier retries on a fresh activation) and can never turn a stored write into an error.
+    /// <summary>
+    /// Writes that arrive together (the SDK's gathered writes): each checked as a single write is
+    /// (a bad one is its own reply), the rest in one <see cref="IResultStore.WriteManyAsync"/>, and
+    /// each stored write delivered as a single one is. Each reply is that write's own answer: its
+    /// outcome once the store has acknowledged it, or its own error. Traced writes and writes with
+    /// a history go one by one, each with its own span and its own timeline entry.
+    /// </summary>
+    public async Task<ResultWriteReply[]> WriteManyAsync(IReadOnlyList<ResultWrite> writes)
+    {
+        ArgumentNullException.ThrowIfNull(writes);
+        if (_history is not null || ResultGridActivity.Source.HasListeners())
+        {
+            var each = new Task<WriteOutcome>[writes.Count];
+            for (var i = 0; i < each.Length; i++)
+            {
+                each[i] = WriteOneOf(writes[i]);
+            }
+
+            return await EachAnswer.Of(each, static o => new ResultWriteReply(o, null), static ex => new ResultWriteReply(default, ex));
+        }
+
+        var records = new List<TaskResult>(writes.Count);
+        var slots = new List<int>(writes.Count);
+        var refused = new List<(int Index, Exception Error)>();
+        for (var i = 0; i < writes.Count; i++)
+        {
+            try
+            {
+                ArgumentNullException.ThrowIfNull(writes[i]);
+                records.Add(Prepare(writes[i].Result, writes[i].Expires));
+                slots.Add(i);
+            }
+            catch (Exception ex)
+            {
+                refused.Add((i, ex));
+            }
+        }
+
+        var replies = new ResultWriteReply[writes.Count];
+        foreach (var (i, error) in refused)
+        {
+            replies[i] = new ResultWriteReply(default, error);
+        }
+
+        if (records.Count == 0)
+        {
+            return replies;
+        }
+
+        var answers = await StoreCall.RunMany(_store, _metrics, _logger, records);
+        var stored = new List<(TaskResult Record, StoreWriteResult Outcome)>(answers.Length);
+        var storedSlots = new List<int>(answers.Length);
+        for (var j = 0; j < answers.Length; j++)
+        {
+            if (answers[j].Error is { } error)
+            {
+                replies[slots[j]] = new ResultWriteReply(default, error);
+            }
+            else
+            {
+                stored.Add((records[j], answers[j].Result!.Value));
+                storedSlots.Add(slots[j]);
+            }
+        }
+
+        var outcomes = await DeliverManyAsync(stored);
+        for (var k = 0; k < outcomes.Length; k++)
+        {
+            replies[storedSlots[k]] = new ResultWriteReply(outcomes[k], null);
+        }
+
+        return replies;
+    }
+
+    // A write that throws before its first await (a bad argument) fails as its own reply.
+    private Task<WriteOutcome> WriteOneOf(ResultWrite write)
+    {
+        try
+        {
+            ArgumentNullException.ThrowIfNull(write);
+            return WriteAsync(write.Result, write.Expires);
+        }
+        catch (Exception ex)
+        {
+            return Task.FromException<WriteOutcome>(ex);
+        }
+    }
+
+    /// <summary>After the store's answer: count it, publish it to the feed, wake and tell the group.</summary>
+    private async Task<WriteOutcome> DeliverAsync(TaskResult record, StoreWriteResult outcome)
+    {
+        var settled = Settle(record, outcome);
+        var wake = settled.Ready is null ? Task.CompletedTask : _notifier.WakeAsync(settled.Ready);
+        await (TellGroup(record, settled) is { } told ? Task.WhenAll(wake, told) : wake);
+        return settled.Outcome;
+    }
+
+    /// <summary>
+    /// The store's answers to writes stored together, delivered as <see cref="DeliverAsync"/>
+    /// delivers one, with one question to the waiter index for all of them.
+    /// </summary>
+    private async Task<WriteOutcome[]> DeliverManyAsync(List<(TaskResult Record, StoreWriteResult Outcome)> stored)
+    {
+        var outcomes = new WriteOutcome[stored.Count];
+        var ready = new List<TaskResult>(stored.Count);
+        List<Task>? told = null;
+        for (var i = 0; i < outcomes.Length; i++)
+        {
+            var (record, outcome) = stored[i];
+            var settled = Settle(record, outcome);
+            outcomes[i] = settled.Outcome;
+            if (settled.Ready is not null)
+            {
+                ready.Add(settled.Ready);
+            }
+
+            if (TellGroup(record, settled) is { } group)
+            {
+                (told ??= []).Add(group);
+            }
+        }
+
+        var wake = _notifier.WakeManyAsync(ready);
+        await (told is null ? wake : Task.WhenAll(told.Append(wake)));
+        return outcomes;
+    }
+
+    /// <summary>
+    /// What a stored write's answer means for what follows it: counted and published to the feed
+    /// when applied; the result to wake waiters with (this write's, or the SUCCESS the store kept);
+    /// a retry of the same SUCCESS answered as Stored. From here on the answer is the store's:
+    /// what follows is delivered apart from it (the notifier retries on a fresh activation) and
+    /// can never turn a stored write into an error.
+    /// </summary>
+    private Settled Settle(TaskResult record, StoreWriteResult outcome)
+    {
         TaskResult? ready;
         if (outcome.Applied)
         {
             _metrics.Stored(_store.Backend, record.State);
             _feed.Written(record, _time.GetUtcNow());
             ready = record.IsReady ? record : null;
+            if (ready is null)
+            {
+                // A state that is not READY (STARTED, RETRY, PROGRESS meta) wakes only watchers of
+                // every change (a live view); none of them is owed it before the write's answer.
+                _notifier.Changed(record);
+            }
         }
         else
         {
@@ -94,30 +236,24 @@ internal sealed partial class ResultWriteService
             }
         }
 
-        // Children push: the group counts without ever reading its children again. Also when the
-        // store kept a SUCCESS: that is how a retried write of a stored child (whose first call
-        // failed after the store had it) still reaches a group that was never told.
-        var groupId = record.GroupId ?? ready?.GroupId;
-        var childState = ready?.EffectiveState ?? (outcome.Outcome == WriteOutcome.KeptSuccess ? TaskStates.Success : null);
-        var wake = ready is null ? Task.CompletedTask : _notifier.WakeAsync(ready);
-        if (ready is null && outcome.Applied)
-        {
-            // A state that is not READY (STARTED, RETRY, PROGRESS meta) wakes only watchers of
-            // every change (a live view); none of them is owed it before the write's answer.
-            _notifier.Changed(record);
-        }
-
-        if (groupId is not null && childState is not null)
-        {
-            await Task.WhenAll(wake, _notifier.ChildReadyAsync(groupId, record.TaskId, childState));
-        }
-        else
-        {
-            await wake;
-        }
-
-        return outcome.Outcome;
+        return new Settled(outcome.Outcome, ready);
     }
+
+    /// <summary>
+    /// Children push: the group counts without ever reading its children again. Also when the
+    /// store kept a SUCCESS: that is how a retried write of a stored child (whose first call
+    /// failed after the store had it) still reaches a group that was never told. Null when there
+    /// is no group to tell.
+    /// </summary>
+    private Task? TellGroup(TaskResult record, Settled settled)
+    {
+        var groupId = record.GroupId ?? settled.Ready?.GroupId;
+        var childState = settled.Ready?.EffectiveState ?? (settled.Outcome == WriteOutcome.KeptSuccess ? TaskStates.Success : null);
+        return groupId is not null && childState is not null ? _notifier.ChildReadyAsync(groupId, record.TaskId, childState) : null;
+    }
+
+    /// <summary>A write's answer (<see cref="WriteOutcome"/>) and the result its waiters are woken with, if any.</summary>
+    private readonly record struct Settled(WriteOutcome Outcome, TaskResult? Ready);
 
     /// <summary>
     /// The timeline entry of a write: its state at the silo's clock (the time the result's expiry

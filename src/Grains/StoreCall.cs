@@ -29,8 +29,7 @@ internal static partial class StoreCall
         }
         catch (Exception ex) when (ex is not ArgumentException)
         {
-            metrics.StoreError(store.Backend, operation);
-            LogStoreFailed(logger, ex, operation, taskId, store.Backend);
+            Failed(store, metrics, logger, operation, taskId, ex);
             ResultGridActivity.Failed(activity, ex);
             throw;
         }
@@ -38,6 +37,52 @@ internal static partial class StoreCall
         {
             metrics.StoreDuration(store.Backend, operation, started);
         }
+    }
+
+    /// <summary>
+    /// Many writes in one store call (<see cref="IResultStore.WriteManyAsync"/>), timed as one
+    /// call ("write_many"): one answer per write, each failed write counted and logged as a single
+    /// write's failure is. A call that throws as a whole answers every write with its error.
+    /// Untraced: traced writes go one by one, each in its own span.
+    /// </summary>
+    public static async Task<StoreWriteAnswer[]> RunMany(IResultStore store, ResultGridMetrics metrics, ILogger logger, IReadOnlyList<TaskResult> results)
+    {
+        const string operation = "write_many";
+        var started = Stopwatch.GetTimestamp();
+        StoreWriteAnswer[] answers;
+        try
+        {
+            answers = await store.WriteManyAsync(results);
+            if (answers.Length != results.Count)
+            {
+                throw new InvalidOperationException($"The {store.Backend} store answered {answers.Length} of {results.Count} writes; none of them is acknowledged.");
+            }
+        }
+        catch (Exception ex)
+        {
+            answers = new StoreWriteAnswer[results.Count];
+            Array.Fill(answers, new StoreWriteAnswer(ex));
+        }
+        finally
+        {
+            metrics.StoreDuration(store.Backend, operation, started);
+        }
+
+        for (var i = 0; i < answers.Length; i++)
+        {
+            if (answers[i].Error is { } error and not ArgumentException)
+            {
+                Failed(store, metrics, logger, operation, results[i].TaskId, error);
+            }
+        }
+
+        return answers;
+    }
+
+    private static void Failed(IResultStore store, ResultGridMetrics metrics, ILogger logger, string operation, string taskId, Exception ex)
+    {
+        metrics.StoreError(store.Backend, operation);
+        LogStoreFailed(logger, ex, operation, taskId, store.Backend);
     }
 
     [LoggerMessage(11, LogLevel.Warning, "Task {TaskId}: store {Operation} on backend {Backend} failed; nothing was acknowledged")]

@@ -61,6 +61,49 @@ internal sealed class WaiterIndex
         return (await batch.Answers.Task.ConfigureAwait(false))[index];
     }
 
+    /// <summary>
+    /// Whether each of <paramref name="taskIds"/> may have waiters (writes stored together): the
+    /// ids go into their partitions' gathered questions at once, one wait per partition instead
+    /// of one per id. Null for the ids of a partition that could not be asked.
+    /// </summary>
+    public async Task<bool?[]> HasWaitersManyAsync(IReadOnlyList<string> taskIds)
+    {
+        var byPartition = new List<int>?[Partitions];
+        for (var i = 0; i < taskIds.Count; i++)
+        {
+            (byPartition[PartitionIndexOf(taskIds[i])] ??= []).Add(i);
+        }
+
+        var answers = new bool?[taskIds.Count];
+        var asked = new List<(List<int> Positions, Batch Batch, int Start)>();
+        for (var p = 0; p < Partitions; p++)
+        {
+            if (byPartition[p] is { } positions)
+            {
+                var (batch, start) = _questions[p].Ask(positions.ConvertAll(i => taskIds[i]));
+                asked.Add((positions, batch, start));
+            }
+        }
+
+        foreach (var (positions, batch, start) in asked)
+        {
+            try
+            {
+                var known = await batch.Answers.Task.ConfigureAwait(false);
+                for (var k = 0; k < positions.Count; k++)
+                {
+                    answers[positions[k]] = known[start + k];
+                }
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                // Left null: the caller hands these results over, as for a single question that failed.
+            }
+        }
+
+        return answers;
+    }
+
     /// <summary>One partition's questions from this silo: the batch being gathered and whether a call is out.</summary>
     private sealed class Questions(IWaiterIndexPartitionGrain partition)
     {
@@ -68,7 +111,10 @@ internal sealed class WaiterIndex
         private Batch _gathering = new();
         private bool _calling;
 
-        public (Batch Batch, int Index) Ask(string taskId)
+        public (Batch Batch, int Index) Ask(string taskId) => Ask([taskId]);
+
+        /// <summary>Adds <paramref name="taskIds"/> to the batch being gathered; their answers start at the index returned.</summary>
+        public (Batch Batch, int Index) Ask(List<string> taskIds)
         {
             Batch batch;
             int index;
@@ -77,7 +123,7 @@ internal sealed class WaiterIndex
             {
                 batch = _gathering;
                 index = batch.Ids.Count;
-                batch.Ids.Add(taskId);
+                batch.Ids.AddRange(taskIds);
                 call = !_calling;
                 _calling = true;
             }

@@ -1,4 +1,3 @@
-using System.Runtime.ExceptionServices;
 using StackExchange.Redis;
 
 namespace ResultGrid.Storage.Redis;
@@ -54,7 +53,7 @@ internal sealed partial class RedisResultStore
 
     private static readonly string SingleRetrievalBatchWriteScriptText = BatchWriteScriptText.Replace(BatchKeepLine, BatchKeepConsumedLine, StringComparison.Ordinal);
 
-    private StoreBatcher<RedisWrite, RedisWriteAnswer>? _writes;
+    private StoreBatcher<RedisWrite, StoreWriteAnswer>? _writes;
     private int _writesInFlight;
     private long _batchCalls;
     private long _batchedWrites;
@@ -73,7 +72,7 @@ internal sealed partial class RedisResultStore
             // Never split a failed batch into single writes: its error is the connection's or the
             // server's (the script answers each key's own error itself), and running its writes
             // again would retry what the retry policy chose not to (a timeout without retry_on_timeout).
-            _writes = new StoreBatcher<RedisWrite, RedisWriteAnswer>(FlushWritesAsync, exclusiveKey: null, w => w.Bytes, batching.Writers, batching.Window,
+            _writes = new StoreBatcher<RedisWrite, StoreWriteAnswer>(FlushWritesAsync, exclusiveKey: null, w => w.Bytes, batching.Writers, batching.Window,
                 batching.MaxSize, RedisWriteBatching.MaxBytes, splitOnFailure: null, store: $"The Redis result store for {_settings.RedactedUrl}");
         }
     }
@@ -101,18 +100,84 @@ internal sealed partial class RedisResultStore
     }
 
     /// <summary>
+    /// Writes that arrive together (the SDK's gathered writes) go as they are: one script call
+    /// per <see cref="RedisWriteBatching.MaxSize"/> writes (and per slot on Redis Cluster), with
+    /// no trip through the batcher's queue. Each answer is its own key's, given once the reply of
+    /// its call has come, as for a batcher's batch. With coalescing off, each goes alone.
+    /// </summary>
+    public async ValueTask<StoreWriteAnswer[]> WriteManyAsync(IReadOnlyList<TaskResult> results, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(results);
+        var answers = new StoreWriteAnswer[results.Count];
+        if (_writes is null || results.Count == 1)
+        {
+            for (var i = 0; i < answers.Length; i++)
+            {
+                answers[i] = await StoreWriteAnswer.Of(this, results[i], cancellationToken);
+            }
+
+            return answers;
+        }
+
+        // Calls of at most MaxSize writes and MaxBytes of documents, as the batcher closes its batches.
+        var calls = new List<Task>();
+        var chunk = new List<(int Index, RedisWrite Write)>();
+        long bytes = 0;
+        for (var i = 0; i < answers.Length; i++)
+        {
+            RedisWrite write;
+            try
+            {
+                write = ToWrite(results[i]);
+            }
+            catch (Exception ex)
+            {
+                answers[i] = new StoreWriteAnswer(ex);
+                continue;
+            }
+
+            if (chunk.Count > 0 && (chunk.Count == _settings.Batching.MaxSize || bytes + write.Bytes > RedisWriteBatching.MaxBytes))
+            {
+                calls.Add(WriteChunkAsync([.. chunk], answers));
+                chunk.Clear();
+                bytes = 0;
+            }
+
+            chunk.Add((i, write));
+            bytes += write.Bytes;
+        }
+
+        if (chunk.Count > 0)
+        {
+            calls.Add(WriteChunkAsync([.. chunk], answers));
+        }
+
+        await Task.WhenAll(calls);
+        return answers;
+    }
+
+    private async Task WriteChunkAsync((int Index, RedisWrite Write)[] chunk, StoreWriteAnswer[] answers)
+    {
+        var written = await FlushWritesAsync(Array.ConvertAll(chunk, c => c.Write));
+        for (var m = 0; m < chunk.Length; m++)
+        {
+            answers[chunk[m].Index] = written[m];
+        }
+    }
+
+    /// <summary>
     /// Writes <paramref name="results"/> as one batch, as the batcher flushes one (for tests that
     /// need several writes in one call, not just probably).
     /// </summary>
-    internal Task<RedisWriteAnswer[]> WriteBatchAsync(IReadOnlyList<TaskResult> results) => FlushWritesAsync(results.Select(ToWrite).ToArray());
+    internal Task<StoreWriteAnswer[]> WriteBatchAsync(IReadOnlyList<TaskResult> results) => FlushWritesAsync(results.Select(ToWrite).ToArray());
 
     /// <summary>
     /// One batch: one script call, or on Redis Cluster one per hash slot (a script's keys must
     /// share a slot), all sent at once. Each call answers for its own writes only.
     /// </summary>
-    private async Task<RedisWriteAnswer[]> FlushWritesAsync(IReadOnlyList<RedisWrite> writes)
+    private async Task<StoreWriteAnswer[]> FlushWritesAsync(IReadOnlyList<RedisWrite> writes)
     {
-        var answers = new RedisWriteAnswer[writes.Count];
+        var answers = new StoreWriteAnswer[writes.Count];
         if (!_isCluster || writes.Count == 1)
         {
             await RunBatchAsync(writes, [.. Enumerable.Range(0, writes.Count)], answers);
@@ -126,14 +191,14 @@ internal sealed partial class RedisResultStore
     }
 
     /// <summary>The writes at <paramref name="indices"/> in one script call; their answers, or the call's error for each.</summary>
-    private async Task RunBatchAsync(IReadOnlyList<RedisWrite> writes, int[] indices, RedisWriteAnswer[] answers)
+    private async Task RunBatchAsync(IReadOnlyList<RedisWrite> writes, int[] indices, StoreWriteAnswer[] answers)
     {
         try
         {
             if (indices is [var lone])
             {
                 // Alone, the single-key script: a prepared script with named arguments, and no reply array to unpack.
-                answers[lone] = new RedisWriteAnswer(await WriteOneAsync(writes[lone]), null);
+                answers[lone] = new StoreWriteAnswer(await WriteOneAsync(writes[lone]));
                 return;
             }
 
@@ -173,36 +238,23 @@ internal sealed partial class RedisResultStore
         {
             // No reply (a lost connection, a timeout, a script refused): nothing in this call is
             // acknowledged. Each caller gets the error, as its own single write would have thrown it.
-            var error = ExceptionDispatchInfo.Capture(ex);
             foreach (var i in indices)
             {
-                answers[i] = new RedisWriteAnswer(null, error);
+                answers[i] = new StoreWriteAnswer(ex);
             }
         }
     }
 
     /// <summary>One key's reply: 0 stored, a document when one was kept, an array holding that key's own error.</summary>
-    private static RedisWriteAnswer AnswerOf(RedisWrite write, RedisResult reply) => reply.Resp2Type switch
+    private static StoreWriteAnswer AnswerOf(RedisWrite write, RedisResult reply) => reply.Resp2Type switch
     {
-        ResultType.Integer => new RedisWriteAnswer(StoreWriteResult.Stored, null),
-        ResultType.Array => new RedisWriteAnswer(null, ExceptionDispatchInfo.Capture(
-            new RedisServerException($"Redis refused the write of task {write.TaskId} (key {write.Key}): {ErrorOf(reply)}"))),
-        _ => new RedisWriteAnswer(Outcome(write.TaskId, reply), null),
+        ResultType.Integer => new StoreWriteAnswer(StoreWriteResult.Stored),
+        ResultType.Array => new StoreWriteAnswer(new RedisServerException($"Redis refused the write of task {write.TaskId} (key {write.Key}): {ErrorOf(reply)}")),
+        _ => new StoreWriteAnswer(Outcome(write.TaskId, reply)),
     };
 
     private static string ErrorOf(RedisResult reply) => (RedisResult[])reply! is [var error, ..] ? (string?)error ?? "no reason given" : "no reason given";
 
     /// <summary>A queued write: the task, its key, its encoded document (and that document's size), its expiry.</summary>
     private sealed record RedisWrite(string TaskId, RedisKey Key, byte[] Doc, long Bytes, DateTimeOffset? ExpiresAt);
-}
-
-/// <summary>One write's answer from its batch: the store's outcome, or the error that left it unanswered.</summary>
-internal readonly record struct RedisWriteAnswer(StoreWriteResult? Result, ExceptionDispatchInfo? Error)
-{
-    /// <summary>The outcome; the batch's error, rethrown, when there is none.</summary>
-    public StoreWriteResult Unwrap()
-    {
-        Error?.Throw();
-        return Result!.Value;
-    }
 }

@@ -1,4 +1,5 @@
 using System.Diagnostics.CodeAnalysis;
+using System.Runtime.ExceptionServices;
 
 namespace ResultGrid.Storage;
 
@@ -46,6 +47,25 @@ public interface IResultStore
     /// has acknowledged the write.
     /// </summary>
     ValueTask<StoreWriteResult> WriteAsync(TaskResult result, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Many writes at once, each the conditional write <see cref="WriteAsync"/> makes, each with
+    /// its own answer, in the order given: its outcome, or the error that left it unanswered (one
+    /// write's failure is never another's). Each answer is given only once the backend has
+    /// acknowledged that write or failed it. A store overrides this with one batched round trip
+    /// (Redis: one script call); the default writes them one by one, all in flight together.
+    /// </summary>
+    async ValueTask<StoreWriteAnswer[]> WriteManyAsync(IReadOnlyList<TaskResult> results, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(results);
+        var pending = new Task<StoreWriteAnswer>[results.Count];
+        for (var i = 0; i < pending.Length; i++)
+        {
+            pending[i] = StoreWriteAnswer.Of(this, results[i], cancellationToken);
+        }
+
+        return await Task.WhenAll(pending);
+    }
 
     /// <summary>
     /// The stored result; null when there is none or it has expired (an expired result is never
@@ -145,4 +165,50 @@ public readonly record struct StoreWriteResult
     public static StoreWriteResult Stored => new(WriteOutcome.Stored);
 
     public bool Applied => Outcome == WriteOutcome.Stored;
+}
+
+/// <summary>
+/// One write's answer among many (<see cref="IResultStore.WriteManyAsync"/>): what the store did,
+/// or the error that left this write unanswered, which <see cref="Unwrap"/> throws as the write
+/// alone would have thrown it.
+/// </summary>
+public readonly struct StoreWriteAnswer
+{
+    private readonly ExceptionDispatchInfo? _error;
+
+    /// <summary>The write was answered: stored, or refused with <paramref name="result"/>'s outcome.</summary>
+    public StoreWriteAnswer(StoreWriteResult result) => Result = result;
+
+    /// <summary>The write has no answer: <paramref name="error"/> is why (a lost connection, a refused command).</summary>
+    public StoreWriteAnswer(Exception error)
+    {
+        ArgumentNullException.ThrowIfNull(error);
+        _error = ExceptionDispatchInfo.Capture(error);
+    }
+
+    /// <summary>What the store did; null when <see cref="Error"/> is set.</summary>
+    public StoreWriteResult? Result { get; }
+
+    /// <summary>Why the write has no answer; null when it has one.</summary>
+    public Exception? Error => _error?.SourceException;
+
+    /// <summary>The outcome; the error, rethrown with its own stack, when there is none.</summary>
+    public StoreWriteResult Unwrap()
+    {
+        _error?.Throw();
+        return Result ?? throw new InvalidOperationException("This StoreWriteAnswer was never given a result or an error.");
+    }
+
+    /// <summary>One <see cref="IResultStore.WriteAsync"/>, its failure (also one thrown before its first await) as its answer.</summary>
+    internal static async Task<StoreWriteAnswer> Of(IResultStore store, TaskResult result, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return new StoreWriteAnswer(await store.WriteAsync(result, cancellationToken));
+        }
+        catch (Exception ex)
+        {
+            return new StoreWriteAnswer(ex);
+        }
+    }
 }
