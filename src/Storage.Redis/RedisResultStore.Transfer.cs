@@ -34,8 +34,8 @@ internal sealed partial class RedisResultStore : IResultTransfer
         ArgumentOutOfRangeException.ThrowIfLessThan(pageSize, 1);
         var ahead = LazyInitializer.EnsureInitialized(ref _resultsAhead, () => new TransferReadAhead<TaskResult>(ReadAheadPages, (c, n) => ScanStepAsync(
             _keys.TaskKeyPrefix, c, n, DecodeForTransfer,
-            (result, expiresAt) => result.ExpiresAt is null && expiresAt is not null ? result with { ExpiresAt = expiresAt } : result,
-            (result, now) => result.IsExpired(now))));
+            static result => result.ExpiresAt, static (result, expiresAt) => result with { ExpiresAt = expiresAt },
+            static (result, now) => result.IsExpired(now))));
         return await ahead.ReadAsync(cursor, pageSize);
     }
 
@@ -44,8 +44,8 @@ internal sealed partial class RedisResultStore : IResultTransfer
         ArgumentOutOfRangeException.ThrowIfLessThan(pageSize, 1);
         var ahead = LazyInitializer.EnsureInitialized(ref _groupsAhead, () => new TransferReadAhead<GroupMeta>(ReadAheadPages, (c, n) => ScanStepAsync(
             _keys.GroupKeyPrefix, c, n, CeleryDocument.DecodeGroup,
-            (group, expiresAt) => group.ExpiresAt is null && expiresAt is not null ? group with { ExpiresAt = expiresAt } : group,
-            (group, now) => group.IsExpired(now))));
+            static group => group.ExpiresAt, static (group, expiresAt) => group with { ExpiresAt = expiresAt },
+            static (group, now) => group.IsExpired(now))));
         return await ahead.ReadAsync(cursor, pageSize);
     }
 
@@ -60,18 +60,21 @@ internal sealed partial class RedisResultStore : IResultTransfer
 
     /// <summary>
     /// The ordered step of a page under one key prefix (the global prefix included): the SCAN,
-    /// awaited, and the rest started (values, TTLs, decoding), so that the read-ahead can scan
-    /// the next page while this one is fetched. A document without its own expiry (one Celery
-    /// wrote) gets the key's TTL as one; expired and vanished keys are left out; undecodable ones
-    /// are reported, not dropped silently.
+    /// awaited, and the rest started (values, decoding, TTLs), so that the read-ahead can scan
+    /// the next page while this one is fetched. The values come in one MGET, as a read's do; a
+    /// document without its own expiry (one Celery wrote) gets the key's TTL as one, asked for in
+    /// one more pipelined round trip, and only for such documents. Expired and vanished keys are
+    /// left out; undecodable ones and keys of another type are reported, not dropped silently.
     /// </summary>
     private async Task<(string? Next, Task<TransferPage<T>> Page)> ScanStepAsync<T>(
         string keyPrefix,
         string? cursor,
         int pageSize,
         Func<string, ReadOnlyMemory<byte>, T> decode,
-        Func<T, DateTimeOffset?, T> withExpiry,
+        Func<T, DateTimeOffset?> expiryOf,
+        Func<T, DateTimeOffset, T> withExpiry,
         Func<T, DateTimeOffset, bool> isExpired)
+        where T : class
     {
         var scanning = MigrationTimings.Start();
         var (database, keys, next) = await ScanKeysAsync(keyPrefix, cursor, pageSize);
@@ -80,27 +83,39 @@ internal sealed partial class RedisResultStore : IResultTransfer
 
         async Task<TransferPage<T>> FetchPageAsync()
         {
+            var problems = new List<TransferProblem>();
+            if (keys.Length == 0)
+            {
+                return new TransferPage<T>([], next, problems);
+            }
+
             var fetching = MigrationTimings.Start();
-            var entries = await ValuesOfAsync(database, keys, keyPrefix);
+            var (values, kinds) = await Retry("scan", () => ValuesAndKindsAsync(database, keys));
             MigrationTimings.Stop("redis.values", fetching);
             var decoding = MigrationTimings.Start();
-            var now = _time.GetUtcNow();
-            var items = new List<T>(entries.Count);
-            var problems = new List<TransferProblem>();
-            foreach (var (id, value, ttl, kind) in entries)
+            var decoded = new T?[keys.Length];
+            var lacking = new List<int>();
+            for (var i = 0; i < keys.Length; i++)
             {
-                if (kind is not null)
+                var id = RedisKeys.IdOf(keys[i], keyPrefix);
+                if (kinds[i] is { } kind)
                 {
                     problems.Add(new TransferProblem(id, $"The key is a Redis {kind}, not a string holding a JSON document; it is not copied."));
                     continue;
                 }
 
+                if (values[i].IsNull)
+                {
+                    // Gone since the SCAN (expired or deleted).
+                    continue;
+                }
+
                 try
                 {
-                    var item = withExpiry(decode(id, value), ttl is { } left ? now + left : null);
-                    if (!isExpired(item, now))
+                    decoded[i] = decode(id, (ReadOnlyMemory<byte>)values[i]);
+                    if (expiryOf(decoded[i]!) is null)
                     {
-                        items.Add(item);
+                        lacking.Add(i);
                     }
                 }
                 catch (FormatException ex)
@@ -110,6 +125,28 @@ internal sealed partial class RedisResultStore : IResultTransfer
             }
 
             MigrationTimings.Stop("redis.decode", decoding);
+            var now = _time.GetUtcNow();
+            if (lacking.Count > 0)
+            {
+                var ttls = await Retry("scan ttl", async () => await Task.WhenAll(lacking.Select(i => database.KeyTimeToLiveAsync(keys[i]))));
+                for (var m = 0; m < lacking.Count; m++)
+                {
+                    if (ttls[m] is { } left)
+                    {
+                        decoded[lacking[m]] = withExpiry(decoded[lacking[m]]!, now + left);
+                    }
+                }
+            }
+
+            var items = new List<T>(keys.Length);
+            foreach (var item in decoded)
+            {
+                if (item is not null && !isExpired(item, now))
+                {
+                    items.Add(item);
+                }
+            }
+
             return new TransferPage<T>(items, next, problems);
         }
     }
@@ -188,98 +225,6 @@ internal sealed partial class RedisResultStore : IResultTransfer
 
         string? next = position != "0" ? Cursor(primaries[node], position) : node + 1 < primaries.Length ? Cursor(primaries[node + 1], "0") : null;
         return (database, keys.ToArray(), next);
-    }
-
-    /// <summary>Each key's id, value and remaining TTL, or the type that is not a string; vanished keys left out.</summary>
-    private async Task<List<(string Id, byte[] Value, TimeSpan? Ttl, string? Kind)>> ValuesOfAsync(IDatabase database, RedisKey[] keys, string prefix)
-    {
-        var entries = new List<(string, byte[], TimeSpan?, string?)>(keys.Length);
-        if (keys.Length == 0)
-        {
-            return entries;
-        }
-
-        var (values, ttls) = await Retry("scan", () => ValuesAndTtlsAsync(database, keys));
-        for (var i = 0; i < keys.Length; i++)
-        {
-            var id = RedisKeys.IdOf(keys[i], prefix);
-            if (ttls[i] == WrongTypeTtl)
-            {
-                entries.Add((id, [], null, (string?)values[i]));
-            }
-            else if (!values[i].IsNull)
-            {
-                entries.Add((id, (byte[])values[i]!, ttls[i] >= 0 ? TimeSpan.FromMilliseconds(ttls[i]) : null, null));
-            }
-        }
-
-        return entries;
-    }
-
-    // Where a page's TTL slot holds this, the key is of another type and its value slot names the type.
-    private const long WrongTypeTtl = -3;
-
-    // A page's values and remaining TTLs (ms; negative: none or gone) in one command and one reply.
-    // MGET, which answers nil for a key of another type instead of failing, then a PTTL per
-    // value: a third fewer calls inside the script than a TYPE, GET and PTTL per key, and a
-    // TYPE only where MGET found nothing, to tell a vanished key from one of another type
-    // (whose value slot then names the type). MGET in slices: unpack's stack has room for about
-    // 8,000 values.
-    private static readonly LuaScript ValuesAndTtlsScript = LuaScript.Prepare("""
-        local reply = {}
-        local n = #KEYS
-        for first = 1, n, 1000 do
-          local last = math.min(first + 999, n)
-          local values = redis.call('MGET', unpack(KEYS, first, last))
-          for i = first, last do
-            local value = values[i - first + 1]
-            if value then
-              reply[2 * i - 1] = value
-              reply[2 * i] = redis.call('PTTL', KEYS[i])
-            else
-              local kind = redis.call('TYPE', KEYS[i])['ok']
-              if kind == 'none' then
-                reply[2 * i - 1] = false
-                reply[2 * i] = -2
-              else
-                reply[2 * i - 1] = kind
-                reply[2 * i] = -3
-              end
-            end
-          end
-        end
-        return reply
-        """);
-
-    private async ValueTask<(RedisValue[] Values, long[] Ttls)> ValuesAndTtlsAsync(IDatabase database, RedisKey[] keys)
-    {
-        var values = new RedisValue[keys.Length];
-        var ttls = new long[keys.Length];
-        if (!_isCluster)
-        {
-            var reply = (RedisResult[])(await database.ScriptEvaluateAsync(ValuesAndTtlsScript.ExecutableScript, keys))!;
-            for (var i = 0; i < keys.Length; i++)
-            {
-                values[i] = (RedisValue)reply[2 * i];
-                ttls[i] = (long)reply[2 * i + 1];
-            }
-
-            return (values, ttls);
-        }
-
-        // A cluster's keys live in different slots, which one script cannot span: one GET and
-        // one PTTL per key, all pipelined, each routed to its slot's node.
-        var gets = keys.Select(k => GetAsync(database, k).AsTask()).ToArray();
-        var pttls = keys.Select(k => database.ExecuteAsync("PTTL", k)).ToArray();
-        await Task.WhenAll(gets.Cast<Task>().Concat(pttls));
-        for (var i = 0; i < keys.Length; i++)
-        {
-            var (value, kind) = gets[i].Result;
-            values[i] = kind ?? value;
-            ttls[i] = kind is null ? (long)pttls[i].Result : WrongTypeTtl;
-        }
-
-        return (values, ttls);
     }
 
     // scan-cursor@node: the node by its address, not its place in a list that a fail-over between

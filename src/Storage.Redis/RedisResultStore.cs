@@ -344,19 +344,7 @@ internal sealed partial class RedisResultStore : IResultStore, IResultHistory, I
     public async ValueTask<TaskResult?[]> ReadManyAsync(IReadOnlyList<string> taskIds, CancellationToken cancellationToken = default)
     {
         var keys = taskIds.Select(_keys.Task).ToArray();
-        var (values, kinds) = await Retry("read", async () =>
-        {
-            var database = Database;
-            if (_isCluster)
-            {
-                // Cluster: one GET per key, all pipelined at once; the driver routes each to its slot.
-                var read = await Task.WhenAll(keys.Select(k => GetAsync(database, k).AsTask()));
-                return (read.Select(r => r.Value).ToArray(), read.Select(r => r.Kind).ToArray());
-            }
-
-            var got = await database.StringGetAsync(keys);
-            return (got, await KindsOfMissingAsync(database, keys, got));
-        });
+        var (values, kinds) = await Retry("read", () => ValuesAndKindsAsync(Database, keys));
         var results = new TaskResult?[values.Length];
         for (var i = 0; i < values.Length; i++)
         {
@@ -365,6 +353,22 @@ internal sealed partial class RedisResultStore : IResultStore, IResultHistory, I
 
         await AddKeyTtlsAsync(keys, results);
         return results;
+    }
+
+    /// <summary>
+    /// The keys' values in one MGET (on Redis Cluster one GET per key, all pipelined, each routed
+    /// to its slot), and where a key holds another type than a string, that type.
+    /// </summary>
+    private async ValueTask<(RedisValue[] Values, string?[] Kinds)> ValuesAndKindsAsync(IDatabase database, RedisKey[] keys)
+    {
+        if (_isCluster)
+        {
+            var read = await Task.WhenAll(keys.Select(k => GetAsync(database, k).AsTask()));
+            return (read.Select(r => r.Value).ToArray(), read.Select(r => r.Kind).ToArray());
+        }
+
+        var got = await database.StringGetAsync(keys);
+        return (got, await KindsOfMissingAsync(database, keys, got));
     }
 
     /// <summary>

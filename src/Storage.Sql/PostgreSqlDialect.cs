@@ -25,6 +25,12 @@ internal sealed class PostgreSqlDialect() : ServerSqlDialect<SslMode>(
     private const int StandardPort = 5432;
 
     public override string Name => "postgresql";
+
+    // CREATE INDEX takes a SHARE lock, which other index builds on the table share: each of two
+    // builds sorts on its own core (the quick migrate bench: the builds of 50,000 rows went from
+    // 360-450 ms one after another to 220-315 ms two at a time).
+    public override int IndexBuildsAtOnce => 2;
+
     public override string DisplayName => "PostgreSQL";
     public override int? DefaultPort => StandardPort;
     public override string? AdoNetInvariant => "Npgsql";

@@ -31,6 +31,13 @@ internal abstract class SqlDialect
     /// <summary>How many batches may be written at once: SQLite has a single writer.</summary>
     public virtual int MaxWriters => int.MaxValue;
 
+    /// <summary>
+    /// How many index builds at the end of a bulk load run at once, each on its own connection:
+    /// one where concurrent DDL on one table waits for the other's lock (MariaDB's metadata
+    /// lock, SQLite's one writer).
+    /// </summary>
+    public virtual int IndexBuildsAtOnce => 1;
+
     /// <summary>The port when the URL names none; null where there is no server (SQLite).</summary>
     public virtual int? DefaultPort => null;
 

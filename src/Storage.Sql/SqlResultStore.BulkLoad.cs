@@ -47,18 +47,20 @@ internal sealed partial class SqlResultStore : IBulkLoadTarget
             return;
         }
 
-        await Run("bulk load", async c =>
+        // The builds dealt out over IndexBuildsAtOnce connections, each running its share in turn.
+        var lanes = Math.Min(_dialect.IndexBuildsAtOnce, missing.Count);
+        await Task.WhenAll(Enumerable.Range(0, lanes).Select(lane => Run("bulk load", async c =>
         {
-            foreach (var index in missing)
+            for (var i = lane; i < missing.Count; i += lanes)
             {
                 // A build takes as long as the table is large, not the statement timeout's length.
-                await using var command = Command(c, _dialect.CreateIndex(index, ifNotExists: false));
+                await using var command = Command(c, _dialect.CreateIndex(missing[i], ifNotExists: false));
                 command.CommandTimeout = 0;
                 await command.ExecuteNonQueryAsync(cancellationToken);
             }
 
             return true;
-        }, cancellationToken);
+        }, cancellationToken).AsTask()));
         LogIndexesBuilt(_logger, string.Join(", ", missing.Select(i => i.Name)));
     }
 
