@@ -95,7 +95,7 @@ status=0
 # A hung test is dumped and killed rather than eating CI's 90 minutes.
 dotnet test ResultGrid.sln -c Release --no-build -nologo \
   --logger "trx" --logger "console;verbosity=normal" --results-directory "$results" \
-  --blame-hang-timeout 5m "${filter[@]}" || status=$?
+  --blame-hang-timeout 8m "${filter[@]}" || status=$?
 
 # One closing line for people and CI alike: totals over every test project's TRX file.
 passed=0; failed=0; skipped=0
