@@ -236,12 +236,23 @@ internal sealed partial class RedisResultStore : IResultStore, IResultHistory, I
     private bool IsTransient(Exception ex) => ex switch
     {
         RedisConnectionException => true,
+        _ when IsLostReader(ex) => true,
         RedisTimeoutException => _settings.RetryOnTimeout,
         RedisServerException server => server.Message.StartsWith("LOADING", StringComparison.Ordinal)
             || server.Message.StartsWith("READONLY", StringComparison.Ordinal)
             || server.Message.StartsWith("MASTERDOWN", StringComparison.Ordinal),
         _ => false,
     };
+
+    /// <summary>
+    /// The driver's reader of a connection stopped under a command (StackExchange.Redis 2.12.14
+    /// and later: a heartbeat restarting the read loop races it, StackExchange.Redis#3085, and the
+    /// command fails with System.IO.Pipelines' "Reading is not allowed after reader was
+    /// completed"). As with a lost connection, the command's answer is unknown and the driver
+    /// reconnects: a fresh-clone test run saw one write fail so. Told by the exception's type and
+    /// the assembly that threw it, not by its message, which may be localised.
+    /// </summary>
+    internal static bool IsLostReader(Exception ex) => ex is InvalidOperationException { Source: "System.IO.Pipelines" };
 
     private ValueTask<T> Retry<T>(string operation, Func<ValueTask<T>> call) =>
         _retry.ExecuteAsync(call, IsTransient, _settings.Endpoints, operation);
