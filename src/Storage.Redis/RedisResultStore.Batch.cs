@@ -108,16 +108,12 @@ internal sealed partial class RedisResultStore
     public async ValueTask<StoreWriteAnswer[]> WriteManyAsync(IReadOnlyList<TaskResult> results, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(results);
-        var answers = new StoreWriteAnswer[results.Count];
         if (_writes is null || results.Count == 1)
         {
-            for (var i = 0; i < answers.Length; i++)
-            {
-                answers[i] = await StoreWriteAnswer.Of(this, results[i], cancellationToken);
-            }
-
-            return answers;
+            return await StoreWriteAnswer.EachAlone(this, results, cancellationToken);
         }
+
+        var answers = new StoreWriteAnswer[results.Count];
 
         // Calls of at most MaxSize writes and MaxBytes of documents, as the batcher closes its batches.
         var calls = new List<Task>();

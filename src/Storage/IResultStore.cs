@@ -55,17 +55,8 @@ public interface IResultStore
     /// acknowledged that write or failed it. A store overrides this with one batched round trip
     /// (Redis: one script call); the default writes them one by one, all in flight together.
     /// </summary>
-    async ValueTask<StoreWriteAnswer[]> WriteManyAsync(IReadOnlyList<TaskResult> results, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(results);
-        var pending = new Task<StoreWriteAnswer>[results.Count];
-        for (var i = 0; i < pending.Length; i++)
-        {
-            pending[i] = StoreWriteAnswer.Of(this, results[i], cancellationToken);
-        }
-
-        return await Task.WhenAll(pending);
-    }
+    async ValueTask<StoreWriteAnswer[]> WriteManyAsync(IReadOnlyList<TaskResult> results, CancellationToken cancellationToken = default) =>
+        await StoreWriteAnswer.EachAlone(this, results, cancellationToken);
 
     /// <summary>
     /// The stored result; null when there is none or it has expired (an expired result is never
@@ -199,8 +190,21 @@ public readonly struct StoreWriteAnswer
         return Result ?? throw new InvalidOperationException("This StoreWriteAnswer was never given a result or an error.");
     }
 
+    /// <summary>Each of <paramref name="results"/> written alone by <see cref="IResultStore.WriteAsync"/>, all in flight together.</summary>
+    internal static Task<StoreWriteAnswer[]> EachAlone(IResultStore store, IReadOnlyList<TaskResult> results, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(results);
+        var pending = new Task<StoreWriteAnswer>[results.Count];
+        for (var i = 0; i < pending.Length; i++)
+        {
+            pending[i] = Of(store, results[i], cancellationToken);
+        }
+
+        return Task.WhenAll(pending);
+    }
+
     /// <summary>One <see cref="IResultStore.WriteAsync"/>, its failure (also one thrown before its first await) as its answer.</summary>
-    internal static async Task<StoreWriteAnswer> Of(IResultStore store, TaskResult result, CancellationToken cancellationToken)
+    private static async Task<StoreWriteAnswer> Of(IResultStore store, TaskResult result, CancellationToken cancellationToken)
     {
         try
         {
