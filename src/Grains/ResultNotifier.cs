@@ -68,16 +68,7 @@ internal sealed partial class ResultNotifier
 
     private async Task WakeManyOnceAsync(IReadOnlyList<TaskResult> ready)
     {
-        bool?[] mayWait;
-        try
-        {
-            mayWait = await _waiters.HasWaitersManyAsync(ready.Select(r => r.TaskId).ToArray()).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException)
-        {
-            LogIndexUnavailable(_logger, ex, ready[0].TaskId);
-            mayWait = new bool?[ready.Count];
-        }
+        var (mayWait, failure) = await _waiters.HasWaitersManyAsync(ready.Select(r => r.TaskId).ToArray()).ConfigureAwait(false);
 
         List<Task>? deliveries = null;
         for (var i = 0; i < ready.Count; i++)
@@ -90,7 +81,7 @@ internal sealed partial class ResultNotifier
             if (mayWait[i] is null)
             {
                 // Its partition could not be asked: hand the result over, as a single wake does.
-                LogIndexUnavailable(_logger, null, ready[i].TaskId);
+                LogIndexUnavailable(_logger, failure, ready[i].TaskId);
             }
 
             var result = ready[i];

@@ -64,9 +64,10 @@ internal sealed class WaiterIndex
     /// <summary>
     /// Whether each of <paramref name="taskIds"/> may have waiters (writes stored together): the
     /// ids go into their partitions' gathered questions at once, one wait per partition instead
-    /// of one per id. Null for the ids of a partition that could not be asked.
+    /// of one per id. Null for the ids of a partition that could not be asked, and the failure of
+    /// the first such partition, for the caller to log.
     /// </summary>
-    public async Task<bool?[]> HasWaitersManyAsync(IReadOnlyList<string> taskIds)
+    public async Task<(bool?[] Answers, Exception? Failure)> HasWaitersManyAsync(IReadOnlyList<string> taskIds)
     {
         var byPartition = new List<int>?[Partitions];
         for (var i = 0; i < taskIds.Count; i++)
@@ -75,6 +76,7 @@ internal sealed class WaiterIndex
         }
 
         var answers = new bool?[taskIds.Count];
+        Exception? failure = null;
         var asked = new List<(List<int> Positions, Batch Batch, int Start)>();
         for (var p = 0; p < Partitions; p++)
         {
@@ -98,10 +100,11 @@ internal sealed class WaiterIndex
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
                 // Left null: the caller hands these results over, as for a single question that failed.
+                failure ??= ex;
             }
         }
 
-        return answers;
+        return (answers, failure);
     }
 
     /// <summary>One partition's questions from this silo: the batch being gathered and whether a call is out.</summary>
