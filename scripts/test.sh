@@ -109,6 +109,25 @@ for trx in "$results"/*.trx; do
   passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0})); skipped=$((skipped + ${t:-0} - ${e:-0}))
 done
 
+# Each failed test again, with its message and the top of its stack, just above the closing line:
+# the console log prints them minutes earlier, and CI keeps only the end of the output.
+if [[ $failed -gt 0 ]]; then
+  /usr/bin/python3 - "$results"/*.trx <<'PY' || true
+import sys, xml.etree.ElementTree as ET
+ns = {"t": "http://microsoft.com/schemas/VisualStudio/TeamTest/2010"}
+for path in sys.argv[1:]:
+    for r in ET.parse(path).getroot().iterfind(".//t:UnitTestResult[@outcome='Failed']", ns):
+        print(f"FAILED {r.get('testName')} ({r.get('duration')})")
+        for tag, keep in (("Message", 25), ("StackTrace", 12)):
+            node = r.find(f".//t:ErrorInfo/t:{tag}", ns)
+            lines = (node.text or "").strip().splitlines() if node is not None else []
+            for line in lines[:keep]:
+                print(f"  {line[:300]}")
+            if len(lines) > keep:
+                print(f"  ... {len(lines) - keep} more lines of {tag} in {path}")
+PY
+fi
+
 if [[ $passed -eq 0 && $status -eq 0 ]]; then
   log "no test ran"
   status=1
