@@ -45,6 +45,52 @@ public abstract class TransferConformanceTests
         Assert.Equal(TaskStates.Success, (await Store.ReadAsync(added, Ct))!.State);
     }
 
+    /// <summary>
+    /// Every field of an imported result reads back as it was given: PostgreSQL's import encodes
+    /// its rows itself (binary COPY, PgBinaryCopy), so this is where a wrong length, a NULL for an
+    /// empty value or a timestamp off by its epoch would show.
+    /// </summary>
+    [Fact]
+    public async Task An_imported_result_reads_back_field_for_field()
+    {
+        var done = new DateTimeOffset(2026, 11, 30, 23, 59, 58, TimeSpan.Zero).AddTicks(1_234_560);
+        TaskResult[] given =
+        [
+            new()
+            {
+                TaskId = NewId(), State = TaskStates.Failure,
+                Payload = new ResultPayload { Data = Encoding.UTF8.GetBytes("{\"exc_type\": \"ValueError\", \"exc_message\": [\"bad \u00e9\u4e2d\ud83d\ude00\"], \"exc_module\": \"builtins\"}"), ContentType = "application/json", ContentEncoding = "utf-8" },
+                Traceback = "Traceback (most recent call last):\n  File \"t\u00e9.py\", line 1\nValueError: bad \ud83d\ude00",
+                DateDone = done, ExpiresAt = DateTimeOffset.UtcNow.AddHours(2), Name = "reports.build", Worker = "worker-1@h\u00f4te", Queue = "celery",
+                Retries = 0, Children = ["child-1", "child-2"], GroupId = "group-1", ParentId = "parent-1",
+                Args = new ResultPayload { Data = "[1, \"two\"]"u8.ToArray(), ContentType = "application/json", ContentEncoding = "utf-8" },
+                Kwargs = new ResultPayload { Data = "{\"k\": null}"u8.ToArray(), ContentType = "application/json", ContentEncoding = "utf-8" },
+            },
+            // Bytes that are not text, every byte value once; a date before PostgreSQL's epoch (2000).
+            Record(NewId(), TaskStates.Success, "0") with
+            {
+                Payload = new ResultPayload { Data = Enumerable.Range(0, 256).Select(b => (byte)b).ToArray(), ContentType = "application/x-raw", ContentEncoding = "binary" },
+                DateDone = new DateTimeOffset(1999, 12, 31, 23, 59, 59, TimeSpan.Zero).AddTicks(9_999_990),
+                Retries = 7,
+            },
+            // Only what a result must have.
+            new() { TaskId = NewId(), State = TaskStates.Started, ExpiresAt = DateTimeOffset.UtcNow.AddHours(1) },
+        ];
+
+        Assert.Equal(given.Length, await Transfer.ImportResultsAsync(given, Ct));
+
+        foreach (var original in given)
+        {
+            var read = await Store.ReadAsync(original.TaskId, Ct);
+            Assert.NotNull(read);
+            Assert.Empty(ResultGrid.Storage.Migration.RecordDigest.Differences(original, read));
+            Assert.Equal(original.Payload?.Data, read.Payload?.Data);
+            Assert.Equal(original.DateDone, read.DateDone);
+            Assert.Equal(original.Retries, read.Retries);
+            Assert.InRange((read.ExpiresAt!.Value - original.ExpiresAt!.Value).Duration(), TimeSpan.Zero, TimeSpan.FromMilliseconds(1));
+        }
+    }
+
     [Fact]
     public async Task An_import_replaces_an_expired_record_and_skips_expired_input()
     {
