@@ -32,8 +32,9 @@ internal static partial class CeleryDocument
     /// <summary>
     /// <see cref="DateFormat"/> by hand, digit by digit: the form nearly every stored document
     /// has, read for each of a migration's or a join's documents, where the framework's
-    /// format-driven parse was the largest part of a decode. Anything else (another ISO form, a
-    /// day that does not exist) is left to the framework, which parses or names it.
+    /// format-driven parse was about a quarter of a decode's samples in a profile of the migrate
+    /// bench. Anything else (another ISO form, a day that does not exist) is left to the
+    /// framework, which parses or names it.
     /// </summary>
     private static bool TryParseOwnForm(string text, out DateTimeOffset value)
     {
