@@ -126,7 +126,11 @@ internal static class MigrationBench
         public static Dictionary<string, double> Now()
         {
             var ms = Kinds.ToDictionary(k => k, _ => 0.0);
-            ms["dotnet"] = Process.GetCurrentProcess().TotalProcessorTime.TotalMilliseconds;
+            using (var self = Process.GetCurrentProcess())
+            {
+                ms["dotnet"] = self.TotalProcessorTime.TotalMilliseconds;
+            }
+
             foreach (var dir in Directory.EnumerateDirectories("/proc"))
             {
                 if (!int.TryParse(Path.GetFileName(dir), out _))

@@ -9,8 +9,8 @@ namespace ResultGrid.Storage.Sql;
 /// <c>NpgsqlConnection.BeginRawBinaryCopyAsync</c>: the migration's import sends a chunk of
 /// results this way. Npgsql's <c>NpgsqlBinaryImporter</c> does the same one awaited call per
 /// field (22 per result), resolving the field's converter each time; a profile of the migrate
-/// bench put that at about half of the thread-pool CPU in this process, where this encoder is a few branches
-/// and copies per field. The format: the 11-byte signature, a flags word and an empty header
+/// bench put that at about half of the thread-pool CPU in this process, where this encoder is a
+/// few branches and copies per field. The format: the 11-byte signature, a flags word and an empty header
 /// extension, then per row a field count and each field as its length (-1 for NULL) and its
 /// bytes, then -1; every integer in network byte order (PostgreSQL's "COPY … BINARY" file format).
 /// </summary>
